@@ -1,0 +1,26 @@
+import { Navigate, Route, Routes } from 'react-router';
+import { Layout, RequireAuth } from './components/Layout';
+import { LoginPage } from './pages/LoginPage';
+import { NetworksPage } from './pages/NetworksPage';
+import { NewNetworkPage } from './pages/NewNetworkPage';
+import { NetworkPage } from './pages/NetworkPage';
+import { OAuthCallbackPage } from './pages/OAuthCallbackPage';
+import { NotFoundPage } from './pages/NotFoundPage';
+
+export function App() {
+  return (
+    <Routes>
+      <Route element={<Layout />}>
+        <Route path="/login" element={<LoginPage />} />
+        <Route element={<RequireAuth />}>
+          <Route index element={<Navigate to="/networks" replace />} />
+          <Route path="/networks" element={<NetworksPage />} />
+          <Route path="/networks/new" element={<NewNetworkPage />} />
+          <Route path="/networks/:id" element={<NetworkPage />} />
+          <Route path="/oauth/callback" element={<OAuthCallbackPage />} />
+        </Route>
+        <Route path="*" element={<NotFoundPage />} />
+      </Route>
+    </Routes>
+  );
+}

@@ -1,0 +1,413 @@
+import { useState, type FormEvent, type ReactNode } from 'react';
+import { Link, useNavigate, useParams } from 'react-router';
+import { ApiError, api, unwrap } from '../api/client';
+import type { Network, Protocol, ProtocolField } from '../api/types';
+import { CallbackUrl } from '../components/CallbackUrl';
+import { ProtocolFields, settingsToSend } from '../components/ProtocolFields';
+import { StatusBadge } from '../components/StatusBadge';
+import { messageFor } from '../errors';
+import { formatDate, relativeTime } from '../format';
+import { startAuthorization } from '../oauth';
+import { useAsync } from '../useAsync';
+
+const NEEDS_AUTHORIZATION = new Set<Network['status']>([
+  'pending_authorization',
+  'reauthorization_required',
+  'error',
+]);
+
+export function NetworkPage() {
+  const { id = '' } = useParams();
+  const network = useAsync(
+    () => unwrap(api.GET('/api/networks/{id}', { params: { path: { id } } })),
+    [id],
+  );
+  const protocolId = network.data?.protocolId;
+  const protocol = useAsync(async () => {
+    if (!protocolId) return null;
+    const path = { params: { path: { id: protocolId } } };
+    const [p, f] = await Promise.all([
+      unwrap(api.GET('/api/network-protocols/{id}', path)),
+      unwrap(api.GET('/api/network-protocols/{id}/fields', path)),
+    ]);
+    return { protocol: p, fields: f.fields };
+  }, [protocolId]);
+
+  if (network.status === 'loading') return <p className="muted">Loading the network…</p>;
+  if (network.status === 'failed') {
+    return (
+      <section className="narrow">
+        <p className="crumbs">
+          <Link to="/networks">Networks</Link>
+        </p>
+        <p role="alert" className="alert error">
+          {network.error instanceof ApiError && network.error.status === 404
+            ? 'This network does not exist, or it was deleted.'
+            : `Could not load the network: ${messageFor(network.error)}`}
+        </p>
+      </section>
+    );
+  }
+  return (
+    <NetworkDetails
+      network={network.data}
+      protocol={protocol.data?.protocol}
+      fields={protocol.data?.fields}
+      onChanged={network.reload}
+    />
+  );
+}
+
+function NetworkDetails({
+  network,
+  protocol,
+  fields,
+  onChanged,
+}: {
+  network: Network;
+  protocol: Protocol | undefined;
+  fields: ProtocolField[] | undefined;
+  onChanged(): void;
+}) {
+  const navigate = useNavigate();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [editing, setEditing] = useState(false);
+  const [confirmDelete, setConfirmDelete] = useState(false);
+  const isOAuth = protocol?.authorization.kind === 'oauth2';
+
+  async function reauthorize() {
+    setBusy(true);
+    setError(null);
+    try {
+      await startAuthorization(network.id);
+    } catch (e) {
+      setError(`Signing in could not start: ${messageFor(e)}`);
+      setBusy(false);
+    }
+  }
+
+  async function remove() {
+    setBusy(true);
+    setError(null);
+    try {
+      await unwrap(api.DELETE('/api/networks/{id}', { params: { path: { id: network.id } } }));
+      navigate('/networks', { replace: true });
+    } catch (e) {
+      setError(`The network could not be deleted: ${messageFor(e)}`);
+      setBusy(false);
+    }
+  }
+
+  const label = (name: string) => fields?.find((f) => f.name === name)?.label ?? name;
+  const expiry = network.tokenExpiresAt;
+
+  return (
+    <section>
+      <p className="crumbs">
+        <Link to="/networks">Networks</Link> / {network.name}
+      </p>
+      <div className="page-head">
+        <h1>{network.name}</h1>
+        <StatusBadge status={network.status} />
+      </div>
+
+      {error && (
+        <p role="alert" className="alert error">
+          {error}
+        </p>
+      )}
+
+      {network.status !== 'authorized' && (
+        <div className={`notice notice-${network.status}`}>
+          <p>
+            {network.statusMessage ||
+              (network.status === 'pending_authorization'
+                ? 'This network is not linked to an account yet. Sign in to finish creating it.'
+                : 'This network is not working right now.')}
+          </p>
+          {isOAuth && NEEDS_AUTHORIZATION.has(network.status) && (
+            <button type="button" onClick={reauthorize} disabled={busy}>
+              Re-authorize
+            </button>
+          )}
+        </div>
+      )}
+
+      <div className="grid">
+        <div className="card">
+          <h2>Overview</h2>
+          <dl className="facts">
+            <dt>Protocol</dt>
+            <dd>{protocol?.name ?? network.protocolId}</dd>
+            <dt>Status</dt>
+            <dd>
+              <StatusBadge status={network.status} />
+              {network.status === 'authorized' && network.statusMessage && (
+                <span className="muted"> {network.statusMessage}</span>
+              )}
+            </dd>
+            <dt>Linked account</dt>
+            <dd>
+              {network.linkedAccount ? (
+                <>
+                  {network.linkedAccount.username}
+                  {network.linkedAccount.email && (
+                    <span className="muted"> ({network.linkedAccount.email})</span>
+                  )}
+                </>
+              ) : (
+                <span className="muted">None yet</span>
+              )}
+            </dd>
+            <dt>Access token expires</dt>
+            <dd>
+              {expiry ? (
+                <>
+                  {formatDate(expiry)}{' '}
+                  <span className="muted">({relativeTime(expiry)}; renewed automatically)</span>
+                </>
+              ) : (
+                <span className="muted">—</span>
+              )}
+            </dd>
+            <dt>Created</dt>
+            <dd>{formatDate(network.createdAt)}</dd>
+            <dt>Updated</dt>
+            <dd>{formatDate(network.updatedAt)}</dd>
+          </dl>
+        </div>
+
+        <div className="card">
+          <div className="card-head">
+            <h2>Settings</h2>
+            {fields && !editing && (
+              <button type="button" className="secondary small" onClick={() => setEditing(true)}>
+                Edit settings
+              </button>
+            )}
+          </div>
+          {editing && fields ? (
+            <EditSettings
+              network={network}
+              fields={fields}
+              onDone={(changed) => {
+                setEditing(false);
+                if (changed) onChanged();
+              }}
+            />
+          ) : (
+            <dl className="facts">
+              {Object.entries(network.settings).map(([key, value]) => (
+                <SettingRow key={key} label={label(key)} value={value} />
+              ))}
+            </dl>
+          )}
+          {isOAuth && protocol && (
+            <CallbackUrl url={protocol.authorization.callbackUrl} protocolId={protocol.id} />
+          )}
+        </div>
+      </div>
+
+      {network.status === 'authorized' && <RemoteApplications networkId={network.id} />}
+
+      <div className="card danger-zone">
+        <h2>Delete network</h2>
+        <p className="muted">
+          Deleting removes the network and wipes its stored tokens. Nothing is deleted at the
+          network server.
+        </p>
+        {confirmDelete ? (
+          <div className="actions">
+            <button type="button" className="danger" onClick={remove} disabled={busy}>
+              Yes, delete {network.name}
+            </button>
+            <button
+              type="button"
+              className="secondary"
+              onClick={() => setConfirmDelete(false)}
+              disabled={busy}
+            >
+              Cancel
+            </button>
+          </div>
+        ) : (
+          <button type="button" className="danger" onClick={() => setConfirmDelete(true)}>
+            Delete network
+          </button>
+        )}
+      </div>
+    </section>
+  );
+}
+
+function SettingRow({ label, value }: { label: string; value: unknown }) {
+  let shown: ReactNode;
+  if (value && typeof value === 'object' && 'set' in value) {
+    shown = (value as { set: boolean }).set ? (
+      <span className="badge badge-neutral">set</span>
+    ) : (
+      <span className="muted">not set</span>
+    );
+  } else if (value === '' || value === null || value === undefined) {
+    shown = <span className="muted">—</span>;
+  } else {
+    shown = <code>{String(value)}</code>;
+  }
+  return (
+    <>
+      <dt>{label}</dt>
+      <dd>{shown}</dd>
+    </>
+  );
+}
+
+function EditSettings({
+  network,
+  fields,
+  onDone,
+}: {
+  network: Network;
+  fields: ProtocolField[];
+  onDone(changed: boolean): void;
+}) {
+  const secretsSet = new Set(
+    Object.entries(network.settings)
+      .filter(([, v]) => v && typeof v === 'object' && 'set' in v && (v as { set: boolean }).set)
+      .map(([k]) => k),
+  );
+  const [name, setName] = useState(network.name);
+  const [values, setValues] = useState<Record<string, string>>(() =>
+    Object.fromEntries(
+      fields.map((f) => {
+        const v = network.settings[f.name];
+        return [f.name, typeof v === 'string' ? v : ''];
+      }),
+    ),
+  );
+  const [problem, setProblem] = useState<ApiError | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function save(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    setBusy(true);
+    setProblem(null);
+    setError(null);
+    try {
+      await unwrap(
+        api.PATCH('/api/networks/{id}', {
+          params: { path: { id: network.id } },
+          body: { name: name.trim(), settings: settingsToSend(fields, values) },
+        }),
+      );
+      onDone(true);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 400) setProblem(e);
+      else setError(`The settings could not be saved: ${messageFor(e)}`);
+      setBusy(false);
+    }
+  }
+
+  const errorFor = (field: string) =>
+    problem?.fieldError(field) ?? problem?.fieldError(`settings.${field}`);
+  return (
+    <form onSubmit={save} noValidate>
+      {(problem || error) && (
+        <div role="alert" className="alert error">
+          {error ??
+            (problem?.errors.length
+              ? 'Some fields need attention.'
+              : (problem?.detail ?? problem?.title))}
+        </div>
+      )}
+      <div className={`field${errorFor('name') ? ' invalid' : ''}`}>
+        <label htmlFor="edit-name">Name</label>
+        <input id="edit-name" value={name} onChange={(e) => setName(e.target.value)} required />
+        {errorFor('name') && <p className="field-error">{errorFor('name')}</p>}
+      </div>
+      <ProtocolFields
+        fields={fields}
+        values={values}
+        onChange={(field, value) => setValues((v) => ({ ...v, [field]: value }))}
+        errorFor={errorFor}
+        secretsSet={secretsSet}
+      />
+      <div className="actions">
+        <button type="submit" disabled={busy}>
+          {busy ? 'Saving…' : 'Save settings'}
+        </button>
+        <button type="button" className="secondary" onClick={() => onDone(false)} disabled={busy}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function RemoteApplications({ networkId }: { networkId: string }) {
+  const apps = useAsync(
+    () =>
+      unwrap(
+        api.GET('/api/networks/{id}/remote-applications', { params: { path: { id: networkId } } }),
+      ),
+    [networkId],
+  );
+  return (
+    <div className="card">
+      <div className="card-head">
+        <h2>Applications at the network</h2>
+        <button
+          type="button"
+          className="secondary small"
+          onClick={apps.reload}
+          disabled={apps.status === 'loading'}
+        >
+          Refresh
+        </button>
+      </div>
+      <p className="muted">Read live from the linked account.</p>
+      {apps.status === 'loading' && <p className="muted">Loading applications…</p>}
+      {apps.status === 'failed' && (
+        <p role="alert" className="alert error">
+          Could not list the applications: {messageFor(apps.error)}
+        </p>
+      )}
+      {apps.status === 'done' && apps.data.items.length === 0 && (
+        <p>This account has no applications yet.</p>
+      )}
+      {apps.status === 'done' && apps.data.items.length > 0 && (
+        <table className="table">
+          <thead>
+            <tr>
+              <th scope="col">Application ID</th>
+              <th scope="col">Name</th>
+              <th scope="col">EUIs</th>
+            </tr>
+          </thead>
+          <tbody>
+            {apps.data.items.map((a) => (
+              <tr key={a.id}>
+                <td>
+                  <code>{a.id}</code>
+                </td>
+                <td>{a.name}</td>
+                <td>
+                  {a.euis.length ? (
+                    a.euis.map((eui) => (
+                      <code key={eui} className="eui">
+                        {eui}
+                      </code>
+                    ))
+                  ) : (
+                    <span className="muted">—</span>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
+}

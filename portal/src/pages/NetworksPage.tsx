@@ -1,0 +1,104 @@
+import { Link, useSearchParams } from 'react-router';
+import { api, unwrap } from '../api/client';
+import { StatusBadge } from '../components/StatusBadge';
+import { messageFor } from '../errors';
+import { useAsync } from '../useAsync';
+import { formatDate } from '../format';
+
+const PAGE_SIZE = 25;
+
+export function NetworksPage() {
+  const [params, setParams] = useSearchParams();
+  const offset = Math.max(0, Number(params.get('offset')) || 0);
+
+  const networks = useAsync(
+    () => unwrap(api.GET('/api/networks', { params: { query: { limit: PAGE_SIZE, offset } } })),
+    [offset],
+  );
+  // Protocol names for the table; the list still shows (with ids) if this fails.
+  const protocols = useAsync(() => unwrap(api.GET('/api/network-protocols')), []);
+  const protocolName = (id: string) => protocols.data?.items.find((p) => p.id === id)?.name ?? id;
+
+  return (
+    <section>
+      <div className="page-head">
+        <h1>Networks</h1>
+        <Link to="/networks/new" className="button">
+          Create Network
+        </Link>
+      </div>
+      <p className="muted">
+        Each network links one account at a LoRaWAN network server to this LPWAN Server.
+      </p>
+
+      {networks.status === 'loading' && <p className="muted">Loading networks…</p>}
+      {networks.status === 'failed' && (
+        <div role="alert" className="alert error">
+          Could not load the networks: {messageFor(networks.error)}{' '}
+          <button type="button" className="link" onClick={networks.reload}>
+            Try again
+          </button>
+        </div>
+      )}
+      {networks.status === 'done' && networks.data.items.length === 0 && (
+        <div className="empty">
+          <p>No networks yet.</p>
+          <p className="muted">Create one to link your account at The Things Network.</p>
+        </div>
+      )}
+      {networks.status === 'done' && networks.data.items.length > 0 && (
+        <>
+          <table className="table">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Protocol</th>
+                <th scope="col">Status</th>
+                <th scope="col">Linked account</th>
+                <th scope="col">Created</th>
+              </tr>
+            </thead>
+            <tbody>
+              {networks.data.items.map((n) => (
+                <tr key={n.id}>
+                  <td>
+                    <Link to={`/networks/${n.id}`}>{n.name}</Link>
+                  </td>
+                  <td>{protocolName(n.protocolId)}</td>
+                  <td>
+                    <StatusBadge status={n.status} />
+                  </td>
+                  <td>{n.linkedAccount?.username ?? <span className="muted">—</span>}</td>
+                  <td>{formatDate(n.createdAt)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {networks.data.total > PAGE_SIZE && (
+            <nav className="pager" aria-label="Pages">
+              <button
+                type="button"
+                className="secondary small"
+                disabled={offset === 0}
+                onClick={() => setParams({ offset: String(Math.max(0, offset - PAGE_SIZE)) })}
+              >
+                Previous
+              </button>
+              <span className="muted">
+                {offset + 1}–{offset + networks.data.items.length} of {networks.data.total}
+              </span>
+              <button
+                type="button"
+                className="secondary small"
+                disabled={offset + PAGE_SIZE >= networks.data.total}
+                onClick={() => setParams({ offset: String(offset + PAGE_SIZE) })}
+              >
+                Next
+              </button>
+            </nav>
+          )}
+        </>
+      )}
+    </section>
+  );
+}
