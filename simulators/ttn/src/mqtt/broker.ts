@@ -1,0 +1,114 @@
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import type { SimState, AppRight } from '../state.js';
+
+/** What an MQTT connection authenticated as: an application and its access key's rights. */
+interface Session {
+  appId: string;
+  rights: AppRight[];
+}
+
+export interface Broker {
+  url: string;
+  /** publishes as the network (bypasses client authorization) */
+  publish(topic: string, payload: unknown): void;
+  close(): Promise<void>;
+}
+
+function authError(message: string, returnCode: 4 | 5): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+}
+
+const DOWN_TOPIC = /^([^/]+)\/devices\/([^/]+)\/down$/;
+
+/**
+ * TTN's MQTT broker: username = application id, password = an access key of that
+ * application with `messages:up:r`. A client subscribes only under `<AppID>/` and
+ * publishes only downlinks `<AppID>/devices/<DevID>/down` (with `messages:down:w`);
+ * downlinks are recorded in the state.
+ */
+export async function startBroker(state: SimState, host: string, port: number): Promise<Broker> {
+  const sessions = new WeakMap<Client, Session>();
+  const broker = await Aedes.createBroker({
+    authenticate(client, username, password, done) {
+      const found = password ? state.findAccessKey(password.toString('utf8')) : undefined;
+      if (!username || !found || found.app.id !== username) {
+        return done(authError('bad username or password', 4), null);
+      }
+      if (!found.key.rights.includes('messages:up:r')) {
+        return done(authError('the access key lacks messages:up:r', 5), null);
+      }
+      sessions.set(client, { appId: username, rights: found.key.rights });
+      done(null, true);
+    },
+    authorizeSubscribe(client, subscription, callback) {
+      const session = sessions.get(client);
+      const first = subscription.topic.split('/')[0];
+      if (!session || first !== session.appId) return callback(null, null);
+      callback(null, subscription);
+    },
+    authorizePublish(client, packet, callback) {
+      if (!client) return callback(null);
+      const session = sessions.get(client);
+      const match = DOWN_TOPIC.exec(packet.topic);
+      if (!session || !match || match[1] !== session.appId) {
+        return callback(new Error(`publishing to ${packet.topic} is not allowed`));
+      }
+      if (!session.rights.includes('messages:down:w')) {
+        return callback(new Error('the access key lacks messages:down:w'));
+      }
+      const text = Buffer.from(packet.payload).toString('utf8');
+      let payload: unknown = text;
+      try {
+        payload = JSON.parse(text);
+      } catch {
+        // keep the raw text
+      }
+      state.downlinks.push({
+        appId: session.appId,
+        devId: match[2] ?? '',
+        topic: packet.topic,
+        payload,
+        time: new Date().toISOString(),
+      });
+      if (state.downlinks.length > 10_000) state.downlinks.splice(0, state.downlinks.length - 10_000);
+      callback(null);
+    },
+  });
+
+  const server: Server = createServer(broker.handle);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+
+  const onDevice = ({ kind, device }: { kind: string; device: { app_id: string; dev_id: string } }) =>
+    publish(`${device.app_id}/devices/${device.dev_id}/events/${kind}`, {});
+  state.events.on('device', onDevice);
+
+  function publish(topic: string, payload: unknown): void {
+    broker.publish(
+      {
+        cmd: 'publish',
+        topic,
+        payload: Buffer.from(JSON.stringify(payload)),
+        qos: 0,
+        retain: false,
+        dup: false,
+      },
+      () => undefined,
+    );
+  }
+
+  return {
+    url: `mqtt://${urlHost}:${address.port}`,
+    publish,
+    close: async () => {
+      state.events.off('device', onDevice);
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

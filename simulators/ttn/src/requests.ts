@@ -1,0 +1,76 @@
+import type { FastifyInstance } from 'fastify';
+
+/** One request received by the account server or the handler; never holds secrets. */
+export interface LoggedRequest {
+  time: string;
+  server: 'account' | 'handler';
+  method: string;
+  /** the path without its query string (queries can carry codes) */
+  path: string;
+  status?: number;
+  grantType?: string;
+  clientId?: string;
+  fault?: string;
+}
+
+const MAX_ENTRIES = 10_000;
+
+/** The last 10,000 requests, oldest first. */
+export class RequestLog {
+  entries: LoggedRequest[] = [];
+
+  add(entry: LoggedRequest): void {
+    this.entries.push(entry);
+    if (this.entries.length > MAX_ENTRIES * 1.1) this.entries = this.entries.slice(-MAX_ENTRIES);
+  }
+
+  list(): LoggedRequest[] {
+    return this.entries.slice(-MAX_ENTRIES);
+  }
+
+  clear(): void {
+    this.entries = [];
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    simLog?: LoggedRequest;
+  }
+}
+
+export function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}
+
+/** The client id of `Authorization: Basic base64(id:secret)`, never the secret. */
+export function basicClientId(header: string | undefined): string | undefined {
+  if (!header || !/^basic /i.test(header)) return undefined;
+  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? undefined : decodeURIComponent(decoded.slice(0, colon));
+}
+
+/** Logs every request outside `/_sim` with its final status. */
+export function logRequests(
+  app: FastifyInstance,
+  server: 'account' | 'handler',
+  log: RequestLog,
+): void {
+  app.addHook('onRequest', async (request) => {
+    const path = pathOf(request.url);
+    if (path.startsWith('/_sim')) return;
+    const entry: LoggedRequest = {
+      time: new Date().toISOString(),
+      server,
+      method: request.method,
+      path,
+    };
+    request.simLog = entry;
+    log.add(entry);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    if (request.simLog) request.simLog.status = reply.statusCode;
+  });
+}
