@@ -1,0 +1,72 @@
+/**
+ * Authentication and authorization as route hooks (never by URL prefix): a route that needs a
+ * caller lists `onRequest: [app.authenticate]`, plus `app.requireOrgAdmin` or
+ * `app.requireSystemAdmin` when it needs a role.
+ *
+ * Credentials: `Authorization: Bearer <session token or API key>`, else the `lpwan_session`
+ * cookie. A malformed Authorization header is refused rather than falling back to the cookie.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { forbidden, unauthorized } from '../http/problem.js';
+import type { Principal } from './principal.js';
+import { authenticateToken } from './sessions.service.js';
+
+export const SESSION_COOKIE = 'lpwan_session';
+
+export type AuthHook = (request: FastifyRequest) => Promise<void>;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Resolves the caller into `request.principal`, or answers 401. */
+    authenticate: AuthHook;
+    /** After authenticate: the caller is an admin of their organization, or 403. */
+    requireOrgAdmin: AuthHook;
+    /** After authenticate: the caller is a system administrator, or 403. */
+    requireSystemAdmin: AuthHook;
+  }
+}
+
+/** The credential the request carries, or undefined. An unusable Authorization header gives ''. */
+export function credentialOf(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (header !== undefined) {
+    const match = /^Bearer[ \t]+([A-Za-z0-9_\-.~+/]+=*)[ \t]*$/i.exec(header);
+    return match?.[1] ?? '';
+  }
+  return request.cookies[SESSION_COOKIE];
+}
+
+/** The principal of a route that ran `authenticate` (a programming error otherwise). */
+export function principalOf(request: FastifyRequest): Principal {
+  if (request.principal === null) throw new Error('route is missing the authenticate hook');
+  return request.principal;
+}
+
+async function authPlugin(app: FastifyInstance): Promise<void> {
+  app.decorateRequest('principal', null);
+
+  app.decorate('authenticate', async (request: FastifyRequest) => {
+    const token = credentialOf(request);
+    if (token === undefined) throw unauthorized();
+    const principal = token === '' ? undefined : await authenticateToken(app.db, token);
+    if (principal === undefined) {
+      throw unauthorized('The session has ended or the token is not valid. Sign in again.');
+    }
+    request.principal = principal;
+  });
+
+  app.decorate('requireOrgAdmin', async (request: FastifyRequest) => {
+    if (principalOf(request).user.role !== 'admin') {
+      throw forbidden('Only administrators of the organization may do this.');
+    }
+  });
+
+  app.decorate('requireSystemAdmin', async (request: FastifyRequest) => {
+    if (!principalOf(request).user.isSystemAdmin) {
+      throw forbidden('Only system administrators may do this.');
+    }
+  });
+}
+
+export const auth = fp(authPlugin, { name: 'auth', dependencies: ['core', '@fastify/cookie'] });

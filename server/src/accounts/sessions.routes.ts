@@ -1,0 +1,92 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { AppError } from '../http/problem.js';
+import { AUTHENTICATED, problemResponses } from '../http/schemas.js';
+import { SESSION_COOKIE, credentialOf, principalOf } from './auth.js';
+import { signIn, signOut } from './sessions.service.js';
+import { UserSchema } from './users.schemas.js';
+
+export const sessionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const secureCookie = app.config.publicUrl.startsWith('https:');
+
+  app.post(
+    '/api/sessions',
+    {
+      config: {
+        rateLimit: {
+          max: app.config.loginRateLimit.max,
+          timeWindow: app.config.loginRateLimit.timeWindowMs,
+        },
+      },
+      schema: {
+        tags: ['sessions'],
+        summary: 'Sign in',
+        description:
+          'Returns a session token (for `Authorization: Bearer`) and sets the HttpOnly `lpwan_session` cookie. ' +
+          'Rate-limited per client address.',
+        body: Type.Object(
+          {
+            username: Type.String({ minLength: 1, maxLength: 64 }),
+            password: Type.String({ minLength: 1, maxLength: 256 }),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          201: Type.Object({ token: Type.String(), user: UserSchema }),
+          ...problemResponses(400, 401, 413, 429),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { username, password } = request.body;
+      const { token, user } = await signIn(app.db, username, password, app.config.sessionTtlMs);
+      reply.setCookie(SESSION_COOKIE, token, {
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: secureCookie,
+        path: '/',
+        maxAge: Math.floor(app.config.sessionTtlMs / 1000),
+      });
+      return reply.code(201).send({ token, user });
+    },
+  );
+
+  app.delete(
+    '/api/sessions',
+    {
+      schema: {
+        tags: ['sessions'],
+        summary: 'Sign out',
+        description:
+          'Ends the session given by the cookie or the bearer session token (server-side) and clears the cookie. ' +
+          'Answers 204 also when there was no live session.',
+        response: { 204: Type.Null(), ...problemResponses(400) },
+      },
+    },
+    async (request, reply) => {
+      const token = credentialOf(request);
+      if (token) await signOut(app.db, token);
+      reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'lax', secure: secureCookie });
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    '/api/users/me',
+    {
+      onRequest: [app.authenticate],
+      schema: {
+        tags: ['users'],
+        summary: 'The signed-in user',
+        security: AUTHENTICATED,
+        response: { 200: UserSchema, ...problemResponses(401) },
+      },
+    },
+    async (request) => principalOf(request).user,
+  );
+};
+
+/** Keep the rate limiter's answer in the same problem+json shape as every other error. */
+export function rateLimitedError(_request: unknown, context: { after: string; statusCode: number }) {
+  return new AppError(429, 'rate_limited', `Too many attempts. Try again in ${context.after}.`);
+}

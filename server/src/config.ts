@@ -1,0 +1,188 @@
+/**
+ * One typed configuration object, read from the environment and validated once at start.
+ * Every variable is documented in docs/configuration.md; keep the two in step.
+ *
+ * Reading the config is pure (no file system access); loading or generating the secret key
+ * file happens in crypto/key-ring.ts, because it has side effects.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type DatabaseConfig =
+  /** `file` is an absolute path, or ':memory:' for a throwaway database (openapi command, tests). */
+  | { dialect: 'sqlite'; file: string }
+  | { dialect: 'postgres'; url: string };
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  host: string;
+  port: number;
+  /** The address browsers use, without a trailing slash. OAuth callback URLs are built from it. */
+  publicUrl: string;
+  database: DatabaseConfig;
+  /** True when DATABASE_URL is unset: SQLite in ./data/, key file generated there if needed. */
+  embeddedDefault: boolean;
+  /** Raw value of LPWAN_SECRET_KEY (comma-separated base64 keys, current key first), if set. */
+  secretKeys: string | undefined;
+  /** Password for the first system administrator; random (printed once) when unset. */
+  adminPassword: string | undefined;
+  logLevel: LogLevel;
+  /** Folder of the built portal (index.html + assets). */
+  portalDir: string;
+  /** Trust X-Forwarded-* headers (set when running behind a reverse proxy or load balancer). */
+  trustProxy: boolean;
+  /** Largest accepted request body in bytes. */
+  bodyLimit: number;
+  /** Sign-in attempts allowed per client address and window. */
+  loginRateLimit: { max: number; timeWindowMs: number };
+  /** Absolute lifetime of a session (cookie and token). */
+  sessionTtlMs: number;
+  /**
+   * Deployment-wide OAuth clients by protocol id, used by networks that set no client of their
+   * own (TTN_CLIENT_ID / TTN_CLIENT_SECRET for ttn-v2).
+   */
+  oauthClients: Readonly<Record<string, { clientId: string; clientSecret: string }>>;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** The built portal, relative to this file: server/dist/config.js (or server/src/config.ts). */
+export const DEFAULT_PORTAL_DIR = fileURLToPath(new URL('../../portal/dist', import.meta.url));
+
+export const DEFAULT_DATA_DIR = 'data';
+export const DEFAULT_SQLITE_FILE = 'lpwan.db';
+
+export function readConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  cwd: string = process.cwd(),
+): Config {
+  const problems: string[] = [];
+  const value = (name: string): string | undefined => {
+    const raw = env[name];
+    return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
+  };
+
+  const port = parseInteger(value('PORT') ?? '3000', 'PORT', 0, 65535, problems);
+  const host = value('HOST') ?? 'localhost';
+
+  let publicUrl = value('PUBLIC_URL') ?? `http://localhost:${port}`;
+  try {
+    const url = new URL(publicUrl);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      problems.push('PUBLIC_URL must be an http:// or https:// address');
+    }
+    publicUrl = publicUrl.replace(/\/+$/, '');
+  } catch {
+    problems.push(`PUBLIC_URL is not a valid URL`);
+  }
+
+  const databaseUrl = value('DATABASE_URL');
+  const database = parseDatabaseUrl(databaseUrl, cwd, problems);
+
+  const adminPassword = env.LPWAN_ADMIN_PASSWORD === '' ? undefined : env.LPWAN_ADMIN_PASSWORD;
+  if (adminPassword !== undefined && adminPassword.length < 8) {
+    problems.push('LPWAN_ADMIN_PASSWORD must be at least 8 characters long');
+  }
+
+  const logLevel = (value('LOG_LEVEL') ?? 'info').toLowerCase() as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+
+  const portalDir = path.resolve(cwd, value('PORTAL_DIR') ?? DEFAULT_PORTAL_DIR);
+  const trustProxy = parseBoolean(value('TRUST_PROXY') ?? 'false', 'TRUST_PROXY', problems);
+  const loginMax = parseInteger(
+    value('LOGIN_RATE_LIMIT') ?? '10',
+    'LOGIN_RATE_LIMIT',
+    1,
+    1_000_000,
+    problems,
+  );
+
+  const oauthClients: Record<string, { clientId: string; clientSecret: string }> = {};
+  const ttnClientId = value('TTN_CLIENT_ID');
+  const ttnClientSecret = value('TTN_CLIENT_SECRET');
+  if (ttnClientId !== undefined && ttnClientSecret !== undefined) {
+    oauthClients['ttn-v2'] = { clientId: ttnClientId, clientSecret: ttnClientSecret };
+  } else if (ttnClientId !== undefined || ttnClientSecret !== undefined) {
+    problems.push('TTN_CLIENT_ID and TTN_CLIENT_SECRET must be set together');
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    host,
+    port,
+    publicUrl,
+    database: database!,
+    embeddedDefault: databaseUrl === undefined,
+    secretKeys: value('LPWAN_SECRET_KEY'),
+    adminPassword,
+    logLevel,
+    portalDir,
+    trustProxy,
+    bodyLimit: 1024 * 1024,
+    loginRateLimit: { max: loginMax, timeWindowMs: 60_000 },
+    sessionTtlMs: 7 * 24 * 60 * 60 * 1000,
+    oauthClients,
+  };
+}
+
+/**
+ * unset → ./data/lpwan.db (relative to the current directory);
+ * `sqlite:/abs/path.db`, `sqlite:relative/path.db`, `sqlite::memory:`; `postgres://…` / `postgresql://…`.
+ */
+export function parseDatabaseUrl(
+  databaseUrl: string | undefined,
+  cwd: string,
+  problems: string[],
+): DatabaseConfig | undefined {
+  if (databaseUrl === undefined) {
+    return { dialect: 'sqlite', file: path.resolve(cwd, DEFAULT_DATA_DIR, DEFAULT_SQLITE_FILE) };
+  }
+  if (databaseUrl.startsWith('sqlite:')) {
+    const file = databaseUrl.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (file === '') {
+      problems.push('DATABASE_URL sqlite: needs a file path, e.g. sqlite:/var/lib/lpwan/lpwan.db');
+      return undefined;
+    }
+    return { dialect: 'sqlite', file: file === ':memory:' ? file : path.resolve(cwd, file) };
+  }
+  if (/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    return { dialect: 'postgres', url: databaseUrl };
+  }
+  // Never echo the URL: it may carry a password.
+  problems.push('DATABASE_URL must start with sqlite: or postgres://');
+  return undefined;
+}
+
+function parseInteger(
+  raw: string,
+  name: string,
+  min: number,
+  max: number,
+  problems: string[],
+): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    problems.push(`${name} must be a whole number from ${min} to ${max}`);
+    return min;
+  }
+  return n;
+}
+
+function parseBoolean(raw: string, name: string, problems: string[]): boolean {
+  const v = raw.toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  problems.push(`${name} must be true or false`);
+  return false;
+}

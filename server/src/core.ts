@@ -1,0 +1,35 @@
+/**
+ * The shared services every feature plugin may use, as typed Fastify decorators.
+ * Registered first by buildApp; feature plugins declare `dependencies: ['core']`.
+ */
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Config } from './config.js';
+import type { SecretBox } from './crypto/secret-box.js';
+import type { Db } from './db/database.js';
+import type { ProtocolRegistry } from './protocols/registry.js';
+
+export interface CoreServices {
+  config: Config;
+  db: Db;
+  secretBox: SecretBox;
+  protocols: ProtocolRegistry;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config;
+    db: Db;
+    secretBox: SecretBox;
+    protocols: ProtocolRegistry;
+  }
+}
+
+async function corePlugin(app: FastifyInstance, services: CoreServices): Promise<void> {
+  app.decorate('config', services.config);
+  app.decorate('db', services.db);
+  app.decorate('secretBox', services.secretBox);
+  app.decorate('protocols', services.protocols);
+}
+
+export const core = fp(corePlugin, { name: 'core' });

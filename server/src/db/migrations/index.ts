@@ -1,0 +1,11 @@
+import type { Migration } from 'kysely';
+import * as initial from './2026-11-28-0001-initial.js';
+
+/**
+ * Every migration, in order. Names are date-prefixed and never change once released; a new
+ * migration is a new file plus one line here. Migrations use Kysely<any> and portable builders
+ * only, so they run on SQLite and PostgreSQL alike.
+ */
+export const migrations: Record<string, Migration> = {
+  '2026-11-28-0001-initial': initial,
+};

@@ -1,0 +1,20 @@
+/**
+ * The Database type: every table, gathered from the feature that owns it.
+ * Timestamps are ISO 8601 UTC strings (`Date.toISOString()`) in both dialects: they compare
+ * correctly as text, and SQLite has no date type, so one representation keeps queries portable.
+ */
+import type { ApiKeysTable } from '../accounts/api-keys.table.js';
+import type { OrganizationsTable } from '../accounts/organizations.table.js';
+import type { SessionsTable } from '../accounts/sessions.table.js';
+import type { UsersTable } from '../accounts/users.table.js';
+import type { SystemValuesTable } from '../crypto/system-values.table.js';
+import type { NetworksTable } from '../networks/networks.table.js';
+
+export interface Database {
+  organizations: OrganizationsTable;
+  users: UsersTable;
+  sessions: SessionsTable;
+  api_keys: ApiKeysTable;
+  networks: NetworksTable;
+  system_values: SystemValuesTable;
+}
