@@ -23,6 +23,7 @@ import { createLogger } from './http/logging.js';
 import { openApi } from './http/openapi.js';
 import { securityHeaders } from './http/security-headers.js';
 import { networksRoutes } from './networks/networks.routes.js';
+import { oauth } from './oauth/oauth.plugin.js';
 import { portal } from './portal/portal.plugin.js';
 import { protocolsRoutes } from './protocols/protocols.routes.js';
 import { ProtocolRegistry } from './protocols/registry.js';
@@ -78,6 +79,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   await app.register(apiKeysRoutes);
   await app.register(protocolsRoutes);
   await app.register(networksRoutes);
+  await app.register(oauth);
 
   // Portal last: it owns / and the not-found fallback.
   await app.register(portal, { portalDir: config.portalDir });

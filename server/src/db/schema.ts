@@ -9,6 +9,7 @@ import type { SessionsTable } from '../accounts/sessions.table.js';
 import type { UsersTable } from '../accounts/users.table.js';
 import type { SystemValuesTable } from '../crypto/system-values.table.js';
 import type { NetworksTable } from '../networks/networks.table.js';
+import type { OAuthAuthorizationsTable, OAuthTokensTable } from '../oauth/oauth.table.js';
 
 export interface Database {
   organizations: OrganizationsTable;
@@ -16,5 +17,7 @@ export interface Database {
   sessions: SessionsTable;
   api_keys: ApiKeysTable;
   networks: NetworksTable;
+  oauth_authorizations: OAuthAuthorizationsTable;
+  oauth_tokens: OAuthTokensTable;
   system_values: SystemValuesTable;
 }

@@ -7,6 +7,8 @@
  * receives what it needs (an authorized fetch, a logger) and never imports Fastify or Kysely.
  */
 
+import type { NetworkSettings, OAuthLink } from './oauth.js';
+
 export type FieldType = 'string' | 'url' | 'password';
 
 export interface FieldSpec {
@@ -53,4 +55,37 @@ export interface ProtocolDescriptor {
 
 export interface NetworkProtocol {
   describe(): ProtocolDescriptor;
+  /** Present when `describe().authorization.kind` is 'oauth2': the token grants on the wire. */
+  oauth?: OAuthLink;
+  /** The applications the linked account can see, through a fetch that carries its token. */
+  listApplications?(ctx: ProtocolContext): Promise<RemoteApplication[]>;
+  /** One page of an application's devices on the network. */
+  listDevices?(
+    ctx: ProtocolContext,
+    appId: string,
+    page: { limit: number; offset: number },
+  ): Promise<RemoteDevice[]>;
+}
+
+/** What a protocol verb receives: the network's settings and a fetch that is already authorized. */
+export interface ProtocolContext {
+  networkId: string;
+  settings: NetworkSettings;
+  fetch: (url: string | URL, init?: RequestInit) => Promise<Response>;
+}
+
+export interface RemoteApplication {
+  id: string;
+  name: string;
+  euis: string[];
+}
+
+/** A device as the network knows it (no keys: listing never moves secrets). */
+export interface RemoteDevice {
+  id: string;
+  description: string | null;
+  devEui: string | null;
+  appEui: string | null;
+  devAddr: string | null;
+  activation: 'otaa' | 'abp';
 }

@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as initial from './2026-11-28-0001-initial.js';
+import * as oauth from './2026-11-28-0002-oauth.js';
 
 /**
  * Every migration, in order. Names are date-prefixed and never change once released; a new
@@ -8,4 +9,5 @@ import * as initial from './2026-11-28-0001-initial.js';
  */
 export const migrations: Record<string, Migration> = {
   '2026-11-28-0001-initial': initial,
+  '2026-11-28-0002-oauth': oauth,
 };

@@ -1,0 +1,79 @@
+/**
+ * Everything the OAuth work needs of one network: its protocol's OAuth link, its settings and
+ * the client credentials to use (the network's own, else the deployment-wide client the
+ * operator configured for that protocol).
+ */
+import type { SecretBox } from '../crypto/secret-box.js';
+import type { Db } from '../db/database.js';
+import { AppError, notFound } from '../http/problem.js';
+import { readNetworkSettings } from '../networks/networks.service.js';
+import type { NetworkStatus } from '../networks/networks.table.js';
+import type { ClientCredentials } from '../protocols/oauth.js';
+import type { NetworkProtocol } from '../protocols/protocol.js';
+import type { ProtocolRegistry } from '../protocols/registry.js';
+import type { LinkTarget } from './token-vault.js';
+
+export interface LinkTargetDeps {
+  db: Db;
+  secretBox: SecretBox;
+  protocols: ProtocolRegistry;
+  /** Deployment-wide OAuth clients by protocol id (e.g. TTN_CLIENT_ID / TTN_CLIENT_SECRET). */
+  serverClients: Readonly<Record<string, ClientCredentials>>;
+}
+
+export interface NetworkLink extends LinkTarget {
+  organizationId: string;
+  status: NetworkStatus;
+  protocol: NetworkProtocol;
+}
+
+/**
+ * The network as the OAuth work sees it. `organizationId` scopes the lookup for callers acting
+ * for a user: another tenant's network is simply not found.
+ */
+export async function loadLink(
+  deps: LinkTargetDeps,
+  networkId: string,
+  organizationId: string | undefined,
+): Promise<NetworkLink> {
+  const network = await readNetworkSettings(deps, networkId);
+  if (
+    network === undefined ||
+    (organizationId !== undefined && network.organizationId !== organizationId)
+  ) {
+    throw notFound('network');
+  }
+  const protocol = deps.protocols.get(network.protocolId);
+  if (protocol?.oauth === undefined) {
+    throw new AppError(
+      409,
+      'not_oauth_network',
+      'This network does not link its account through OAuth.',
+      undefined,
+      networkId,
+    );
+  }
+  const { clientId, clientSecret, ...settings } = network.settings;
+  const client =
+    clientId !== undefined && clientSecret !== undefined
+      ? { clientId, clientSecret }
+      : deps.serverClients[network.protocolId];
+  if (client === undefined) {
+    throw new AppError(
+      409,
+      'oauth_client_missing',
+      'The network has no OAuth client id and secret, and the server has no client configured for its protocol.',
+      undefined,
+      networkId,
+    );
+  }
+  return {
+    networkId,
+    organizationId: network.organizationId,
+    status: network.status,
+    protocol,
+    oauth: protocol.oauth,
+    settings,
+    client,
+  };
+}
