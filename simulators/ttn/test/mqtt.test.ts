@@ -1,0 +1,194 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  appToken,
+  bearer,
+  call,
+  control,
+  createUserAndClient,
+  sleep,
+  startSim,
+  userTokens,
+  type Sim,
+} from './helpers.js';
+
+let sim: Sim;
+let keyA: string;
+let keyB: string;
+const clients: MqttClient[] = [];
+
+beforeEach(async () => {
+  sim = await startSim();
+  await createUserAndClient(sim);
+  keyA = String((await control(sim, '/applications', { owner: 'alice', id: 'app-a', name: 'A', devices: 3 })).accessKey);
+  keyB = String((await control(sim, '/applications', { owner: 'alice', id: 'app-b', name: 'B', devices: 2 })).accessKey);
+});
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.endAsync(true)));
+  await sim.close();
+});
+
+async function connect(username: string, password: string): Promise<MqttClient> {
+  const client = await mqtt.connectAsync(sim.mqttUrl, { username, password, reconnectPeriod: 0, connectTimeout: 5000 });
+  clients.push(client);
+  return client;
+}
+
+async function connectError(username: string, password: string): Promise<Error> {
+  try {
+    await connect(username, password);
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('connected');
+}
+
+interface Uplink {
+  app_id: string;
+  dev_id: string;
+  hardware_serial: string;
+  port: number;
+  counter: number;
+  is_retry: boolean;
+  confirmed: boolean;
+  payload_raw: string;
+  payload_fields: { temperature: number; humidity: number };
+  metadata: { time: string; frequency: number; modulation: string; data_rate: string; gateways: Record<string, unknown>[] };
+}
+
+describe('MQTT', () => {
+  it('refuses a wrong access key, a key of another application, and a key without messages:up:r', async () => {
+    expect((await connectError('app-a', 'ttn-account-v2.wrong')).message).toMatch(/bad username or password/i);
+    expect((await connectError('app-a', keyB)).message).toMatch(/bad username or password/i);
+    const seeded = await control(sim, '/applications', {
+      owner: 'alice',
+      id: 'app-c',
+      name: 'C',
+      accessKeys: [{ name: 'devices only', rights: ['devices'] }],
+    });
+    const keys = seeded.accessKeys as { name: string; key: string }[];
+    const devicesOnly = keys.find((k) => k.name === 'devices only')?.key ?? '';
+    expect((await connectError('app-c', devicesOnly)).message).toMatch(/not authorized/i);
+    expect((await connect('app-c', String(seeded.accessKey))).connected).toBe(true);
+  });
+
+  it('delivers realistic uplinks with increasing counters to a subscribed client', async () => {
+    const client = await connect('app-a', keyA);
+    const granted = await client.subscribeAsync('app-a/devices/+/up');
+    expect(granted[0]?.qos).toBe(0);
+    const received: Uplink[] = [];
+    client.on('message', (topic, payload) => {
+      if (topic.endsWith('/up')) received.push(JSON.parse(payload.toString()) as Uplink);
+    });
+    const job = await control(sim, '/uplinks', { appId: 'app-a', count: 9, perSecond: 50 });
+    expect(job).toMatchObject({ appId: 'app-a', count: 9, perSecond: 50 });
+    for (let i = 0; i < 50 && received.length < 9; i++) await sleep(50);
+    expect(received).toHaveLength(9);
+    const devices = new Set(received.map((u) => u.dev_id));
+    expect(devices.size).toBe(3);
+    for (const devId of devices) {
+      const counters = received.filter((u) => u.dev_id === devId).map((u) => u.counter);
+      expect(counters).toEqual([0, 1, 2]);
+    }
+    const uplink = received[0] as Uplink;
+    expect(uplink).toMatchObject({ app_id: 'app-a', port: 1, is_retry: false, confirmed: false });
+    expect(uplink.hardware_serial).toMatch(/^[0-9A-F]{16}$/);
+    const raw = Buffer.from(uplink.payload_raw, 'base64');
+    expect(raw).toHaveLength(3);
+    expect(raw.readInt16BE(0) / 100).toBeCloseTo(uplink.payload_fields.temperature, 2);
+    expect(raw.readUInt8(2)).toBe(uplink.payload_fields.humidity);
+    expect(uplink.metadata).toMatchObject({ modulation: 'LORA', data_rate: expect.stringMatching(/^SF\d+BW125$/) });
+    expect(Number.isNaN(Date.parse(uplink.metadata.time))).toBe(false);
+    expect(uplink.metadata.gateways[0]).toMatchObject({
+      gtw_id: expect.stringMatching(/^eui-/),
+      timestamp: expect.any(Number),
+      channel: expect.any(Number),
+      rssi: expect.any(Number),
+      snr: expect.any(Number),
+      rf_chain: expect.any(Number),
+    });
+    const jobs = await control(sim, '/uplinks', undefined, 'GET');
+    expect(jobs.jobs).toEqual([expect.objectContaining({ sent: 9, done: true })]);
+  });
+
+  it('keeps applications apart: no subscription to another application, no uplink publishing', async () => {
+    const client = await connect('app-a', keyA);
+    await expect(client.subscribeAsync('app-b/devices/+/up')).rejects.toThrow(/subscribe error/i);
+    await expect(client.subscribeAsync('#')).rejects.toThrow(/subscribe error/i);
+
+    const other = await connect('app-b', keyB);
+    await other.subscribeAsync('app-b/devices/+/up');
+    const leaked: string[] = [];
+    other.on('message', (topic) => leaked.push(topic));
+    await control(sim, '/uplinks', { appId: 'app-a', count: 2, perSecond: 100 });
+    await sleep(200);
+    expect(leaked).toEqual([]);
+
+    // Publishing an uplink is not allowed; the broker closes the connection.
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    client.publish('app-a/devices/device-0001/up', '{}');
+    await closed;
+  });
+
+  it('records downlinks published by clients', async () => {
+    const client = await connect('app-a', keyA);
+    const message = { port: 2, confirmed: false, payload_raw: 'AQI=', schedule: 'replace' };
+    await client.publishAsync('app-a/devices/device-0002/down', JSON.stringify(message));
+    let downlinks: unknown[] = [];
+    for (let i = 0; i < 20 && downlinks.length === 0; i++) {
+      await sleep(25);
+      downlinks = (await control(sim, '/downlinks?appId=app-a', undefined, 'GET')).downlinks as unknown[];
+    }
+    expect(downlinks).toEqual([
+      {
+        appId: 'app-a',
+        devId: 'device-0002',
+        topic: 'app-a/devices/device-0002/down',
+        payload: message,
+        time: expect.any(String),
+      },
+    ]);
+    expect((await control(sim, '/downlinks?appId=app-b', undefined, 'GET')).downlinks).toEqual([]);
+  });
+
+  it('publishes device events and an activation before an OTAA device’s first uplink', async () => {
+    const f = { username: 'alice', password: 'alice-password', clientId: 'lpwan-test', clientSecret: 'lpwan-test-secret' };
+    const token = await appToken(sim, (await userTokens(sim, f)).access_token, 'app-a');
+    const client = await connect('app-a', keyA);
+    await client.subscribeAsync('app-a/devices/+/events/#');
+    await client.subscribeAsync('app-a/devices/+/up/+');
+    const messages: [string, unknown][] = [];
+    client.on('message', (topic, payload) => messages.push([topic, JSON.parse(payload.toString())]));
+    const created = await call(
+      'POST',
+      `${sim.handlerUrl}/applications/app-a/devices`,
+      {
+        dev_id: 'fresh',
+        lorawan_device: {
+          app_eui: '70B3D57ED0000001',
+          dev_eui: '0004A30B00000001',
+          app_key: '00112233445566778899AABBCCDDEEFF',
+          activation_constraints: 'otaa',
+        },
+      },
+      bearer(token),
+    );
+    expect(created.status).toBe(200);
+    await control(sim, '/uplinks', { appId: 'app-a', count: 1, perSecond: 1, devId: 'fresh', port: 7 });
+    for (let i = 0; i < 40 && messages.length < 4; i++) await sleep(25);
+    expect(messages.map(([topic]) => topic)).toEqual([
+      'app-a/devices/fresh/events/create',
+      'app-a/devices/fresh/events/activations',
+      'app-a/devices/fresh/up/temperature',
+      'app-a/devices/fresh/up/humidity',
+    ]);
+    expect(messages[1]?.[1]).toMatchObject({
+      app_eui: '70B3D57ED0000001',
+      dev_eui: '0004A30B00000001',
+      dev_addr: expect.stringMatching(/^[0-9A-F]{8}$/),
+    });
+    const stored = await (await call('GET', `${sim.handlerUrl}/applications/app-a/devices/fresh`, undefined, bearer(token))).json();
+    expect(stored).toMatchObject({ lorawan_device: { f_cnt_up: 1, dev_addr: expect.stringMatching(/^[0-9A-F]{8}$/) } });
+    expect(await control(sim, '/uplinks', undefined, 'DELETE')).toEqual({ stopped: 0 });
+  });
+});
