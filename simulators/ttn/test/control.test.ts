@@ -115,6 +115,19 @@ describe('request log', () => {
   });
 });
 
+describe('discovery', () => {
+  it('announces the handler with its API and MQTT addresses', async () => {
+    const { services } = (await json(await fetch(`${sim.accountUrl}/announcements/handler`))) as {
+      services: { id: string; api_address: string; mqtt_address: string }[];
+    };
+    expect(services).toEqual([
+      expect.objectContaining({ id: 'ttn-handler-sim', api_address: sim.handlerUrl, mqtt_address: new URL(sim.mqttUrl).host }),
+    ]);
+    expect((await fetch(`${sim.accountUrl}/announcements/handler/ttn-handler-sim`)).status).toBe(200);
+    expect((await fetch(`${sim.accountUrl}/announcements/handler/other`)).status).toBe(404);
+  });
+});
+
 describe('reset and settings', () => {
   it('forgets users, clients and tokens on reset', async () => {
     const { access_token: token } = await userTokens(sim, f);

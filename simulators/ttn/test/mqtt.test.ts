@@ -132,6 +132,10 @@ describe('MQTT', () => {
 
   it('records downlinks published by clients', async () => {
     const client = await connect('app-a', keyA);
+    await client.subscribeAsync('app-a/devices/+/events/down/scheduled');
+    const scheduled = new Promise<[string, unknown]>((resolve) =>
+      client.once('message', (topic, payload) => resolve([topic, JSON.parse(payload.toString())])),
+    );
     const message = { port: 2, confirmed: false, payload_raw: 'AQI=', schedule: 'replace' };
     await client.publishAsync('app-a/devices/device-0002/down', JSON.stringify(message));
     let downlinks: unknown[] = [];
@@ -149,6 +153,7 @@ describe('MQTT', () => {
       },
     ]);
     expect((await control(sim, '/downlinks?appId=app-b', undefined, 'GET')).downlinks).toEqual([]);
+    expect(await scheduled).toEqual(['app-a/devices/device-0002/events/down/scheduled', message]);
   });
 
   it('publishes device events and an activation before an OTAA device’s first uplink', async () => {

@@ -277,6 +277,16 @@ describe('token endpoint', () => {
     expect((await json(noGrant)).error).toBe('invalid_request');
   });
 
+  it('answers invalid_request to a body it cannot read', async () => {
+    const response = await fetch(`${sim.accountUrl}/users/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: basic(f.clientId, f.clientSecret) },
+      body: '{"grant_type": ',
+    });
+    expect(response.status).toBe(400);
+    expect((await json(response)).error).toBe('invalid_request');
+  });
+
   it('honours the access token lifetime setting', async () => {
     await control(sim, '/settings', { accessTokenLifetimeSeconds: 120 });
     const tokens = await userTokens(sim, f);

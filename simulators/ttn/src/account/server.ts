@@ -5,10 +5,13 @@ import type { Sim } from '../context.js';
 import { controlApi } from '../control.js';
 import { OAuthError, SimError } from '../errors.js';
 import { injectFaults } from '../faults.js';
-import { logRequests } from '../requests.js';
+import { logRequests, pathOf } from '../requests.js';
 import { accountApi } from './api.js';
+import { discovery } from './discovery.js';
 import { oauthPages } from './oauth.js';
 import { tokenRoutes } from './tokens.js';
+
+const TOKEN_PATHS = new Set(['/users/token', '/api/v2/applications/token']);
 
 /**
  * The account server ("ttn-account-v2"): OAuth pages and token endpoint, the account API
@@ -22,7 +25,19 @@ export async function buildAccountServer(sim: Sim): Promise<FastifyInstance> {
   logRequests(app, 'account', sim.log);
   injectFaults(app, 'account', sim.faults);
 
-  app.setErrorHandler((error, _request, reply) => {
+  app.setErrorHandler((error, request, reply) => {
+    const status = (error as { statusCode?: number }).statusCode;
+    if (
+      !(error instanceof SimError) &&
+      !(error instanceof OAuthError) &&
+      TOKEN_PATHS.has(pathOf(request.url)) &&
+      status !== undefined &&
+      status >= 400 &&
+      status < 500
+    ) {
+      // A body the token endpoint cannot read (bad JSON, unknown media type) is an OAuth error too.
+      error = new OAuthError(400, 'invalid_request', (error as Error).message);
+    }
     if (error instanceof OAuthError) {
       if (error.status === 401) reply.header('www-authenticate', 'Basic realm="ttn-account-v2"');
       return reply.code(error.status).send({ error: error.error, error_description: error.description });
@@ -30,7 +45,6 @@ export async function buildAccountServer(sim: Sim): Promise<FastifyInstance> {
     if (error instanceof SimError) {
       return reply.code(error.status).headers(error.headers).send({ code: error.status, error: error.message });
     }
-    const status = (error as { statusCode?: number }).statusCode;
     if (status !== undefined && status >= 400 && status < 500) {
       return reply.code(status).send({ code: status, error: (error as Error).message });
     }
@@ -38,6 +52,7 @@ export async function buildAccountServer(sim: Sim): Promise<FastifyInstance> {
   });
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ code: 404, error: 'not found' }));
 
+  discovery(app, sim);
   oauthPages(app, sim);
   tokenRoutes(app, sim);
   accountApi(app, sim, '/api/v2');

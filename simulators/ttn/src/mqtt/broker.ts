@@ -73,6 +73,8 @@ export async function startBroker(state: SimState, host: string, port: number): 
       });
       if (state.downlinks.length > 10_000) state.downlinks.splice(0, state.downlinks.length - 10_000);
       callback(null);
+      // TTN announced the downlink as scheduled on the device's event topic.
+      setImmediate(() => publish(`${session.appId}/devices/${match[2] ?? ''}/events/down/scheduled`, payload));
     },
   });
 
