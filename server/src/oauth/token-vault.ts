@@ -166,18 +166,21 @@ export class TokenVault {
 
   private async refreshOnce(target: LinkTarget, staleVersion: number): Promise<CurrentToken> {
     const { db, dialect } = this.deps;
-    if (dialect === 'postgres') {
-      // The row lock is held across the network call: the others must wait for its outcome anyway.
-      return db.transaction().execute((trx) => this.refreshLocked(trx, target, staleVersion));
-    }
-    return this.refreshOptimistic(target, staleVersion);
+    if (dialect !== 'postgres') return this.refreshOptimistic(target, staleVersion);
+    // The row lock is held across the network call: the others must wait for its outcome anyway.
+    // A refused refresh is returned, not thrown, so that the status it records is committed.
+    const outcome = await db
+      .transaction()
+      .execute((trx) => this.refreshLocked(trx, target, staleVersion));
+    if ('failure' in outcome) throw outcome.failure;
+    return outcome;
   }
 
   private async refreshLocked(
     trx: Transaction<Database>,
     target: LinkTarget,
     staleVersion: number,
-  ): Promise<CurrentToken> {
+  ): Promise<CurrentToken | { failure: unknown }> {
     const row = await findTokensForUpdate(trx, target.networkId, 'postgres');
     if (row === undefined) {
       throw new VaultError('network_not_authorized', 'The network has not been authorized yet.');
@@ -189,7 +192,7 @@ export class TokenVault {
     } catch (error) {
       // We hold the lock and the version is ours: nobody refreshed meanwhile.
       await this.failRefresh(trx, target.networkId, error);
-      throw this.refreshError(error);
+      return { failure: this.refreshError(error) };
     }
     const sealed = this.seal(target.networkId, tokens);
     const version = await saveTokens(trx, target.networkId, sealed);

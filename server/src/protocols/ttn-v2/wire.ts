@@ -18,7 +18,10 @@ export const TTN_REQUEST_TIMEOUT_MS = 15_000;
 
 export type Fetch = (url: string | URL, init?: RequestInit) => Promise<Response>;
 
-/** Sends a request; a connection failure or time-out becomes `Unavailable`. */
+/**
+ * Sends a request; a connection failure or time-out becomes `Unavailable`. Anything else the
+ * fetch throws (the token vault's "re-authorize" error, say) passes through unchanged.
+ */
 export async function send(fetchFn: Fetch, url: URL, init: RequestInit = {}): Promise<Response> {
   try {
     return await fetchFn(url, {
@@ -27,8 +30,19 @@ export async function send(fetchFn: Fetch, url: URL, init: RequestInit = {}): Pr
       signal: init.signal ?? AbortSignal.timeout(TTN_REQUEST_TIMEOUT_MS),
     });
   } catch (cause) {
-    throw new Unavailable(`${url.host} cannot be reached`, { cause });
+    if (isTransportFailure(cause))
+      throw new Unavailable(`${url.host} cannot be reached`, { cause });
+    throw cause;
   }
+}
+
+/** fetch signals network failures as TypeError, time-outs and aborts as DOMExceptions. */
+function isTransportFailure(error: unknown): boolean {
+  return (
+    error instanceof TypeError ||
+    (error instanceof DOMException &&
+      (error.name === 'TimeoutError' || error.name === 'AbortError'))
+  );
 }
 
 /** Reads a JSON answer; a body that is not JSON means the peer is not the TTN we expect. */
