@@ -14,6 +14,7 @@ interface AuthState {
   /** undefined while the first /api/users/me is in flight; null when signed out. */
   user: User | null | undefined;
   signIn(username: string, password: string): Promise<void>;
+  /** Ends the session at the server, then reloads the portal on the sign-in page. */
   signOut(): Promise<void>;
 }
 
@@ -47,7 +48,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       // Already signed out is fine; anything else must not pretend the session ended.
       if (!(e instanceof ApiError && e.status === 401)) throw e;
     }
-    setUser(null);
+    // A full page load: nothing of the signed-out user stays in memory, and no page is told to
+    // send the next user back to where this one was.
+    window.location.assign('/login');
   }, []);
 
   const value = useMemo(() => ({ user, signIn, signOut }), [user, signIn, signOut]);

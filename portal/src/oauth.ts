@@ -21,3 +21,15 @@ export function signInLabel(protocol: Pick<Protocol, 'id' | 'name' | 'authorizat
     ? 'Sign Into Your Things Account'
     : `Sign in to ${protocol.name}`;
 }
+
+/**
+ * The deployment-wide OAuth client the operator configured on the server, if any
+ * (`authorization.serverClient`). Read defensively: older servers do not describe it.
+ */
+export function serverClientOf(protocol: Protocol): { clientId: string } | undefined {
+  const sc: unknown = (protocol.authorization as { serverClient?: unknown }).serverClient;
+  if (sc && typeof sc === 'object' && typeof (sc as { clientId?: unknown }).clientId === 'string') {
+    return { clientId: (sc as { clientId: string }).clientId };
+  }
+  return undefined;
+}

@@ -1,18 +1,16 @@
 import { useState } from 'react';
-import { Link, NavLink, Navigate, Outlet, useLocation, useNavigate } from 'react-router';
+import { Link, NavLink, Navigate, Outlet, useLocation } from 'react-router';
 import { useAuth } from '../auth';
 import { messageFor } from '../errors';
 
 export function Layout() {
   const { user, signOut } = useAuth();
-  const navigate = useNavigate();
   const [error, setError] = useState<string | null>(null);
 
   async function handleSignOut() {
     setError(null);
     try {
       await signOut();
-      navigate('/login', { replace: true });
     } catch (e) {
       setError(`Signing out failed: ${messageFor(e)}`);
     }

@@ -203,7 +203,7 @@ function NetworkDetails({
               ))}
             </dl>
           )}
-          {isOAuth && protocol && (
+          {protocol?.authorization.kind === 'oauth2' && (
             <CallbackUrl url={protocol.authorization.callbackUrl} protocolId={protocol.id} />
           )}
         </div>

@@ -5,7 +5,7 @@ import type { Network, Protocol, ProtocolField } from '../api/types';
 import { CallbackUrl } from '../components/CallbackUrl';
 import { ProtocolFields, settingsToSend } from '../components/ProtocolFields';
 import { messageFor } from '../errors';
-import { signInLabel, startAuthorization } from '../oauth';
+import { serverClientOf, signInLabel, startAuthorization } from '../oauth';
 import { useAsync } from '../useAsync';
 
 interface Loaded {
@@ -96,7 +96,7 @@ export function NewNetworkPage() {
   // Problems the form cannot place next to a field are listed at the top.
   const unplaced =
     problem?.errors.filter((e) => !fieldNames.has(e.field.replace(/^\/?settings[./]/, ''))) ?? [];
-  const serverClient = loaded?.protocol.authorization.serverClient;
+  const serverClient = loaded ? serverClientOf(loaded.protocol) : undefined;
 
   return (
     <section className="narrow">

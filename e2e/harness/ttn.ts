@@ -1,0 +1,66 @@
+import { randomBytes } from 'node:crypto';
+import type { Page } from 'playwright-core';
+import type { ServerHandle } from './server.js';
+import type { SimClient, SimUser, SimulatorHandle } from './simulator.js';
+
+export interface TtnAccount {
+  user: SimUser;
+  client: SimClient;
+}
+
+/**
+ * Registers a fresh TTN user and an OAuth client (as `ttnctl clients request` would) whose
+ * redirect URI is the server's portal callback. Names are unique per call.
+ */
+export async function registerTtnAccount(
+  sim: SimulatorHandle,
+  server: ServerHandle,
+  overrides: { user?: Partial<SimUser>; client?: Partial<SimClient> } = {},
+): Promise<TtnAccount> {
+  const tag = randomBytes(3).toString('hex');
+  const user: SimUser = {
+    username: `owner-${tag}`,
+    password: `pw-${randomBytes(9).toString('base64url')}`,
+    email: `owner-${tag}@example.com`,
+    ...overrides.user,
+  };
+  const client: SimClient = {
+    id: `lpwan-${tag}`,
+    secret: randomBytes(18).toString('base64url'),
+    name: 'LPWAN Server',
+    redirectUris: [server.callbackUrl],
+    grants: ['authorization_code', 'refresh_token'],
+    scope: ['profile', 'apps', 'components', 'gateways'],
+    ...overrides.client,
+  };
+  await sim.createUser(user);
+  await sim.createClient(client);
+  return { user, client };
+}
+
+/** Fills the Create Network form for The Things Network, as an owner would. */
+export async function fillTtnNetworkForm(
+  page: Page,
+  sim: SimulatorHandle,
+  values: { name: string; clientId: string; clientSecret: string },
+): Promise<void> {
+  await page.getByLabel('Protocol').selectOption({ label: 'The Things Network' });
+  await page.getByLabel('Name', { exact: true }).fill(values.name);
+  await page.getByLabel('TTN Client ID').fill(values.clientId);
+  await page.getByLabel('TTN Client Secret').fill(values.clientSecret);
+  await fillIfPresent(page, 'accountServerUrl', sim.accountUrl);
+  await fillIfPresent(page, 'handlerUrl', sim.handlerUrl);
+  await fillIfPresent(page, 'mqttUrl', sim.mqttUrl);
+}
+
+async function fillIfPresent(page: Page, fieldName: string, value: string) {
+  const input = page.locator(`input[name="${fieldName}"]`);
+  if ((await input.count()) > 0) await input.fill(value);
+}
+
+/** Logs in on the simulator's TTN login page. */
+export async function ttnLogIn(page: Page, user: SimUser): Promise<void> {
+  await page.getByLabel('Username').fill(user.username);
+  await page.getByLabel('Password').fill(user.password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+}

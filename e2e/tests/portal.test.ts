@@ -1,0 +1,172 @@
+// The portal's own pages against the real server: sign-in and sign-out, the networks list,
+// and the Create Network form as the server describes the ttn-v2 protocol.
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import {
+  apiSignIn,
+  screenshot,
+  signInAsAdmin,
+  startStack,
+  type ApiSession,
+  type Stack,
+} from '../harness/index.js';
+
+interface Field {
+  name: string;
+  label: string;
+  type: string;
+  required: boolean;
+  secret: boolean;
+  placeholder?: string;
+  help?: string;
+  default?: string;
+}
+
+let stack: Stack;
+let admin: ApiSession;
+
+beforeAll(async () => {
+  stack = await startStack();
+  admin = await apiSignIn(stack.server);
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe('sign-in', () => {
+  test('a wrong password is refused in plain words; the right one opens the networks page', async () => {
+    const page = await stack.newPage();
+    await page.goto('/networks');
+    await page.waitForURL('**/login?next=%2Fnetworks');
+    await screenshot(page, 'login');
+
+    await page.getByLabel('Username').fill('admin');
+    await page.getByLabel('Password').fill('not-the-password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect
+      .poll(() => page.getByRole('alert').textContent())
+      .toBe('The username or password is not correct.');
+    await screenshot(page, 'login-error');
+
+    await page.getByLabel('Password').fill(stack.server.adminPassword);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL('**/networks');
+    await page.getByRole('heading', { name: 'Networks' }).waitFor();
+  });
+
+  test('signing out ends the session: the portal goes back to sign-in and stays there', async () => {
+    const page = await stack.newPage();
+    await signInAsAdmin(page, stack.server);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL('**/login');
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+
+    // The cookie no longer opens anything, in the portal or the API.
+    await page.goto('/networks');
+    await page.waitForURL('**/login?next=%2Fnetworks');
+    const me = await page.request.get('/api/users/me');
+    expect(me.status()).toBe(401);
+  });
+});
+
+describe('networks', () => {
+  test('the list shows each network with its protocol, status badge and linked account', async () => {
+    const created = await admin.request<{ id: string }>('POST', '/api/networks', {
+      name: 'Farm sensors',
+      protocolId: 'ttn-v2',
+      settings: { clientId: 'farm-client', clientSecret: 'farm-secret' },
+    });
+    expect(created.status).toBe(201);
+
+    const page = await stack.newPage();
+    await signInAsAdmin(page, stack.server);
+    const row = page.getByRole('row').filter({ hasText: 'Farm sensors' });
+    await row.waitFor();
+    expect(await row.getByRole('cell').allTextContents()).toEqual([
+      'Farm sensors',
+      'The Things Network',
+      'Pending authorization',
+      '—',
+      expect.any(String),
+    ]);
+    await page.getByRole('link', { name: 'Create Network' }).waitFor();
+    await screenshot(page, 'networks');
+
+    await row.getByRole('link', { name: 'Farm sensors' }).click();
+    await page.waitForURL(`**/networks/${created.body.id}`);
+    await page.getByRole('heading', { name: 'Farm sensors' }).waitFor();
+    await page.getByRole('button', { name: 'Re-authorize' }).waitFor();
+    // The secret is never shown; only that it is set.
+    expect(await page.content()).not.toContain('farm-secret');
+    await screenshot(page, 'network-pending');
+  });
+});
+
+describe('create network', () => {
+  test('the form renders the ttn-v2 fields exactly as the server describes them', async () => {
+    const { body } = await admin.request<{ fields: Field[] }>(
+      'GET',
+      '/api/network-protocols/ttn-v2/fields',
+    );
+    const labels = body.fields.map((f) => f.label);
+    expect(labels).toEqual(expect.arrayContaining(['TTN Client ID', 'TTN Client Secret']));
+
+    const page = await stack.newPage();
+    await signInAsAdmin(page, stack.server);
+    await page.getByRole('link', { name: 'Create Network' }).click();
+    await page.waitForURL('**/networks/new');
+    await page.getByLabel('Protocol').selectOption({ label: 'The Things Network' });
+    await page.getByLabel('Name', { exact: true }).waitFor();
+
+    for (const field of body.fields) {
+      const input = page.getByLabel(field.label);
+      await input.waitFor();
+      expect(await input.getAttribute('name')).toBe(field.name);
+      expect(await input.getAttribute('type')).toBe(
+        field.secret || field.type === 'password'
+          ? 'password'
+          : field.type === 'url'
+            ? 'url'
+            : 'text',
+      );
+      expect(await input.inputValue()).toBe(field.default ?? '');
+      if (field.placeholder)
+        expect(await input.getAttribute('placeholder')).toBe(field.placeholder);
+      if (field.help) await page.getByText(field.help, { exact: true }).waitFor();
+    }
+    // The callback URL the owner registers at TTN comes from the server's PUBLIC_URL.
+    expect(await page.getByTestId('callback-url').textContent()).toBe(stack.server.callbackUrl);
+    await page.getByRole('button', { name: 'Sign Into Your Things Account' }).waitFor();
+    await screenshot(page, 'create-network');
+  });
+
+  test("the server's validation messages appear next to their fields and nothing is saved", async () => {
+    const page = await stack.newPage();
+    await signInAsAdmin(page, stack.server);
+    await page.goto('/networks/new');
+    await page.getByLabel('Protocol').selectOption({ label: 'The Things Network' });
+    await page.getByLabel('Name', { exact: true }).fill('Missing client');
+    // TTN Client ID and Secret left empty.
+    const before = await admin.request<{ total: number }>('GET', '/api/networks');
+
+    await page.getByRole('button', { name: 'Sign Into Your Things Account' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Some fields need attention.' }).waitFor();
+
+    // Whatever the server said about clientId is shown under that field.
+    const api = await admin.request<{ errors?: { field: string; message: string }[] }>(
+      'POST',
+      '/api/networks',
+      { name: 'Missing client', protocolId: 'ttn-v2', settings: {} },
+    );
+    expect(api.status).toBe(400);
+    const message = api.body.errors?.find((e) => /clientId$/.test(e.field))?.message;
+    expect(message).toBeTruthy();
+    const shown = page.locator('#setting-clientId-error');
+    expect(await shown.textContent()).toBe(message);
+    expect(await page.getByLabel('TTN Client ID').getAttribute('aria-invalid')).toBe('true');
+    await screenshot(page, 'create-network-invalid');
+
+    const after = await admin.request<{ total: number }>('GET', '/api/networks');
+    expect(after.body.total).toBe(before.body.total);
+    expect(page.url()).toMatch(/\/networks\/new$/);
+  });
+});
