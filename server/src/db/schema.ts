@@ -3,6 +3,12 @@
  * Timestamps are ISO 8601 UTC strings (`Date.toISOString()`) in both dialects: they compare
  * correctly as text, and SQLite has no date type, so one representation keeps queries portable.
  */
+import type {
+  ApplicationLinksTable,
+  ApplicationsTable,
+  DeviceLinksTable,
+  DevicesTable,
+} from '../applications/applications.table.js';
 import type { ApiKeysTable } from '../accounts/api-keys.table.js';
 import type { OrganizationsTable } from '../accounts/organizations.table.js';
 import type { SessionsTable } from '../accounts/sessions.table.js';
@@ -19,5 +25,9 @@ export interface Database {
   networks: NetworksTable;
   oauth_authorizations: OAuthAuthorizationsTable;
   oauth_tokens: OAuthTokensTable;
+  applications: ApplicationsTable;
+  devices: DevicesTable;
+  application_links: ApplicationLinksTable;
+  device_links: DeviceLinksTable;
   system_values: SystemValuesTable;
 }

@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import * as initial from './2026-11-28-0001-initial.js';
 import * as oauth from './2026-11-28-0002-oauth.js';
+import * as applications from './2026-11-28-0003-applications.js';
 
 /**
  * Every migration, in order. Names are date-prefixed and never change once released; a new
@@ -10,4 +11,5 @@ import * as oauth from './2026-11-28-0002-oauth.js';
 export const migrations: Record<string, Migration> = {
   '2026-11-28-0001-initial': initial,
   '2026-11-28-0002-oauth': oauth,
+  '2026-11-28-0003-applications': applications,
 };
