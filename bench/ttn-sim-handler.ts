@@ -36,7 +36,9 @@ interface Options {
   headers?: Record<string, string>;
 }
 // autocannon ships no types; this is the part of its API used here.
-const autocannon = createRequire(import.meta.url)('autocannon') as (options: Options) => Promise<Result>;
+const autocannon = createRequire(import.meta.url)('autocannon') as (
+  options: Options,
+) => Promise<Result>;
 
 const { values } = parseArgs({
   options: {
@@ -57,9 +59,16 @@ const firstLine = await (async () => {
   for await (const line of createInterface({ input: child.stdout })) return line;
   throw new Error('the simulator printed nothing');
 })();
-const { accountUrl, handlerUrl } = JSON.parse(firstLine) as { accountUrl: string; handlerUrl: string };
+const { accountUrl, handlerUrl } = JSON.parse(firstLine) as {
+  accountUrl: string;
+  handlerUrl: string;
+};
 
-async function post(url: string, body: unknown, authorization?: string): Promise<Record<string, unknown>> {
+async function post(
+  url: string,
+  body: unknown,
+  authorization?: string,
+): Promise<Record<string, unknown>> {
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
@@ -71,7 +80,11 @@ async function post(url: string, body: unknown, authorization?: string): Promise
 }
 
 try {
-  await post(`${accountUrl}/_sim/users`, { username: 'bench', password: 'bench-password', email: 'bench@example.com' });
+  await post(`${accountUrl}/_sim/users`, {
+    username: 'bench',
+    password: 'bench-password',
+    email: 'bench@example.com',
+  });
   await post(`${accountUrl}/_sim/clients`, {
     id: 'bench-client',
     secret: 'bench-secret',
@@ -79,7 +92,12 @@ try {
     grants: ['password', 'refresh_token'],
     scope: ['profile', 'apps'],
   });
-  const seeded = await post(`${accountUrl}/_sim/applications`, { owner: 'bench', id: 'bench-app', name: 'Bench', devices: 1000 });
+  const seeded = await post(`${accountUrl}/_sim/applications`, {
+    owner: 'bench',
+    id: 'bench-app',
+    name: 'Bench',
+    devices: 1000,
+  });
   const basic = `Basic ${Buffer.from('bench-client:bench-secret').toString('base64')}`;
   const tokens = await post(
     `${accountUrl}/users/token`,
@@ -99,17 +117,46 @@ try {
   );
 
   const runs: [string, Options][] = [
-    ['baseline: no token (401)', { url: `${handlerUrl}/applications/bench-app/devices/device-0001`, duration, connections }],
-    ['GET device, app-scoped Bearer token', { url: `${handlerUrl}/applications/bench-app/devices/device-0001`, duration, connections, headers: { authorization: bearer } }],
-    ['GET device, access Key', { url: `${handlerUrl}/applications/bench-app/devices/device-0001`, duration, connections, headers: { authorization: `Key ${String(devicesKey.key)}` } }],
-    ['GET 20 devices (limit=20&offset=500), Bearer', { url: `${handlerUrl}/applications/bench-app/devices?limit=20&offset=500`, duration, connections, headers: { authorization: bearer } }],
+    [
+      'baseline: no token (401)',
+      { url: `${handlerUrl}/applications/bench-app/devices/device-0001`, duration, connections },
+    ],
+    [
+      'GET device, app-scoped Bearer token',
+      {
+        url: `${handlerUrl}/applications/bench-app/devices/device-0001`,
+        duration,
+        connections,
+        headers: { authorization: bearer },
+      },
+    ],
+    [
+      'GET device, access Key',
+      {
+        url: `${handlerUrl}/applications/bench-app/devices/device-0001`,
+        duration,
+        connections,
+        headers: { authorization: `Key ${String(devicesKey.key)}` },
+      },
+    ],
+    [
+      'GET 20 devices (limit=20&offset=500), Bearer',
+      {
+        url: `${handlerUrl}/applications/bench-app/devices?limit=20&offset=500`,
+        duration,
+        connections,
+        headers: { authorization: bearer },
+      },
+    ],
   ];
 
   // Warm up (JIT, connection pools) before measuring anything.
   await autocannon({ ...runs[1]![1], duration: 2 });
   await autocannon({ ...runs[0]![1], duration: 2 });
 
-  console.log(`TTN simulator handler, ${connections} connections, ${duration} s per run, ${String(seeded.devices)} devices`);
+  console.log(
+    `TTN simulator handler, ${connections} connections, ${duration} s per run, ${String(seeded.devices)} devices`,
+  );
   let baseline = 0;
   for (const [title, options] of runs) {
     const result = await autocannon(options);
@@ -123,7 +170,9 @@ try {
         `latency p50 ${result.latency.p50} ms p99 ${result.latency.p99} ms  status ${statuses}  errors ${result.errors}`,
     );
   }
-  console.log('Target from the issue: at least 2,000 token-authenticated requests/s on a 2-core machine.');
+  console.log(
+    'Target from the issue: at least 2,000 token-authenticated requests/s on a 2-core machine.',
+  );
 } finally {
   child.kill('SIGTERM');
 }

@@ -131,12 +131,16 @@ async function clients(args: string[]): Promise<void> {
       scope: list(values.scope, ['profile', 'apps', 'components', 'gateways']),
       grants: list(values.grants, ['authorization_code', 'refresh_token']),
     });
-    process.stdout.write(`Client ${String(answer.id)} requested; waiting for approval (ttn-sim clients approve ${String(answer.id)}).\nid: ${String(answer.id)}\nsecret: ${String(answer.secret)}\n`);
+    process.stdout.write(
+      `Client ${String(answer.id)} requested; waiting for approval (ttn-sim clients approve ${String(answer.id)}).\nid: ${String(answer.id)}\nsecret: ${String(answer.secret)}\n`,
+    );
     return;
   }
   if (verb === 'approve' && name) {
     const answer = await control(url, `/_sim/clients/${encodeURIComponent(name)}/approve`, {});
-    process.stdout.write(`Client ${String(answer.id)} approved.\nid: ${String(answer.id)}\nsecret: ${String(answer.secret)}\n`);
+    process.stdout.write(
+      `Client ${String(answer.id)} approved.\nid: ${String(answer.id)}\nsecret: ${String(answer.secret)}\n`,
+    );
     return;
   }
   fail('expected "clients request <name>" or "clients approve <id>"');

@@ -31,7 +31,12 @@ export function updateSettings(settings: Settings, body: Body): Settings {
   for (const [name, value] of Object.entries(body)) {
     const limits = SETTING_LIMITS[name as keyof Settings];
     if (!limits) throw badRequest(`unknown setting "${name}"`);
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < limits[0] || value > limits[1]) {
+    if (
+      typeof value !== 'number' ||
+      !Number.isInteger(value) ||
+      value < limits[0] ||
+      value > limits[1]
+    ) {
       throw badRequest(`${name} must be an integer from ${limits[0]} to ${limits[1]}`);
     }
   }
@@ -65,7 +70,9 @@ export function controlApi(app: FastifyInstance, sim: Sim): void {
 
   app.post('/_sim/clients', async (request, reply) => {
     const client = addClient(state, request.body, true);
-    return reply.code(201).send({ id: client.id, ...clientJson(client), redirectUris: client.redirectUris });
+    return reply
+      .code(201)
+      .send({ id: client.id, ...clientJson(client), redirectUris: client.redirectUris });
   });
 
   // What `ttn-sim clients request` calls: a client waiting for approval, as on TTN.
@@ -128,13 +135,16 @@ export function controlApi(app: FastifyInstance, sim: Sim): void {
   app.get('/_sim/uplinks', async () => ({ jobs: sim.traffic.jobs }));
   app.delete('/_sim/uplinks', async () => ({ stopped: sim.traffic.stop() }));
 
-  app.get<{ Querystring: { appId?: string; devId?: string } }>('/_sim/downlinks', async (request) => ({
-    downlinks: state.downlinks.filter(
-      (d) =>
-        (request.query.appId === undefined || d.appId === request.query.appId) &&
-        (request.query.devId === undefined || d.devId === request.query.devId),
-    ),
-  }));
+  app.get<{ Querystring: { appId?: string; devId?: string } }>(
+    '/_sim/downlinks',
+    async (request) => ({
+      downlinks: state.downlinks.filter(
+        (d) =>
+          (request.query.appId === undefined || d.appId === request.query.appId) &&
+          (request.query.devId === undefined || d.devId === request.query.devId),
+      ),
+    }),
+  );
   app.delete('/_sim/downlinks', async () => {
     state.downlinks = [];
     return {};
@@ -153,14 +163,21 @@ export function controlApi(app: FastifyInstance, sim: Sim): void {
     return {};
   });
 
-  app.get<{ Querystring: { server?: string; path?: string } }>('/_sim/requests', async (request) => {
-    const { server, path } = request.query;
-    return {
-      requests: sim.log
-        .list()
-        .filter((r) => (server === undefined || r.server === server) && (path === undefined || r.path === path)),
-    };
-  });
+  app.get<{ Querystring: { server?: string; path?: string } }>(
+    '/_sim/requests',
+    async (request) => {
+      const { server, path } = request.query;
+      return {
+        requests: sim.log
+          .list()
+          .filter(
+            (r) =>
+              (server === undefined || r.server === server) &&
+              (path === undefined || r.path === path),
+          ),
+      };
+    },
+  );
   app.delete('/_sim/requests', async () => {
     sim.log.clear();
     return {};

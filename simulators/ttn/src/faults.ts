@@ -90,7 +90,11 @@ export function pathMatches(pattern: string, path: string): boolean {
       const source = pattern
         .split(/(\*\*|\*)/)
         .map((part) =>
-          part === '**' ? '.*' : part === '*' ? '[^/]*' : part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'),
+          part === '**'
+            ? '.*'
+            : part === '*'
+              ? '[^/]*'
+              : part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'),
         )
         .join('');
       re = new RegExp(`^${source}$`);

@@ -14,7 +14,12 @@ import {
 
 /** The seed file (`--seed`); see docs/simulator.md. */
 export interface Seed {
-  users?: { username: string; password: string; email: string; name?: { first?: string; last?: string } }[];
+  users?: {
+    username: string;
+    password: string;
+    email: string;
+    name?: { first?: string; last?: string };
+  }[];
   clients?: {
     id: string;
     secret: string;
@@ -40,7 +45,9 @@ export interface ApplicationSeed {
 }
 
 const obj = (value: unknown): Record<string, unknown> =>
-  value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  value && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};
 
 export function addUser(state: SimState, input: unknown) {
   const body = obj(input);
@@ -102,7 +109,10 @@ function generateDevices(state: SimState, app: Application, count: number): Devi
         pool = cryptoBytes(65536);
         offset = 0;
       }
-      const hex = pool.subarray(offset, offset + bytes).toString('hex').toUpperCase();
+      const hex = pool
+        .subarray(offset, offset + bytes)
+        .toString('hex')
+        .toUpperCase();
       offset += bytes;
       return hex;
     };
@@ -157,7 +167,8 @@ function generateDevices(state: SimState, app: Application, count: number): Devi
 export function addApplication(state: SimState, input: unknown) {
   const body = obj(input) as Partial<ApplicationSeed> & Record<string, unknown>;
   const { owner, id } = body;
-  if (typeof owner !== 'string' || !state.users.has(owner)) throw notFound(`user "${String(owner)}" not found`);
+  if (typeof owner !== 'string' || !state.users.has(owner))
+    throw notFound(`user "${String(owner)}" not found`);
   if (typeof id !== 'string' || !ID_PATTERN.test(id)) {
     throw badRequest('id must be 2-36 lowercase letters, digits, - or _');
   }
@@ -170,18 +181,30 @@ export function addApplication(state: SimState, input: unknown) {
   const devicesInput = body.devices ?? 0;
   if (
     !Array.isArray(devicesInput) &&
-    (typeof devicesInput !== 'number' || !Number.isInteger(devicesInput) || devicesInput < 0 || devicesInput > 1_000_000)
+    (typeof devicesInput !== 'number' ||
+      !Number.isInteger(devicesInput) ||
+      devicesInput < 0 ||
+      devicesInput > 1_000_000)
   ) {
     throw badRequest('devices must be a count (0 to 1,000,000) or a list of devices');
   }
   // Check everything before changing anything.
-  const keys = (body.accessKeys ?? []).map((k) => ({ name: k.name, key: k.key, rights: parseRights(k.rights) }));
+  const keys = (body.accessKeys ?? []).map((k) => ({
+    name: k.name,
+    key: k.key,
+    rights: parseRights(k.rights),
+  }));
   const collaborators = (body.collaborators ?? []).map((c) => {
     if (!state.users.has(c.username)) throw notFound(`user "${c.username}" not found`);
     return { username: c.username, rights: parseRights(c.rights) };
   });
 
-  const app = state.createApplication(owner, id, name, (euis as string[]).map((e) => e.toUpperCase()));
+  const app = state.createApplication(
+    owner,
+    id,
+    name,
+    (euis as string[]).map((e) => e.toUpperCase()),
+  );
   for (const c of collaborators) app.collaborators.set(c.username, c.rights as AppRight[]);
   for (const k of keys) {
     const key: AccessKey = state.addAccessKey(app, k.name, k.rights);
@@ -191,7 +214,12 @@ export function addApplication(state: SimState, input: unknown) {
       state.keyIndex.set(k.key, app.id);
     }
   }
-  const happ = { appId: id, settings: emptyPayloadSettings(), devices: new Map<string, Device>(), sorted: null };
+  const happ = {
+    appId: id,
+    settings: emptyPayloadSettings(),
+    devices: new Map<string, Device>(),
+    sorted: null,
+  };
   state.handlerApps.set(id, happ);
   try {
     if (Array.isArray(devicesInput)) {
@@ -204,7 +232,8 @@ export function addApplication(state: SimState, input: unknown) {
         state.putDevice(happ, device);
       }
     } else {
-      for (const device of generateDevices(state, app, devicesInput)) happ.devices.set(device.dev_id, device);
+      for (const device of generateDevices(state, app, devicesInput))
+        happ.devices.set(device.dev_id, device);
     }
   } catch (error) {
     state.unregisterHandlerApp(id);

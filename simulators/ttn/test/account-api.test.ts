@@ -73,10 +73,18 @@ describe('applications', () => {
     const created = await api('POST', '/applications', { id: 'my-app', name: 'My app' });
     expect(created.status).toBe(201);
     const app = await json(created);
-    expect(app).toMatchObject({ id: 'my-app', name: 'My app', rights: expect.arrayContaining(['settings', 'devices']) });
+    expect(app).toMatchObject({
+      id: 'my-app',
+      name: 'My app',
+      rights: expect.arrayContaining(['settings', 'devices']),
+    });
     expect((app.euis as string[])[0]).toMatch(/^[0-9A-F]{16}$/);
     expect(app.access_keys).toEqual([
-      { name: 'default key', key: expect.stringMatching(/^ttn-account-v2\./), rights: ['messages:up:r', 'messages:down:w'] },
+      {
+        name: 'default key',
+        key: expect.stringMatching(/^ttn-account-v2\./),
+        rights: ['messages:up:r', 'messages:down:w'],
+      },
     ]);
 
     expect((await api('POST', '/applications', { id: 'my-app', name: 'again' })).status).toBe(409);
@@ -102,28 +110,67 @@ describe('applications', () => {
     expect(allocated).toMatch(/^[0-9A-F]{16}$/);
     expect(await (await api('GET', '/applications/keys-app/euis')).json()).toContain(allocated);
 
-    const key = await api('POST', '/applications/keys-app/access-keys', { name: 'reader', rights: ['messages:up:r'] });
+    const key = await api('POST', '/applications/keys-app/access-keys', {
+      name: 'reader',
+      rights: ['messages:up:r'],
+    });
     expect(key.status).toBe(201);
     const reader = await json(key);
     expect(reader).toMatchObject({ name: 'reader', rights: ['messages:up:r'] });
-    expect((await api('POST', '/applications/keys-app/access-keys', { name: 'reader', rights: ['devices'] })).status).toBe(409);
-    expect((await api('POST', '/applications/keys-app/access-keys', { name: 'x', rights: ['fly'] })).status).toBe(400);
+    expect(
+      (
+        await api('POST', '/applications/keys-app/access-keys', {
+          name: 'reader',
+          rights: ['devices'],
+        })
+      ).status,
+    ).toBe(409);
+    expect(
+      (await api('POST', '/applications/keys-app/access-keys', { name: 'x', rights: ['fly'] }))
+        .status,
+    ).toBe(400);
 
     // A key reads its application, but lacks the settings right to list keys.
-    const byKey = await api('GET', '/applications/keys-app', undefined, `Key ${String(reader.key)}`);
+    const byKey = await api(
+      'GET',
+      '/applications/keys-app',
+      undefined,
+      `Key ${String(reader.key)}`,
+    );
     expect(byKey.status).toBe(200);
     expect((await json(byKey)).rights).toEqual(['messages:up:r']);
-    expect((await api('GET', '/applications/keys-app/access-keys', undefined, `Key ${String(reader.key)}`)).status).toBe(403);
+    expect(
+      (
+        await api(
+          'GET',
+          '/applications/keys-app/access-keys',
+          undefined,
+          `Key ${String(reader.key)}`,
+        )
+      ).status,
+    ).toBe(403);
 
     expect((await api('DELETE', '/applications/keys-app/access-keys/reader')).status).toBe(204);
-    expect((await api('GET', '/applications/keys-app', undefined, `Key ${String(reader.key)}`)).status).toBe(401);
+    expect(
+      (await api('GET', '/applications/keys-app', undefined, `Key ${String(reader.key)}`)).status,
+    ).toBe(401);
 
     const collaborators = await (await api('GET', '/applications/keys-app/collaborators')).json();
-    expect(collaborators).toEqual([{ username: 'alice', email: 'alice@example.com', rights: expect.arrayContaining(['collaborators']) }]);
+    expect(collaborators).toEqual([
+      {
+        username: 'alice',
+        email: 'alice@example.com',
+        rights: expect.arrayContaining(['collaborators']),
+      },
+    ]);
   });
 
   it("answers 403 for another user's application", async () => {
-    await control(sim, '/users', { username: 'bob', password: 'bob-password', email: 'bob@example.com' });
+    await control(sim, '/users', {
+      username: 'bob',
+      password: 'bob-password',
+      email: 'bob@example.com',
+    });
     await control(sim, '/applications', { owner: 'bob', id: 'bobs-app', name: 'Bob', devices: 0 });
     expect((await api('GET', '/applications/bobs-app')).status).toBe(403);
     expect((await api('DELETE', '/applications/bobs-app')).status).toBe(403);
@@ -161,16 +208,28 @@ describe('restrict-token', () => {
       apps: { 'app-a': expect.arrayContaining(['settings', 'devices', 'messages:up:r']) },
     });
     // The restricted token is not interchangeable any more.
-    const again = await call('POST', `${sim.accountUrl}/users/restrict-token`, { scope: ['apps:app-a'] }, bearer(restricted));
+    const again = await call(
+      'POST',
+      `${sim.accountUrl}/users/restrict-token`,
+      { scope: ['apps:app-a'] },
+      bearer(restricted),
+    );
     expect(again.status).toBe(403);
     // No rights on an application that is not the user's.
-    const other = await call('POST', `${sim.accountUrl}/users/restrict-token`, { scope: ['apps:nobodys'] }, bearer(access));
+    const other = await call(
+      'POST',
+      `${sim.accountUrl}/users/restrict-token`,
+      { scope: ['apps:nobodys'] },
+      bearer(access),
+    );
     expect(other.status).toBe(403);
     // No scope at all.
     const empty = await call('POST', `${sim.accountUrl}/users/restrict-token`, {}, bearer(access));
     expect(empty.status).toBe(400);
     // The app token reads its application on the account server.
-    expect((await api('GET', '/applications/app-a', undefined, bearer(restricted))).status).toBe(200);
+    expect((await api('GET', '/applications/app-a', undefined, bearer(restricted))).status).toBe(
+      200,
+    );
   });
 
   it('exchanges an application access key for a token', async () => {
@@ -185,7 +244,11 @@ describe('restrict-token', () => {
     expect(response.status).toBe(200);
     const body = await json(response);
     expect(body.expires_in).toBe(86400);
-    expect(decodeJwt(String(body.access_token))).toMatchObject({ type: 'app', sub: 'app-k', scope: ['apps:app-k'] });
+    expect(decodeJwt(String(body.access_token))).toMatchObject({
+      type: 'app',
+      sub: 'app-k',
+      scope: ['apps:app-k'],
+    });
     const wrong = await call(
       'POST',
       `${sim.accountUrl}/api/v2/applications/token`,
@@ -223,7 +286,9 @@ describe('expiring and revoking tokens', () => {
     const tokens = await userTokens(sim, f);
     const result = await control(sim, '/tokens/revoke', { username: 'alice' });
     expect(result).toMatchObject({ username: 'alice', refreshTokens: 2 });
-    expect((await api('GET', '/users/me', undefined, bearer(tokens.access_token))).status).toBe(401);
+    expect((await api('GET', '/users/me', undefined, bearer(tokens.access_token))).status).toBe(
+      401,
+    );
     const refreshed = await call(
       'POST',
       `${sim.accountUrl}/users/token`,
@@ -237,8 +302,12 @@ describe('expiring and revoking tokens', () => {
   it('lets tokens expire by their lifetime', async () => {
     await control(sim, '/settings', { accessTokenLifetimeSeconds: 1 });
     const tokens = await userTokens(sim, f);
-    expect((await api('GET', '/users/me', undefined, bearer(tokens.access_token))).status).toBe(200);
+    expect((await api('GET', '/users/me', undefined, bearer(tokens.access_token))).status).toBe(
+      200,
+    );
     await sleep(2100);
-    expect((await api('GET', '/users/me', undefined, bearer(tokens.access_token))).status).toBe(401);
+    expect((await api('GET', '/users/me', undefined, bearer(tokens.access_token))).status).toBe(
+      401,
+    );
   });
 });

@@ -17,8 +17,16 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => callbackServer.listen(0, '127.0.0.1', resolve));
   callback = `http://127.0.0.1:${(callbackServer.address() as AddressInfo).port}/oauth/callback`;
-  await control(sim, '/users', { username: 'carol', password: 'carol-password', email: 'carol@example.com' });
-  await control(sim, '/users', { username: 'dave', password: 'dave-password', email: 'dave@example.com' });
+  await control(sim, '/users', {
+    username: 'carol',
+    password: 'carol-password',
+    email: 'carol@example.com',
+  });
+  await control(sim, '/users', {
+    username: 'dave',
+    password: 'dave-password',
+    email: 'dave@example.com',
+  });
   await control(sim, '/clients', {
     id: 'browser-client',
     secret: 'browser-secret',
@@ -65,7 +73,9 @@ describe('login and consent pages in a browser', () => {
     await page.getByLabel('Username').fill('carol');
     await page.getByLabel('Password').fill('wrong-password');
     await page.getByRole('button', { name: 'Log in' }).click();
-    await expect.poll(() => page.getByRole('alert').textContent()).toContain('Invalid username or password');
+    await expect
+      .poll(() => page.getByRole('alert').textContent())
+      .toContain('Invalid username or password');
 
     await page.getByLabel('Username').fill('carol');
     await page.getByLabel('Password').fill('carol-password');
@@ -74,7 +84,10 @@ describe('login and consent pages in a browser', () => {
     expect(await page.getByRole('button', { name: 'Deny' }).isVisible()).toBe(true);
     expect(await page.textContent('body')).toContain('LPWAN Server');
 
-    await Promise.all([page.waitForURL((url) => url.href.startsWith(callback)), page.getByRole('button', { name: 'Allow' }).click()]);
+    await Promise.all([
+      page.waitForURL((url) => url.href.startsWith(callback)),
+      page.getByRole('button', { name: 'Allow' }).click(),
+    ]);
     const landed = new URL(page.url());
     expect(landed.searchParams.get('state')).toBe('state-1');
     const code = landed.searchParams.get('code') ?? '';
@@ -104,7 +117,10 @@ describe('login and consent pages in a browser', () => {
     await page.getByLabel('Username').fill('dave');
     await page.getByLabel('Password').fill('dave-password');
     await page.getByRole('button', { name: 'Log in' }).click();
-    await Promise.all([page.waitForURL((url) => url.href.startsWith(callback)), page.getByRole('button', { name: 'Deny' }).click()]);
+    await Promise.all([
+      page.waitForURL((url) => url.href.startsWith(callback)),
+      page.getByRole('button', { name: 'Deny' }).click(),
+    ]);
     const landed = new URL(page.url());
     expect(landed.searchParams.get('error')).toBe('access_denied');
     expect(landed.searchParams.get('state')).toBe('state-deny');

@@ -20,8 +20,14 @@ const clients: MqttClient[] = [];
 beforeEach(async () => {
   sim = await startSim();
   await createUserAndClient(sim);
-  keyA = String((await control(sim, '/applications', { owner: 'alice', id: 'app-a', name: 'A', devices: 3 })).accessKey);
-  keyB = String((await control(sim, '/applications', { owner: 'alice', id: 'app-b', name: 'B', devices: 2 })).accessKey);
+  keyA = String(
+    (await control(sim, '/applications', { owner: 'alice', id: 'app-a', name: 'A', devices: 3 }))
+      .accessKey,
+  );
+  keyB = String(
+    (await control(sim, '/applications', { owner: 'alice', id: 'app-b', name: 'B', devices: 2 }))
+      .accessKey,
+  );
 });
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.endAsync(true)));
@@ -29,7 +35,12 @@ afterEach(async () => {
 });
 
 async function connect(username: string, password: string): Promise<MqttClient> {
-  const client = await mqtt.connectAsync(sim.mqttUrl, { username, password, reconnectPeriod: 0, connectTimeout: 5000 });
+  const client = await mqtt.connectAsync(sim.mqttUrl, {
+    username,
+    password,
+    reconnectPeriod: 0,
+    connectTimeout: 5000,
+  });
   clients.push(client);
   return client;
 }
@@ -53,12 +64,20 @@ interface Uplink {
   confirmed: boolean;
   payload_raw: string;
   payload_fields: { temperature: number; humidity: number };
-  metadata: { time: string; frequency: number; modulation: string; data_rate: string; gateways: Record<string, unknown>[] };
+  metadata: {
+    time: string;
+    frequency: number;
+    modulation: string;
+    data_rate: string;
+    gateways: Record<string, unknown>[];
+  };
 }
 
 describe('MQTT', () => {
   it('refuses a wrong access key, a key of another application, and a key without messages:up:r', async () => {
-    expect((await connectError('app-a', 'ttn-account-v2.wrong')).message).toMatch(/bad username or password/i);
+    expect((await connectError('app-a', 'ttn-account-v2.wrong')).message).toMatch(
+      /bad username or password/i,
+    );
     expect((await connectError('app-a', keyB)).message).toMatch(/bad username or password/i);
     const seeded = await control(sim, '/applications', {
       owner: 'alice',
@@ -97,7 +116,10 @@ describe('MQTT', () => {
     expect(raw).toHaveLength(3);
     expect(raw.readInt16BE(0) / 100).toBeCloseTo(uplink.payload_fields.temperature, 2);
     expect(raw.readUInt8(2)).toBe(uplink.payload_fields.humidity);
-    expect(uplink.metadata).toMatchObject({ modulation: 'LORA', data_rate: expect.stringMatching(/^SF\d+BW125$/) });
+    expect(uplink.metadata).toMatchObject({
+      modulation: 'LORA',
+      data_rate: expect.stringMatching(/^SF\d+BW125$/),
+    });
     expect(Number.isNaN(Date.parse(uplink.metadata.time))).toBe(false);
     expect(uplink.metadata.gateways[0]).toMatchObject({
       gtw_id: expect.stringMatching(/^eui-/),
@@ -141,7 +163,8 @@ describe('MQTT', () => {
     let downlinks: unknown[] = [];
     for (let i = 0; i < 20 && downlinks.length === 0; i++) {
       await sleep(25);
-      downlinks = (await control(sim, '/downlinks?appId=app-a', undefined, 'GET')).downlinks as unknown[];
+      downlinks = (await control(sim, '/downlinks?appId=app-a', undefined, 'GET'))
+        .downlinks as unknown[];
     }
     expect(downlinks).toEqual([
       {
@@ -157,13 +180,20 @@ describe('MQTT', () => {
   });
 
   it('publishes device events and an activation before an OTAA device’s first uplink', async () => {
-    const f = { username: 'alice', password: 'alice-password', clientId: 'lpwan-test', clientSecret: 'lpwan-test-secret' };
+    const f = {
+      username: 'alice',
+      password: 'alice-password',
+      clientId: 'lpwan-test',
+      clientSecret: 'lpwan-test-secret',
+    };
     const token = await appToken(sim, (await userTokens(sim, f)).access_token, 'app-a');
     const client = await connect('app-a', keyA);
     await client.subscribeAsync('app-a/devices/+/events/#');
     await client.subscribeAsync('app-a/devices/+/up/+');
     const messages: [string, unknown][] = [];
-    client.on('message', (topic, payload) => messages.push([topic, JSON.parse(payload.toString())]));
+    client.on('message', (topic, payload) =>
+      messages.push([topic, JSON.parse(payload.toString())]),
+    );
     const created = await call(
       'POST',
       `${sim.handlerUrl}/applications/app-a/devices`,
@@ -179,7 +209,13 @@ describe('MQTT', () => {
       bearer(token),
     );
     expect(created.status).toBe(200);
-    await control(sim, '/uplinks', { appId: 'app-a', count: 1, perSecond: 1, devId: 'fresh', port: 7 });
+    await control(sim, '/uplinks', {
+      appId: 'app-a',
+      count: 1,
+      perSecond: 1,
+      devId: 'fresh',
+      port: 7,
+    });
     for (let i = 0; i < 40 && messages.length < 4; i++) await sleep(25);
     expect(messages.map(([topic]) => topic)).toEqual([
       'app-a/devices/fresh/events/create',
@@ -192,8 +228,17 @@ describe('MQTT', () => {
       dev_eui: '0004A30B00000001',
       dev_addr: expect.stringMatching(/^[0-9A-F]{8}$/),
     });
-    const stored = await (await call('GET', `${sim.handlerUrl}/applications/app-a/devices/fresh`, undefined, bearer(token))).json();
-    expect(stored).toMatchObject({ lorawan_device: { f_cnt_up: 1, dev_addr: expect.stringMatching(/^[0-9A-F]{8}$/) } });
+    const stored = await (
+      await call(
+        'GET',
+        `${sim.handlerUrl}/applications/app-a/devices/fresh`,
+        undefined,
+        bearer(token),
+      )
+    ).json();
+    expect(stored).toMatchObject({
+      lorawan_device: { f_cnt_up: 1, dev_addr: expect.stringMatching(/^[0-9A-F]{8}$/) },
+    });
     expect(await control(sim, '/uplinks', undefined, 'DELETE')).toEqual({ stopped: 0 });
   });
 });

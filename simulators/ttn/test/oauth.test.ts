@@ -43,7 +43,10 @@ describe('authorize', () => {
   it('logs in, asks for consent once, and redirects with a code and the state', async () => {
     const location = await authorizeWithForms(
       sim,
-      params({ code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' }),
+      params({
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+        code_challenge_method: 'S256',
+      }),
       f,
     );
     expect(`${location.origin}${location.pathname}`).toBe(CALLBACK);
@@ -91,7 +94,11 @@ describe('authorize', () => {
       method: 'POST',
       redirect: 'manual',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ ...params({ state: 'again' }), username: f.username, password: f.password }).toString(),
+      body: new URLSearchParams({
+        ...params({ state: 'again' }),
+        username: f.username,
+        password: f.password,
+      }).toString(),
     });
     const cookie = (login.headers.getSetCookie()[0] ?? '').split(';')[0] ?? '';
     const again = await fetch(`${sim.accountUrl}/users/authorize?${query}`, {
@@ -131,7 +138,9 @@ describe('authorize', () => {
     ['an unknown client', { client_id: 'nobody' }, 'not known'],
   ])('shows an error page and does not redirect for %s', async (_name, extra, message) => {
     const query = new URLSearchParams(params(extra)).toString();
-    const response = await fetch(`${sim.accountUrl}/users/authorize?${query}`, { redirect: 'manual' });
+    const response = await fetch(`${sim.accountUrl}/users/authorize?${query}`, {
+      redirect: 'manual',
+    });
     expect(response.status).toBe(400);
     expect(response.headers.get('location')).toBeNull();
     expect(await response.text()).toContain(message);
@@ -145,7 +154,9 @@ describe('authorize', () => {
       scope: ['profile'],
     });
     const query = new URLSearchParams(params({ client_id: 'pending-client' })).toString();
-    const response = await fetch(`${sim.accountUrl}/users/authorize?${query}`, { redirect: 'manual' });
+    const response = await fetch(`${sim.accountUrl}/users/authorize?${query}`, {
+      redirect: 'manual',
+    });
     expect(response.status).toBe(400);
     expect(response.headers.get('location')).toBeNull();
     expect(await response.text()).toContain('not been approved');
@@ -153,7 +164,9 @@ describe('authorize', () => {
 
   it('redirects with unsupported_response_type for response_type=token', async () => {
     const query = new URLSearchParams(params({ response_type: 'token' })).toString();
-    const response = await fetch(`${sim.accountUrl}/users/authorize?${query}`, { redirect: 'manual' });
+    const response = await fetch(`${sim.accountUrl}/users/authorize?${query}`, {
+      redirect: 'manual',
+    });
     expect(response.status).toBe(302);
     const location = new URL(response.headers.get('location') ?? '');
     expect(location.searchParams.get('error')).toBe('unsupported_response_type');
@@ -173,7 +186,11 @@ describe('token endpoint', () => {
         'content-type': 'application/x-www-form-urlencoded',
         authorization: basic(f.clientId, f.clientSecret),
       },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: CALLBACK }).toString(),
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: CALLBACK,
+      }).toString(),
     });
     expect(response.status).toBe(200);
     expect(response.headers.get('cache-control')).toBe('no-store');
@@ -194,7 +211,10 @@ describe('token endpoint', () => {
     await sleep(1100);
     const response = await exchangeCode(sim, f, code);
     expect(response.status).toBe(400);
-    expect(await json(response)).toMatchObject({ error: 'invalid_grant', error_description: expect.stringContaining('expired') });
+    expect(await json(response)).toMatchObject({
+      error: 'invalid_grant',
+      error_description: expect.stringContaining('expired'),
+    });
   });
 
   it('refuses a redirect_uri that differs from the authorize request', async () => {
@@ -213,7 +233,10 @@ describe('token endpoint', () => {
     expect(wrong.status).toBe(401);
     expect(wrong.headers.get('www-authenticate')).toMatch(/^Basic/);
     expect((await json(wrong)).error).toBe('invalid_client');
-    const none = await call('POST', `${sim.accountUrl}/users/token`, { grant_type: 'authorization_code', code });
+    const none = await call('POST', `${sim.accountUrl}/users/token`, {
+      grant_type: 'authorization_code',
+      code,
+    });
     expect(none.status).toBe(401);
     expect((await json(none)).error).toBe('invalid_client');
     // The code was not spent by the failed attempts.
@@ -222,7 +245,10 @@ describe('token endpoint', () => {
 
   it('rotates refresh tokens and refuses the old one', async () => {
     const first = await userTokens(sim, f);
-    const refreshed = await token({ grant_type: 'refresh_token', refresh_token: first.refresh_token });
+    const refreshed = await token({
+      grant_type: 'refresh_token',
+      refresh_token: first.refresh_token,
+    });
     expect(refreshed.status).toBe(200);
     const second = await json(refreshed);
     expect(second.refresh_token).not.toBe(first.refresh_token);
@@ -235,7 +261,11 @@ describe('token endpoint', () => {
   });
 
   it('refuses the password grant to a client without it, and allows it to one with it', async () => {
-    const refused = await token({ grant_type: 'password', username: f.username, password: f.password });
+    const refused = await token({
+      grant_type: 'password',
+      username: f.username,
+      password: f.password,
+    });
     expect(refused.status).toBe(400);
     expect((await json(refused)).error).toBe('unauthorized_client');
 
@@ -247,21 +277,35 @@ describe('token endpoint', () => {
       scope: ['profile', 'apps'],
     });
     const auth = basic('cli-client', 'cli-secret');
-    const ok = await token({ grant_type: 'password', username: f.username, password: f.password }, auth);
+    const ok = await token(
+      { grant_type: 'password', username: f.username, password: f.password },
+      auth,
+    );
     expect(ok.status).toBe(200);
     expect(decodeJwt(String((await json(ok)).access_token)).scope).toEqual(['profile', 'apps']);
-    const bad = await token({ grant_type: 'password', username: f.username, password: 'nope' }, auth);
+    const bad = await token(
+      { grant_type: 'password', username: f.username, password: 'nope' },
+      auth,
+    );
     expect(bad.status).toBe(400);
     expect((await json(bad)).error).toBe('invalid_grant');
   });
 
   it('narrows the scope on request and refuses a scope the client lacks', async () => {
     const first = await userTokens(sim, f);
-    const narrowed = await token({ grant_type: 'refresh_token', refresh_token: first.refresh_token, scope: ['profile'] });
+    const narrowed = await token({
+      grant_type: 'refresh_token',
+      refresh_token: first.refresh_token,
+      scope: ['profile'],
+    });
     expect(narrowed.status).toBe(200);
     const body = await json(narrowed);
     expect(decodeJwt(String(body.access_token)).scope).toEqual(['profile']);
-    const wider = await token({ grant_type: 'refresh_token', refresh_token: String(body.refresh_token), scope: ['apps'] });
+    const wider = await token({
+      grant_type: 'refresh_token',
+      refresh_token: String(body.refresh_token),
+      scope: ['apps'],
+    });
     expect(wider.status).toBe(400);
     expect((await json(wider)).error).toBe('invalid_scope');
   });
@@ -280,7 +324,10 @@ describe('token endpoint', () => {
   it('answers invalid_request to a body it cannot read', async () => {
     const response = await fetch(`${sim.accountUrl}/users/token`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: basic(f.clientId, f.clientSecret) },
+      headers: {
+        'content-type': 'application/json',
+        authorization: basic(f.clientId, f.clientSecret),
+      },
       body: '{"grant_type": ',
     });
     expect(response.status).toBe(400);

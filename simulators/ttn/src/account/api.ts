@@ -32,7 +32,8 @@ function bodyOf(request: FastifyRequest): Body {
 }
 
 export function parseRights(value: unknown): AppRight[] {
-  if (!Array.isArray(value) || value.length === 0) throw badRequest('rights must be a non-empty list');
+  if (!Array.isArray(value) || value.length === 0)
+    throw badRequest('rights must be a non-empty list');
   for (const r of value) {
     if (!APP_RIGHTS.includes(r as AppRight)) throw badRequest(`unknown right "${String(r)}"`);
   }
@@ -149,7 +150,8 @@ export function accountApi(app: FastifyInstance, sim: Sim, prefix: string): void
     const { application, rights } = appWithRights(request);
     requireRight(rights, 'settings', application.id);
     const name = bodyOf(request).name;
-    if (typeof name !== 'string' || name === '') throw badRequest('name must be a non-empty string');
+    if (typeof name !== 'string' || name === '')
+      throw badRequest('name must be a non-empty string');
     application.name = name;
     return reply.code(204).send();
   });
@@ -175,7 +177,8 @@ export function accountApi(app: FastifyInstance, sim: Sim, prefix: string): void
       throw badRequest('eui must be 16 hex digits');
     }
     const eui = typeof wanted === 'string' ? wanted.toUpperCase() : randomEui();
-    if (application.euis.includes(eui)) throw conflict(`EUI ${eui} already belongs to the application`);
+    if (application.euis.includes(eui))
+      throw conflict(`EUI ${eui} already belongs to the application`);
     application.euis.push(eui);
     return reply.code(201).send({ eui });
   });
@@ -198,19 +201,22 @@ export function accountApi(app: FastifyInstance, sim: Sim, prefix: string): void
     return [...application.accessKeys.values()];
   });
 
-  app.post<{ Params: IdParams }>(`${prefix}/applications/:id/access-keys`, async (request, reply) => {
-    const { application, rights } = appWithRights(request);
-    requireRight(rights, 'settings', application.id);
-    const body = bodyOf(request);
-    if (typeof body.name !== 'string' || body.name.trim() === '') {
-      throw badRequest('name must be a non-empty string');
-    }
-    const keyRights = parseRights(body.rights);
-    if (application.accessKeys.has(body.name)) {
-      throw conflict(`access key "${body.name}" already exists`);
-    }
-    return reply.code(201).send(state.addAccessKey(application, body.name, keyRights));
-  });
+  app.post<{ Params: IdParams }>(
+    `${prefix}/applications/:id/access-keys`,
+    async (request, reply) => {
+      const { application, rights } = appWithRights(request);
+      requireRight(rights, 'settings', application.id);
+      const body = bodyOf(request);
+      if (typeof body.name !== 'string' || body.name.trim() === '') {
+        throw badRequest('name must be a non-empty string');
+      }
+      const keyRights = parseRights(body.rights);
+      if (application.accessKeys.has(body.name)) {
+        throw conflict(`access key "${body.name}" already exists`);
+      }
+      return reply.code(201).send(state.addAccessKey(application, body.name, keyRights));
+    },
+  );
 
   app.delete<{ Params: IdParams & { name: string } }>(
     `${prefix}/applications/:id/access-keys/:name`,
@@ -250,7 +256,8 @@ export function accountApi(app: FastifyInstance, sim: Sim, prefix: string): void
     if (typeof name !== 'string' || !ID_PATTERN.test(name)) {
       throw badRequest('name must be 2-36 lowercase letters, digits, - or _');
     }
-    if (typeof body.uri !== 'string' || !URL.canParse(body.uri)) throw badRequest('uri must be a URL');
+    if (typeof body.uri !== 'string' || !URL.canParse(body.uri))
+      throw badRequest('uri must be a URL');
     const grants = stringList(body.grants, 'grants');
     const scope = stringList(body.scope, 'scope');
     if (state.clients.has(name)) throw conflict(`client "${name}" already exists`);

@@ -27,7 +27,8 @@ export function discovery(app: FastifyInstance, sim: Sim): void {
   };
   app.get('/announcements/handler', async () => ({ services: [announcement()] }));
   app.get<{ Params: { id: string } }>('/announcements/handler/:id', async (request) => {
-    if (request.params.id !== HANDLER_ID) throw notFound(`handler "${request.params.id}" not found`);
+    if (request.params.id !== HANDLER_ID)
+      throw notFound(`handler "${request.params.id}" not found`);
     return announcement();
   });
 }

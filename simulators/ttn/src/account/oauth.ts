@@ -80,7 +80,12 @@ function errorPage(reply: FastifyReply, message: string) {
   return reply
     .code(400)
     .type('text/html; charset=utf-8')
-    .send(page('Authorization error', `<h1>Authorization error</h1><p class="error" role="alert">${escapeHtml(message)}</p>`));
+    .send(
+      page(
+        'Authorization error',
+        `<h1>Authorization error</h1><p class="error" role="alert">${escapeHtml(message)}</p>`,
+      ),
+    );
 }
 
 function loginPage(reply: FastifyReply, params: AuthorizeParams, message?: string) {
@@ -129,7 +134,10 @@ ${hiddenFields({ ...params, csrf: csrfFor(sessionId) })}
   );
 }
 
-function sessionUser(sim: Sim, request: FastifyRequest): { sessionId: string; username: string } | undefined {
+function sessionUser(
+  sim: Sim,
+  request: FastifyRequest,
+): { sessionId: string; username: string } | undefined {
   const sessionId = request.cookies[SESSION_COOKIE];
   if (!sessionId) return undefined;
   const username = sim.state.sessions.get(sessionId);

@@ -40,17 +40,24 @@ export async function buildAccountServer(sim: Sim): Promise<FastifyInstance> {
     }
     if (error instanceof OAuthError) {
       if (error.status === 401) reply.header('www-authenticate', 'Basic realm="ttn-account-v2"');
-      return reply.code(error.status).send({ error: error.error, error_description: error.description });
+      return reply
+        .code(error.status)
+        .send({ error: error.error, error_description: error.description });
     }
     if (error instanceof SimError) {
-      return reply.code(error.status).headers(error.headers).send({ code: error.status, error: error.message });
+      return reply
+        .code(error.status)
+        .headers(error.headers)
+        .send({ code: error.status, error: error.message });
     }
     if (status !== undefined && status >= 400 && status < 500) {
       return reply.code(status).send({ code: status, error: (error as Error).message });
     }
     return reply.code(500).send({ code: 500, error: 'internal error' });
   });
-  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ code: 404, error: 'not found' }));
+  app.setNotFoundHandler((_request, reply) =>
+    reply.code(404).send({ code: 404, error: 'not found' }),
+  );
 
   discovery(app, sim);
   oauthPages(app, sim);

@@ -132,7 +132,11 @@ export function tokenRoutes(app: FastifyInstance, sim: Sim): void {
         (code.redirectUriGiven && redirectUri !== code.redirectUri) ||
         (redirectUri !== undefined && redirectUri !== code.redirectUri)
       ) {
-        throw new OAuthError(400, 'invalid_grant', 'redirect_uri does not match the authorization request');
+        throw new OAuthError(
+          400,
+          'invalid_grant',
+          'redirect_uri does not match the authorization request',
+        );
       }
       requireGrant(client, 'authorization_code');
       const user = state.users.get(code.username);
@@ -164,7 +168,11 @@ export function tokenRoutes(app: FastifyInstance, sim: Sim): void {
       return tokenPair(sim, client, user, narrowScope(client.scope, requested));
     }
 
-    throw new OAuthError(400, 'unsupported_grant_type', `grant_type "${grantType}" is not supported`);
+    throw new OAuthError(
+      400,
+      'unsupported_grant_type',
+      `grant_type "${grantType}" is not supported`,
+    );
   });
 
   app.post('/users/restrict-token', async (request) => {
@@ -181,7 +189,8 @@ export function tokenRoutes(app: FastifyInstance, sim: Sim): void {
     }
     if (!scope || scope.length === 0) throw new SimError(400, 'scope must be a non-empty list');
     for (const s of scope) {
-      if (!scopeCovered(issued.claims.scope, s)) throw forbidden(`the token does not hold the scope "${s}"`);
+      if (!scopeCovered(issued.claims.scope, s))
+        throw forbidden(`the token does not hold the scope "${s}"`);
       if (s.startsWith('apps:')) {
         const appId = s.slice(5);
         if (sim.state.userRights(issued.username ?? '', appId).length === 0) {

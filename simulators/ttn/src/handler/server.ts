@@ -19,7 +19,10 @@ export async function buildHandlerServer(sim: Sim): Promise<FastifyInstance> {
 
   app.setErrorHandler((error, _request, reply) => {
     if (error instanceof SimError) {
-      return reply.code(error.status).headers(error.headers).send(render(error.status, error.message));
+      return reply
+        .code(error.status)
+        .headers(error.headers)
+        .send(render(error.status, error.message));
     }
     const status = (error as { statusCode?: number }).statusCode;
     if (status !== undefined && status >= 400 && status < 500) {

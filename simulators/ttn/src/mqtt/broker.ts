@@ -71,10 +71,13 @@ export async function startBroker(state: SimState, host: string, port: number): 
         payload,
         time: new Date().toISOString(),
       });
-      if (state.downlinks.length > 10_000) state.downlinks.splice(0, state.downlinks.length - 10_000);
+      if (state.downlinks.length > 10_000)
+        state.downlinks.splice(0, state.downlinks.length - 10_000);
       callback(null);
       // TTN announced the downlink as scheduled on the device's event topic.
-      setImmediate(() => publish(`${session.appId}/devices/${match[2] ?? ''}/events/down/scheduled`, payload));
+      setImmediate(() =>
+        publish(`${session.appId}/devices/${match[2] ?? ''}/events/down/scheduled`, payload),
+      );
     },
   });
 
@@ -86,8 +89,13 @@ export async function startBroker(state: SimState, host: string, port: number): 
   const address = server.address() as AddressInfo;
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 
-  const onDevice = ({ kind, device }: { kind: string; device: { app_id: string; dev_id: string } }) =>
-    publish(`${device.app_id}/devices/${device.dev_id}/events/${kind}`, {});
+  const onDevice = ({
+    kind,
+    device,
+  }: {
+    kind: string;
+    device: { app_id: string; dev_id: string };
+  }) => publish(`${device.app_id}/devices/${device.dev_id}/events/${kind}`, {});
   state.events.on('device', onDevice);
 
   function publish(topic: string, payload: unknown): void {

@@ -107,12 +107,14 @@ export class Traffic {
     if (typeof appId !== 'string') throw new SimError(400, 'appId is required');
     const count = input.count ?? 1;
     const perSecond = input.perSecond ?? 1;
-    if (!Number.isInteger(count) || count < 1) throw new SimError(400, 'count must be a positive integer');
+    if (!Number.isInteger(count) || count < 1)
+      throw new SimError(400, 'count must be a positive integer');
     if (typeof perSecond !== 'number' || !(perSecond > 0)) {
       throw new SimError(400, 'perSecond must be a positive number');
     }
     const port = input.port ?? 1;
-    if (!Number.isInteger(port) || port < 1 || port > 223) throw new SimError(400, 'port must be 1..223');
+    if (!Number.isInteger(port) || port < 1 || port > 223)
+      throw new SimError(400, 'port must be 1..223');
     const happ = this.state.handlerApps.get(appId);
     if (!happ) throw notFound(`application "${appId}" is not registered on the handler`);
     if (input.devId !== undefined && !happ.devices.has(input.devId)) {
@@ -169,7 +171,13 @@ export class Traffic {
         app_eui: lw.app_eui,
         dev_eui: lw.dev_eui,
         dev_addr: lw.dev_addr,
-        metadata: { time: new Date().toISOString(), frequency: 868.1, modulation: 'LORA', data_rate: 'SF7BW125', coding_rate: '4/5' },
+        metadata: {
+          time: new Date().toISOString(),
+          frequency: 868.1,
+          modulation: 'LORA',
+          data_rate: 'SF7BW125',
+          coding_rate: '4/5',
+        },
       });
     }
     const uplink = buildUplink(device, job.port);
