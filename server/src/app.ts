@@ -27,6 +27,7 @@ import { oauth } from './oauth/oauth.plugin.js';
 import { portal } from './portal/portal.plugin.js';
 import { protocolsRoutes } from './protocols/protocols.routes.js';
 import { ProtocolRegistry } from './protocols/registry.js';
+import { workers } from './workers/worker.js';
 
 export interface AppDeps {
   db: Db;
@@ -70,6 +71,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   await app.register(securityHeaders);
   await app.register(openApi, { publicUrl: config.publicUrl });
   await app.register(auth);
+  await app.register(workers);
 
   // Features
   await app.register(healthRoutes);
