@@ -11,7 +11,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import type { Logger } from 'pino';
+import { pino, type Logger } from 'pino';
 import { createSystemAdmin, ensureFirstAdmin, resetPassword } from './accounts/bootstrap.js';
 import { buildApp } from './app.js';
 import { ConfigError, readConfig, type Config } from './config.js';
@@ -52,7 +52,9 @@ async function openDatabase(config: Config, logger: Logger): Promise<{ db: Db; b
   } else if (keys.source === 'environment') {
     logger.info({ keyId: keys.ring.current.id, keys: keys.ring.byId.size }, 'using LPWAN_SECRET_KEY');
   }
-  const db = createDatabase(config.database);
+  const db = createDatabase(config.database, {
+    onIdleConnectionError: (error) => logger.warn({ err: error }, 'database connection lost; reconnecting'),
+  });
   try {
     const applied = await migrateToLatest(db);
     if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
@@ -101,6 +103,8 @@ async function serve(config: Config, logger: Logger): Promise<void> {
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
 
   await app.listen({ host: config.host, port: config.port });
+  // Workers start once the server answers; app.close() (on SIGINT/SIGTERM) stops them.
+  app.workers.startAll();
   logger.info(`LPWAN Server is ready at ${config.publicUrl} (API docs: ${config.publicUrl}/api/docs)`);
 }
 
@@ -127,7 +131,8 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const config = readConfig();
-  const logger = createLogger(config.logLevel);
+  // One-shot commands log to stderr so that their stdout holds only their result.
+  const logger = createLogger(config.logLevel, command === 'serve' ? undefined : pino.destination(2));
 
   switch (command) {
     case 'serve':

@@ -9,13 +9,16 @@ import type { Database } from './schema.js';
 export type Db = Kysely<Database>;
 
 /** Open the database named by the config (creating the SQLite folder if needed). */
-export function createDatabase(config: DatabaseConfig): Db {
+export function createDatabase(
+  config: DatabaseConfig,
+  options: { onIdleConnectionError?: (error: Error) => void } = {},
+): Db {
   if (config.dialect === 'postgres') {
-    return new Kysely<Database>({
-      dialect: new PostgresDialect({
-        pool: new pg.Pool({ connectionString: config.url, max: 10 }),
-      }),
-    });
+    const pool = new pg.Pool({ connectionString: config.url, max: 10 });
+    // An idle connection that the server drops (restart, failover) emits 'error' on the pool;
+    // unhandled, that would end the process. The pool replaces the connection by itself.
+    pool.on('error', (error) => options.onIdleConnectionError?.(error));
+    return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   }
   if (config.file !== ':memory:') mkdirSync(path.dirname(config.file), { recursive: true });
   const sqlite = new SQLite(config.file);
