@@ -66,7 +66,7 @@ export async function issueUserToken(
   const apps = appsClaim(state, user.username, scope);
   if (apps) claims.apps = apps;
   const token = await signer.sign(claims);
-  state.accessTokens.set(token, {
+  state.rememberToken(token, {
     claims,
     username: user.username,
     expiredByControl: false,
@@ -120,7 +120,7 @@ export async function issueAppToken(
     exp: iat + lifetimeSeconds,
   };
   const token = await signer.sign(claims);
-  state.accessTokens.set(token, { claims, expiredByControl: false, revoked: false });
+  state.rememberToken(token, { claims, expiredByControl: false, revoked: false });
   return { token, claims };
 }
 

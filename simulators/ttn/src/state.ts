@@ -189,6 +189,23 @@ export class SimState {
   settings: Settings = { ...DEFAULT_SETTINGS };
   readonly events = new EventEmitter();
 
+  private issuedSinceSweep = 0;
+
+  /** Remembers an access token; now and then forgets tokens and codes long expired. */
+  rememberToken(token: string, issued: IssuedToken): void {
+    this.accessTokens.set(token, issued);
+    if (++this.issuedSinceSweep < 1000) return;
+    this.issuedSinceSweep = 0;
+    // Expired tokens are kept an hour so that they answer "expired", not "invalid".
+    const cutoff = Date.now() / 1000 - 3600;
+    for (const [key, value] of this.accessTokens) {
+      if (value.claims.exp < cutoff) this.accessTokens.delete(key);
+    }
+    for (const [key, code] of this.codes) {
+      if (code.expiresAt < Date.now()) this.codes.delete(key);
+    }
+  }
+
   reset(): void {
     this.users.clear();
     this.clients.clear();
