@@ -26,7 +26,7 @@ import { networksRoutes } from './networks/networks.routes.js';
 import { oauth } from './oauth/oauth.plugin.js';
 import { portal } from './portal/portal.plugin.js';
 import { protocolsRoutes } from './protocols/protocols.routes.js';
-import { ProtocolRegistry } from './protocols/registry.js';
+import { BUILT_IN_PROTOCOLS, ProtocolRegistry } from './protocols/registry.js';
 import { workers } from './workers/worker.js';
 
 export interface AppDeps {
@@ -65,7 +65,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     config,
     db: deps.db,
     secretBox: deps.secretBox,
-    protocols: deps.protocols ?? new ProtocolRegistry(),
+    protocols: deps.protocols ?? new ProtocolRegistry(BUILT_IN_PROTOCOLS, config.oauthClients),
   });
   await app.register(errorHandler);
   await app.register(securityHeaders);

@@ -438,3 +438,75 @@ describe('two server processes on one PostgreSQL', () => {
     expect(await ttn.grants('refresh_token')).toBe(1);
   });
 });
+
+describe.each(DIALECTS)('a deployment-wide TTN client (%s)', (dialect) => {
+  let t: TestApp;
+  let ttn: Ttn;
+  let admin: SignedIn;
+
+  beforeAll(async () => {
+    t = await startTestApp(dialect, {
+      env: { TTN_CLIENT_ID: TTN_CLIENT.id, TTN_CLIENT_SECRET: TTN_CLIENT.secret },
+    });
+    ttn = await startTtn(`${t.config.publicUrl}/oauth/callback`);
+    ({ admin } = await createTenant(t, 'Operator'));
+  });
+  afterAll(async () => {
+    await t?.close();
+    await ttn?.close();
+  });
+
+  it('makes the client fields optional and names the server client', async () => {
+    const protocol = await t.request('GET', '/api/network-protocols/ttn-v2', {
+      token: admin.token,
+    });
+    expect(protocol.json()).toMatchObject({
+      authorization: { serverClient: { clientId: TTN_CLIENT.id } },
+    });
+    expect(protocol.body).not.toContain(TTN_CLIENT.secret);
+    const fields = await t.request('GET', '/api/network-protocols/ttn-v2/fields', {
+      token: admin.token,
+    });
+    const byName = Object.fromEntries(
+      (fields.json() as { fields: { name: string; required: boolean }[] }).fields.map((f) => [
+        f.name,
+        f,
+      ]),
+    );
+    expect(byName.clientId?.required).toBe(false);
+    expect(byName.clientSecret?.required).toBe(false);
+  });
+
+  it('links a network that brings no client of its own with the server client', async () => {
+    const id = await createTtnNetwork(t, admin, ttn, { clientId: '', clientSecret: '' });
+    const started = await t.request('POST', `/api/networks/${id}/authorization`, {
+      token: admin.token,
+    });
+    const authorizeUrl = (started.json() as { authorizeUrl: string }).authorizeUrl;
+    expect(new URL(authorizeUrl).searchParams.get('client_id')).toBe(TTN_CLIENT.id);
+    const res = await t.request('POST', '/api/oauth/callback', {
+      token: admin.token,
+      body: Object.fromEntries((await signInAtTtn(authorizeUrl)).entries()),
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ network: { status: 'authorized' } });
+  });
+
+  it('wants a client id and secret together', async () => {
+    const res = await t.request('POST', '/api/networks', {
+      token: admin.token,
+      body: {
+        name: 'Half a client',
+        protocolId: 'ttn-v2',
+        settings: { clientId: 'mine', accountServerUrl: ttn.sim.accountUrl },
+      },
+    });
+    expect(problemOf(res)).toMatchObject({
+      status: 400,
+      code: 'validation_failed',
+      errors: [
+        { field: 'settings.clientSecret', message: 'is required when settings.clientId is set' },
+      ],
+    });
+  });
+});

@@ -60,7 +60,33 @@ export function checkSettings(
     if (problem) errors.push({ field: path, message: problem });
     else plain[field.name] = value;
   }
+  for (const error of checkClientPair(descriptor, input, plain, secrets, existing)) {
+    // A field already reported (e.g. "is required") needs no second message.
+    if (!errors.some((e) => e.field === error.field)) errors.push(error);
+  }
   return { plain, secrets, errors };
+}
+
+/**
+ * An OAuth client is an id and a secret: a network brings both or neither (then the server's
+ * own client is used, where the operator configured one).
+ */
+function checkClientPair(
+  descriptor: ProtocolDescriptor,
+  input: Record<string, string>,
+  plain: Record<string, string>,
+  secrets: Record<string, string>,
+  existing: { secretsSet: ReadonlySet<string> } | undefined,
+): FieldError[] {
+  if (descriptor.authorization.kind !== 'oauth2') return [];
+  const { id, secret } = descriptor.authorization.clientFields;
+  const hasId = plain[id] !== undefined || secrets[id] !== undefined;
+  const hasSecret =
+    secrets[secret] !== undefined ||
+    (input[secret] === undefined && existing?.secretsSet.has(secret) === true);
+  if (hasId === hasSecret) return [];
+  const [missing, given] = hasId ? [secret, id] : [id, secret];
+  return [{ field: `settings.${missing}`, message: `is required when settings.${given} is set` }];
 }
 
 function checkValue(field: FieldSpec, value: string): string | undefined {

@@ -25,7 +25,7 @@ import type { TokenVault } from './token-vault.js';
 
 export const STATE_TTL_MS = 10 * 60 * 1000;
 
-/** The portal route the network redirects the browser back to. */
+/** The portal route the network redirects the browser back to; owners register it at the network. */
 export const CALLBACK_PATH = '/oauth/callback';
 
 export interface OAuthDeps extends LinkTargetDeps {

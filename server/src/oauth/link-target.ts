@@ -8,7 +8,6 @@ import type { Db } from '../db/database.js';
 import { AppError, notFound } from '../http/problem.js';
 import { readNetworkSettings } from '../networks/networks.service.js';
 import type { NetworkStatus } from '../networks/networks.table.js';
-import type { ClientCredentials } from '../protocols/oauth.js';
 import type { NetworkProtocol } from '../protocols/protocol.js';
 import type { ProtocolRegistry } from '../protocols/registry.js';
 import type { LinkTarget } from './token-vault.js';
@@ -17,8 +16,6 @@ export interface LinkTargetDeps {
   db: Db;
   secretBox: SecretBox;
   protocols: ProtocolRegistry;
-  /** Deployment-wide OAuth clients by protocol id (e.g. TTN_CLIENT_ID / TTN_CLIENT_SECRET). */
-  serverClients: Readonly<Record<string, ClientCredentials>>;
 }
 
 export interface NetworkLink extends LinkTarget {
@@ -53,11 +50,20 @@ export async function loadLink(
       networkId,
     );
   }
-  const { clientId, clientSecret, ...settings } = network.settings;
+  const { authorization } = protocol.describe();
+  const fields = authorization.kind === 'oauth2' ? authorization.clientFields : undefined;
+  const settings = { ...network.settings };
+  const clientId = fields ? settings[fields.id] : undefined;
+  const clientSecret = fields ? settings[fields.secret] : undefined;
+  if (fields) {
+    delete settings[fields.id];
+    delete settings[fields.secret];
+  }
+  // The network's own client wins; settings validation guarantees id and secret come together.
   const client =
     clientId !== undefined && clientSecret !== undefined
       ? { clientId, clientSecret }
-      : deps.serverClients[network.protocolId];
+      : deps.protocols.serverClient(network.protocolId);
   if (client === undefined) {
     throw new AppError(
       409,

@@ -26,7 +26,6 @@ async function oauthPlugin(app: FastifyInstance): Promise<void> {
       db: app.db,
       secretBox: app.secretBox,
       protocols: app.protocols,
-      serverClients: app.config.oauthClients,
       vault,
       publicUrl: app.config.publicUrl,
     },

@@ -40,6 +40,8 @@ export type AuthorizationSpec =
       authorizeEndpoint: EndpointRef;
       tokenEndpoint: EndpointRef;
       scopes?: readonly string[];
+      /** The settings that hold the OAuth client; optional when the server has a client of its own. */
+      clientFields: { id: string; secret: string };
     }
   | { kind: 'api-key' };
 
@@ -65,6 +67,46 @@ export interface NetworkProtocol {
     appId: string,
     page: { limit: number; offset: number },
   ): Promise<RemoteDevice[]>;
+
+  // Push and pull (applications/sync, applications/pull). Each verb throws the typed errors of
+  // errors.ts: `Conflict` when a create finds the object there already, `NotFound` when it is gone.
+
+  /** Creates an application on the linked account. */
+  createApplication?(ctx: ProtocolContext, app: { id: string; name: string }): Promise<RemoteApplication>;
+  getApplication?(ctx: ProtocolContext, appId: string): Promise<RemoteApplication>;
+  renameApplication?(ctx: ProtocolContext, appId: string, name: string): Promise<void>;
+  /** Removes the application and everything under it from the network. */
+  deleteApplication?(ctx: ProtocolContext, appId: string): Promise<void>;
+  /** Makes an existing application ready to hold devices (TTN v2: registers it on the handler). Idempotent. */
+  prepareApplication?(ctx: ProtocolContext, appId: string): Promise<void>;
+  /**
+   * A long-lived key that receives the application's uplinks and sends downlinks, created under
+   * `name` (or the existing key of that name). A secret: store it sealed, never log it.
+   */
+  ensureUplinkKey?(ctx: ProtocolContext, appId: string, name: string): Promise<string>;
+  /** Creates a device; `Conflict` when its id (or its EUIs) are taken. */
+  createDevice?(ctx: ProtocolContext, appId: string, device: DeviceSpec): Promise<void>;
+  getDevice?(ctx: ProtocolContext, appId: string, deviceId: string): Promise<RemoteDeviceDetail>;
+  /** Changes a device to match `device`, keeping what the network tracks itself (frame counters). */
+  updateDevice?(ctx: ProtocolContext, appId: string, device: DeviceSpec): Promise<void>;
+  deleteDevice?(ctx: ProtocolContext, appId: string, deviceId: string): Promise<void>;
+  /** One page of an application's devices with their keys, for importing them. */
+  exportDevices?(
+    ctx: ProtocolContext,
+    appId: string,
+    page: { limit: number; offset: number },
+  ): Promise<RemoteDeviceDetail[]>;
+
+  // Uplinks and downlinks (uplinks/). Neither needs the account's token: a network's data
+  // plane is reached with an application key.
+
+  /**
+   * Receives an application's uplinks and activations until closed, reconnecting by itself.
+   * The network's acknowledgement of a message waits for `onEvent` to resolve.
+   */
+  subscribeUplinks?(target: UplinkTarget, handlers: UplinkHandlers): UplinkSubscription;
+  /** Queues a downlink for a device on the network. */
+  sendDownlink?(target: UplinkTarget, downlink: DownlinkRequest): Promise<void>;
 }
 
 /** What a protocol verb receives: the network's settings and a fetch that is already authorized. */
@@ -88,4 +130,110 @@ export interface RemoteDevice {
   appEui: string | null;
   devAddr: string | null;
   activation: 'otaa' | 'abp';
+}
+
+/** A device with its keys, as pushed to or pulled from a network. Hex is upper case. */
+export interface DeviceSpec {
+  id: string;
+  description: string | null;
+  devEui: string;
+  activation: 'otaa' | 'abp';
+  /** JoinEUI / AppEUI; for ABP devices the network may pick the application's own. */
+  joinEui: string | null;
+  appKey: string | null;
+  devAddr: string | null;
+  nwkSKey: string | null;
+  appSKey: string | null;
+}
+
+/** A device read from a network, keys included (pulls): handle as a secret. */
+export interface RemoteDeviceDetail extends RemoteDevice {
+  appKey: string | null;
+  nwkSKey: string | null;
+  appSKey: string | null;
+}
+
+/** Where an application's data plane is reached: its id on the network and its access key. */
+export interface UplinkTarget {
+  networkId: string;
+  settings: NetworkSettings;
+  remoteAppId: string;
+  /** A secret (TTN: an access key with `messages:up:r`): never log it. */
+  accessKey: string;
+  /** Identifies this subscriber at the network (MQTT client id); the same for every holder. */
+  clientId: string;
+}
+
+/** One gateway that heard an uplink. */
+export interface GatewayReception {
+  id: string;
+  time: string | null;
+  /** dBm */
+  rssi: number | null;
+  /** dB */
+  snr: number | null;
+  channel: number | null;
+  latitude: number | null;
+  longitude: number | null;
+  altitude: number | null;
+}
+
+/** An uplink as a network reported it, in the protocol-neutral shape (uplinks/document.ts adds local ids). */
+export interface NetworkUplink {
+  /** The same for the same network message, e.g. when it is delivered twice. */
+  messageKey: string;
+  remoteDeviceId: string;
+  devEui: string | null;
+  receivedAt: string;
+  fPort: number | null;
+  fCnt: number | null;
+  confirmed: boolean;
+  /** The device sent this frame again (a retransmission). */
+  retry: boolean;
+  /** Base64 of the FRMPayload (decrypted application payload); null for an empty frame. */
+  payload: string | null;
+  /** Fields the network's payload decoder produced, if it ran one. */
+  decoded: Record<string, unknown> | null;
+  radio: {
+    /** MHz */
+    frequency: number | null;
+    modulation: string | null;
+    dataRate: string | null;
+    codingRate: string | null;
+    airtimeMs: number | null;
+    gateways: GatewayReception[];
+  };
+}
+
+export type NetworkEvent =
+  | { kind: 'uplink'; uplink: NetworkUplink }
+  | {
+      kind: 'activation';
+      remoteDeviceId: string;
+      devEui: string | null;
+      devAddr: string | null;
+      receivedAt: string;
+    };
+
+export type SubscriptionStatus = 'connecting' | 'subscribed' | 'reconnecting' | 'refused';
+
+export interface UplinkHandlers {
+  /** Resolves once the event is stored; rejecting leaves the message unacknowledged. */
+  onEvent(event: NetworkEvent): Promise<void>;
+  /** `refused`: the network refused the key or the subscription; `error` says why. */
+  onStatus(status: SubscriptionStatus, error?: string): void;
+  /** A message that could not be read (it is acknowledged and dropped). */
+  onDiscard(topic: string, reason: string): void;
+}
+
+export interface UplinkSubscription {
+  close(): Promise<void>;
+}
+
+export interface DownlinkRequest {
+  remoteDeviceId: string;
+  fPort: number;
+  /** Base64 */
+  payload: string;
+  confirmed: boolean;
 }

@@ -2,10 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { AUTHENTICATED, problemResponses } from '../http/schemas.js';
 import { notFound } from '../http/problem.js';
+import { callbackUrl as callbackUrlOf } from '../oauth/authorization.service.js';
 import type { ProtocolDescriptor } from './protocol.js';
-
-/** The portal route that receives the network's OAuth redirect. Register it at the network. */
-export const OAUTH_CALLBACK_PATH = '/oauth/callback';
 
 const ProtocolSchema = Type.Object(
   {
@@ -17,6 +15,15 @@ const ProtocolSchema = Type.Object(
       Type.Object({
         kind: Type.Literal('oauth2'),
         callbackUrl: Type.String({ description: 'Redirect URI to register at the network' }),
+        serverClient: Type.Optional(
+          Type.Object(
+            { clientId: Type.String() },
+            {
+              description:
+                'Present when the server has its own OAuth client for this protocol; networks may then leave the client fields empty',
+            },
+          ),
+        ),
       }),
       Type.Object({ kind: Type.Literal('api-key') }),
     ]),
@@ -41,7 +48,7 @@ const FieldSchema = Type.Object(
 const ProtocolParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 
 export const protocolsRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const callbackUrl = `${app.config.publicUrl}${OAUTH_CALLBACK_PATH}`;
+  const callbackUrl = callbackUrlOf(app.config.publicUrl);
   const common = { tags: ['network-protocols'], security: AUTHENTICATED };
 
   function view(d: ProtocolDescriptor): Static<typeof ProtocolSchema> {
@@ -50,8 +57,16 @@ export const protocolsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       name: d.name,
       version: d.version,
       networkType: d.networkType,
-      authorization:
-        d.authorization.kind === 'oauth2' ? { kind: 'oauth2', callbackUrl } : { kind: 'api-key' },
+      authorization: d.authorization.kind === 'oauth2' ? oauthView(d.id) : { kind: 'api-key' },
+    };
+  }
+
+  function oauthView(id: string) {
+    const serverClient = app.protocols.serverClient(id);
+    return {
+      kind: 'oauth2' as const,
+      callbackUrl,
+      ...(serverClient ? { serverClient: { clientId: serverClient.clientId } } : {}),
     };
   }
 
@@ -68,7 +83,10 @@ export const protocolsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         ...common,
         summary: 'The network protocols this server offers',
-        response: { 200: Type.Object({ items: Type.Array(ProtocolSchema) }), ...problemResponses(401) },
+        response: {
+          200: Type.Object({ items: Type.Array(ProtocolSchema) }),
+          ...problemResponses(401),
+        },
       },
     },
     async () => ({ items: app.protocols.list().map((p) => view(p.describe())) }),
@@ -80,7 +98,8 @@ export const protocolsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       onRequest: [app.authenticate],
       schema: {
         ...common,
-        summary: 'Describe a network protocol (for OAuth: the callback URL to register at the network)',
+        summary:
+          'Describe a network protocol (for OAuth: the callback URL to register at the network)',
         params: ProtocolParams,
         response: { 200: ProtocolSchema, ...problemResponses(401, 404) },
       },
@@ -94,9 +113,13 @@ export const protocolsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       onRequest: [app.authenticate],
       schema: {
         ...common,
-        summary: 'The settings a network of this protocol needs (the portal renders its form from them)',
+        summary:
+          'The settings a network of this protocol needs (the portal renders its form from them)',
         params: ProtocolParams,
-        response: { 200: Type.Object({ fields: Type.Array(FieldSchema) }), ...problemResponses(401, 404) },
+        response: {
+          200: Type.Object({ fields: Type.Array(FieldSchema) }),
+          ...problemResponses(401, 404),
+        },
       },
     },
     async (request) => ({

@@ -18,6 +18,7 @@ export const ttnV2Descriptor: ProtocolDescriptor = {
     authorizeEndpoint: { baseField: 'accountServerUrl', path: '/users/authorize' },
     tokenEndpoint: { baseField: 'accountServerUrl', path: '/users/token' },
     scopes: ['profile', 'apps', 'components', 'gateways'],
+    clientFields: { id: 'clientId', secret: 'clientSecret' },
   },
   fields: [
     {
