@@ -10,8 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 export type DatabaseConfig =
   /** `file` is an absolute path, or ':memory:' for a throwaway database (openapi command, tests). */
-  | { dialect: 'sqlite'; file: string }
-  | { dialect: 'postgres'; url: string };
+  { dialect: 'sqlite'; file: string } | { dialect: 'postgres'; url: string };
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -43,6 +42,23 @@ export interface Config {
    * own (TTN_CLIENT_ID / TTN_CLIENT_SECRET for ttn-v2).
    */
   oauthClients: Readonly<Record<string, { clientId: string; clientSecret: string }>>;
+  /** Receiving uplinks and delivering them (docs/uplinks.md). */
+  uplinks: UplinksConfig;
+}
+
+export interface UplinksConfig {
+  /** How long a failing delivery is retried before it becomes a dead letter. */
+  retryPeriodMs: number;
+  /** Time-out of one delivery request to a reporting URL. */
+  deliveryTimeoutMs: number;
+  /** Upper bound of the backoff between attempts to a failing reporting URL. */
+  backoffMaxMs: number;
+  /** How long delivered uplinks are kept. */
+  retentionMs: number;
+  /** How long dead letters are kept for redelivery. */
+  deadLetterRetentionMs: number;
+  /** Lifetime of a subscription lease: a dead holder's subscriptions move after at most this. */
+  leaseMs: number;
 }
 
 export class ConfigError extends Error {
@@ -52,7 +68,15 @@ export class ConfigError extends Error {
   }
 }
 
-const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const LOG_LEVELS: readonly LogLevel[] = [
+  'fatal',
+  'error',
+  'warn',
+  'info',
+  'debug',
+  'trace',
+  'silent',
+];
 
 /** The built portal, relative to this file: server/dist/config.js (or server/src/config.ts). */
 export const DEFAULT_PORTAL_DIR = fileURLToPath(new URL('../../portal/dist', import.meta.url));
@@ -116,6 +140,17 @@ export function readConfig(
     problems.push('TTN_CLIENT_ID and TTN_CLIENT_SECRET must be set together');
   }
 
+  const uplinkSetting = (name: string, fallback: number, max: number) =>
+    parseInteger(value(name) ?? String(fallback), name, 1, max, problems);
+  const uplinks: UplinksConfig = {
+    retryPeriodMs: uplinkSetting('DELIVERY_RETRY_HOURS', 24, 24 * 365) * 3_600_000,
+    deliveryTimeoutMs: uplinkSetting('DELIVERY_TIMEOUT_SECONDS', 10, 300) * 1000,
+    backoffMaxMs: uplinkSetting('DELIVERY_BACKOFF_MAX_SECONDS', 600, 86_400) * 1000,
+    retentionMs: uplinkSetting('UPLINK_RETENTION_DAYS', 7, 3650) * 86_400_000,
+    deadLetterRetentionMs: uplinkSetting('DEAD_LETTER_RETENTION_DAYS', 30, 3650) * 86_400_000,
+    leaseMs: uplinkSetting('UPLINK_LEASE_SECONDS', 10, 600) * 1000,
+  };
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -133,6 +168,7 @@ export function readConfig(
     loginRateLimit: { max: loginMax, timeWindowMs: 60_000 },
     sessionTtlMs: 7 * 24 * 60 * 60 * 1000,
     oauthClients,
+    uplinks,
   };
 }
 

@@ -48,12 +48,19 @@ async function openDatabase(config: Config, logger: Logger): Promise<{ db: Db; b
         'without it the stored network secrets cannot be read.',
     );
   } else if (keys.source === 'key-file') {
-    logger.info({ keyFile: keys.keyFile, keyId: keys.ring.current.id }, 'using the secret key file');
+    logger.info(
+      { keyFile: keys.keyFile, keyId: keys.ring.current.id },
+      'using the secret key file',
+    );
   } else if (keys.source === 'environment') {
-    logger.info({ keyId: keys.ring.current.id, keys: keys.ring.byId.size }, 'using LPWAN_SECRET_KEY');
+    logger.info(
+      { keyId: keys.ring.current.id, keys: keys.ring.byId.size },
+      'using LPWAN_SECRET_KEY',
+    );
   }
   const db = createDatabase(config.database, {
-    onIdleConnectionError: (error) => logger.warn({ err: error }, 'database connection lost; reconnecting'),
+    onIdleConnectionError: (error) =>
+      logger.warn({ err: error }, 'database connection lost; reconnecting'),
   });
   try {
     const applied = await migrateToLatest(db);
@@ -67,7 +74,10 @@ async function openDatabase(config: Config, logger: Logger): Promise<{ db: Db; b
   }
 }
 
-function logCreatedAdmin(logger: Logger, created: { username: string; generatedPassword?: string }): void {
+function logCreatedAdmin(
+  logger: Logger,
+  created: { username: string; generatedPassword?: string },
+): void {
   if (created.generatedPassword !== undefined) {
     // Deliberately logged once: the issue asks for it, and there is no other way to sign in first.
     logger.warn(
@@ -75,7 +85,9 @@ function logCreatedAdmin(logger: Logger, created: { username: string; generatedP
         '(shown once; change it after signing in, or set LPWAN_ADMIN_PASSWORD before the first start)',
     );
   } else {
-    logger.info(`Created system administrator "${created.username}" with the password from LPWAN_ADMIN_PASSWORD`);
+    logger.info(
+      `Created system administrator "${created.username}" with the password from LPWAN_ADMIN_PASSWORD`,
+    );
   }
 }
 
@@ -105,7 +117,9 @@ async function serve(config: Config, logger: Logger): Promise<void> {
   await app.listen({ host: config.host, port: config.port });
   // Workers start once the server answers; app.close() (on SIGINT/SIGTERM) stops them.
   app.workers.startAll();
-  logger.info(`LPWAN Server is ready at ${config.publicUrl} (API docs: ${config.publicUrl}/api/docs)`);
+  logger.info(
+    `LPWAN Server is ready at ${config.publicUrl} (API docs: ${config.publicUrl}/api/docs)`,
+  );
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -117,7 +131,11 @@ async function main(argv: string[]): Promise<number> {
 
   if (command === 'openapi') {
     const { values } = parseArgs({ args: rest, options: { out: { type: 'string' } } });
-    const config = readConfig({ ...process.env, DATABASE_URL: 'sqlite::memory:', LPWAN_SECRET_KEY: '' });
+    const config = readConfig({
+      ...process.env,
+      DATABASE_URL: 'sqlite::memory:',
+      LPWAN_SECRET_KEY: '',
+    });
     const logger = createLogger('silent');
     const { db, box } = await openDatabase(config, logger);
     const app = await buildApp(config, { db, secretBox: box, logger });
@@ -132,7 +150,10 @@ async function main(argv: string[]): Promise<number> {
 
   const config = readConfig();
   // One-shot commands log to stderr so that their stdout holds only their result.
-  const logger = createLogger(config.logLevel, command === 'serve' ? undefined : pino.destination(2));
+  const logger = createLogger(
+    config.logLevel,
+    command === 'serve' ? undefined : pino.destination(2),
+  );
 
   switch (command) {
     case 'serve':
@@ -147,7 +168,10 @@ async function main(argv: string[]): Promise<number> {
     case 'create-admin': {
       const { values } = parseArgs({
         args: rest,
-        options: { username: { type: 'string', default: 'admin' }, 'reset-password': { type: 'boolean' } },
+        options: {
+          username: { type: 'string', default: 'admin' },
+          'reset-password': { type: 'boolean' },
+        },
       });
       const { db } = await openDatabase(config, logger);
       try {
@@ -179,7 +203,9 @@ main(process.argv.slice(2)).then(
     if (error instanceof ConfigError || error instanceof KeyRingError) {
       process.stderr.write(`lpwan-server: ${error.message}\n`);
     } else {
-      process.stderr.write(`lpwan-server: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.stderr.write(
+        `lpwan-server: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
     }
     process.exitCode = 1;
   },

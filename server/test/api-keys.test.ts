@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { createTenant, problemOf, startTestApp, type SignedIn, type TestApp } from './harness/app.js';
+import {
+  createTenant,
+  problemOf,
+  startTestApp,
+  type SignedIn,
+  type TestApp,
+} from './harness/app.js';
 import { DIALECTS } from './harness/database.js';
 
 describe.each(DIALECTS)('API keys (%s)', (dialect) => {
@@ -13,7 +19,10 @@ describe.each(DIALECTS)('API keys (%s)', (dialect) => {
   afterAll(async () => t?.close());
 
   it('creates a key shown once, usable as a bearer token, listed without the key', async () => {
-    const created = await t.request('POST', '/api/api-keys', { token: member.token, body: { name: 'ci' } });
+    const created = await t.request('POST', '/api/api-keys', {
+      token: member.token,
+      body: { name: 'ci' },
+    });
     expect(created.statusCode).toBe(201);
     const { apiKey, key } = created.json();
     expect(key).toMatch(/^lpk_[A-Za-z0-9_-]{43}$/);
@@ -35,10 +44,19 @@ describe.each(DIALECTS)('API keys (%s)', (dialect) => {
   });
 
   it('a deleted key is refused', async () => {
-    const { apiKey, key } = (await t.request('POST', '/api/api-keys', { token: member.token, body: { name: 'tmp' } })).json();
-    expect((await t.request('DELETE', `/api/api-keys/${apiKey.id}`, { token: member.token })).statusCode).toBe(204);
-    expect(problemOf(await t.request('GET', '/api/users/me', { token: key }))).toMatchObject({ status: 401, code: 'unauthorized' });
-    expect((await t.request('DELETE', `/api/api-keys/${apiKey.id}`, { token: member.token })).statusCode).toBe(404);
+    const { apiKey, key } = (
+      await t.request('POST', '/api/api-keys', { token: member.token, body: { name: 'tmp' } })
+    ).json();
+    expect(
+      (await t.request('DELETE', `/api/api-keys/${apiKey.id}`, { token: member.token })).statusCode,
+    ).toBe(204);
+    expect(problemOf(await t.request('GET', '/api/users/me', { token: key }))).toMatchObject({
+      status: 401,
+      code: 'unauthorized',
+    });
+    expect(
+      (await t.request('DELETE', `/api/api-keys/${apiKey.id}`, { token: member.token })).statusCode,
+    ).toBe(404);
   });
 
   it('an expired key is refused; an expiry in the past cannot be set', async () => {
@@ -52,7 +70,11 @@ describe.each(DIALECTS)('API keys (%s)', (dialect) => {
     expect(apiKey.expiresAt).toBe(future);
     expect((await t.request('GET', '/api/users/me', { token: key })).statusCode).toBe(200);
 
-    await t.db.updateTable('api_keys').set({ expires_at: new Date(Date.now() - 1000).toISOString() }).where('id', '=', apiKey.id).execute();
+    await t.db
+      .updateTable('api_keys')
+      .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
+      .where('id', '=', apiKey.id)
+      .execute();
     expect((await t.request('GET', '/api/users/me', { token: key })).statusCode).toBe(401);
 
     const past = await t.request('POST', '/api/api-keys', {
@@ -65,14 +87,23 @@ describe.each(DIALECTS)('API keys (%s)', (dialect) => {
 
   it("one user cannot see or delete another user's keys", async () => {
     const root = await t.signIn(t.adminUsername, t.adminPassword);
-    const { apiKey } = (await t.request('POST', '/api/api-keys', { token: member.token, body: { name: 'mine' } })).json();
+    const { apiKey } = (
+      await t.request('POST', '/api/api-keys', { token: member.token, body: { name: 'mine' } })
+    ).json();
     const list = (await t.request('GET', '/api/api-keys', { token: root.token })).json();
     expect(list.items.map((k: { id: string }) => k.id)).not.toContain(apiKey.id);
-    expect((await t.request('DELETE', `/api/api-keys/${apiKey.id}`, { token: root.token })).statusCode).toBe(404);
+    expect(
+      (await t.request('DELETE', `/api/api-keys/${apiKey.id}`, { token: root.token })).statusCode,
+    ).toBe(404);
   });
 
   it('keys act with the rights of their user (a member key cannot reach admin routes)', async () => {
-    const { key } = (await t.request('POST', '/api/api-keys', { token: member.token, body: { name: 'm' } })).json();
-    expect(problemOf(await t.request('GET', '/api/users', { token: key }))).toMatchObject({ status: 403, code: 'forbidden' });
+    const { key } = (
+      await t.request('POST', '/api/api-keys', { token: member.token, body: { name: 'm' } })
+    ).json();
+    expect(problemOf(await t.request('GET', '/api/users', { token: key }))).toMatchObject({
+      status: 403,
+      code: 'forbidden',
+    });
   });
 });

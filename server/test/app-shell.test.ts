@@ -58,7 +58,9 @@ describe('OpenAPI', () => {
     expect(doc.components.schemas).toHaveProperty('Network');
     expect(doc.components.securitySchemes).toHaveProperty('bearerToken');
     const create = doc.paths['/api/networks'].post;
-    expect(Object.keys(create.responses)).toEqual(expect.arrayContaining(['201', '400', '401', '403', '409']));
+    expect(Object.keys(create.responses)).toEqual(
+      expect.arrayContaining(['201', '400', '401', '403', '409']),
+    );
     expect(create.responses['400'].content).toHaveProperty(['application/problem+json']);
   });
 

@@ -11,7 +11,11 @@ const run = promisify(execFile);
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 // The tsx loader by absolute URL: the CLI runs in a temp folder where `tsx` does not resolve.
 const tsxLoader = pathToFileURL(
-  path.join(path.dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist', 'loader.mjs'),
+  path.join(
+    path.dirname(createRequire(import.meta.url).resolve('tsx/package.json')),
+    'dist',
+    'loader.mjs',
+  ),
 ).href;
 
 /** Run the CLI from source (tsx), in a temp directory, with a clean environment. */
@@ -40,15 +44,25 @@ describe('lpwan-server CLI', () => {
     expect(first.stdout).toBe('');
     const created = await cli(['create-admin', '--username', 'ops'], {}, first.dir);
     expect(created.stdout).toMatch(/^ops: \S{20,}\n$/);
-    const again = await cli(['create-admin', '--username', 'ops'], {}, first.dir).catch((e: { code: number }) => e);
+    const again = await cli(['create-admin', '--username', 'ops'], {}, first.dir).catch(
+      (e: { code: number }) => e,
+    );
     expect((again as { code: number }).code).toBe(1);
-    const reset = await cli(['create-admin', '--username', 'ops', '--reset-password'], { LPWAN_ADMIN_PASSWORD: 'a-new-password' }, first.dir);
+    const reset = await cli(
+      ['create-admin', '--username', 'ops', '--reset-password'],
+      { LPWAN_ADMIN_PASSWORD: 'a-new-password' },
+      first.dir,
+    );
     expect(reset.stdout).toContain('password set from LPWAN_ADMIN_PASSWORD');
   });
 
   it('refuses bad configuration with a clear message', async () => {
-    const res = await cli(['migrate'], { DATABASE_URL: 'postgres://127.0.0.1:1/x' }).catch((e: { code: number; stderr: string }) => e);
+    const res = await cli(['migrate'], { DATABASE_URL: 'postgres://127.0.0.1:1/x' }).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
     expect((res as { code: number }).code).toBe(1);
-    expect((res as { stderr: string }).stderr).toContain('LPWAN_SECRET_KEY is required with PostgreSQL');
+    expect((res as { stderr: string }).stderr).toContain(
+      'LPWAN_SECRET_KEY is required with PostgreSQL',
+    );
   });
 });

@@ -24,21 +24,44 @@ describe('configuration', () => {
 
   it('derives PUBLIC_URL from PORT and drops a trailing slash', () => {
     expect(readConfig({ PORT: '8080' }, cwd).publicUrl).toBe('http://localhost:8080');
-    expect(readConfig({ PUBLIC_URL: 'https://lpwan.example.com/' }, cwd).publicUrl).toBe('https://lpwan.example.com');
+    expect(readConfig({ PUBLIC_URL: 'https://lpwan.example.com/' }, cwd).publicUrl).toBe(
+      'https://lpwan.example.com',
+    );
   });
 
   it('reads DATABASE_URL', () => {
-    expect(readConfig({ DATABASE_URL: 'sqlite:/var/lib/lpwan/x.db' }, cwd).database).toEqual({ dialect: 'sqlite', file: '/var/lib/lpwan/x.db' });
-    expect(readConfig({ DATABASE_URL: 'sqlite:db/x.db' }, cwd).database).toEqual({ dialect: 'sqlite', file: path.join(cwd, 'db/x.db') });
-    expect(readConfig({ DATABASE_URL: 'sqlite::memory:' }, cwd).database).toEqual({ dialect: 'sqlite', file: ':memory:' });
+    expect(readConfig({ DATABASE_URL: 'sqlite:/var/lib/lpwan/x.db' }, cwd).database).toEqual({
+      dialect: 'sqlite',
+      file: '/var/lib/lpwan/x.db',
+    });
+    expect(readConfig({ DATABASE_URL: 'sqlite:db/x.db' }, cwd).database).toEqual({
+      dialect: 'sqlite',
+      file: path.join(cwd, 'db/x.db'),
+    });
+    expect(readConfig({ DATABASE_URL: 'sqlite::memory:' }, cwd).database).toEqual({
+      dialect: 'sqlite',
+      file: ':memory:',
+    });
     const pgConfig = readConfig({ DATABASE_URL: 'postgres://u:p@db.internal/lpwan' }, cwd);
-    expect(pgConfig.database).toEqual({ dialect: 'postgres', url: 'postgres://u:p@db.internal/lpwan' });
+    expect(pgConfig.database).toEqual({
+      dialect: 'postgres',
+      url: 'postgres://u:p@db.internal/lpwan',
+    });
     expect(pgConfig.embeddedDefault).toBe(false);
   });
 
   it('lists every problem at once and never echoes DATABASE_URL', () => {
     try {
-      readConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://user:hunter2@x/db', LOG_LEVEL: 'loud', PUBLIC_URL: 'ftp://x', LPWAN_ADMIN_PASSWORD: 'short' }, cwd);
+      readConfig(
+        {
+          PORT: 'eighty',
+          DATABASE_URL: 'mysql://user:hunter2@x/db',
+          LOG_LEVEL: 'loud',
+          PUBLIC_URL: 'ftp://x',
+          LPWAN_ADMIN_PASSWORD: 'short',
+        },
+        cwd,
+      );
       expect.unreachable();
     } catch (error) {
       expect(error).toBeInstanceOf(ConfigError);
@@ -82,7 +105,9 @@ describe('secret key loading', () => {
 
   it('refuses to start on PostgreSQL without LPWAN_SECRET_KEY', async () => {
     const config = readConfig({ DATABASE_URL: 'postgres://127.0.0.1/x' }, tempDir());
-    await expect(loadKeyRing(config)).rejects.toThrow(/LPWAN_SECRET_KEY is required with PostgreSQL/);
+    await expect(loadKeyRing(config)).rejects.toThrow(
+      /LPWAN_SECRET_KEY is required with PostgreSQL/,
+    );
   });
 
   it('a corrupt key file is a clear error', async () => {

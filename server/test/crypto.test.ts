@@ -37,13 +37,19 @@ describe('secret box', () => {
   it('other associated data or a changed byte fails authentication', () => {
     const box = new SecretBox(parseKeyRing(keyA));
     const sealed = box.seal('value', 'networks/1/settings/clientSecret');
-    expect(() => box.open(sealed, 'networks/2/settings/clientSecret')).toThrow(expect.objectContaining({ code: 'secret_undecryptable' }));
+    expect(() => box.open(sealed, 'networks/2/settings/clientSecret')).toThrow(
+      expect.objectContaining({ code: 'secret_undecryptable' }),
+    );
     const parts = sealed.split('.');
     const body = Buffer.from(parts[3]!, 'base64url');
     body[0] = body[0]! ^ 1;
     const tampered = [...parts.slice(0, 3), body.toString('base64url')].join('.');
-    expect(() => box.open(tampered, 'networks/1/settings/clientSecret')).toThrow(expect.objectContaining({ code: 'secret_undecryptable' }));
-    expect(() => box.open('plain text', 'ad')).toThrow(expect.objectContaining({ code: 'secret_malformed' }));
+    expect(() => box.open(tampered, 'networks/1/settings/clientSecret')).toThrow(
+      expect.objectContaining({ code: 'secret_undecryptable' }),
+    );
+    expect(() => box.open('plain text', 'ad')).toThrow(
+      expect.objectContaining({ code: 'secret_malformed' }),
+    );
   });
 
   it('rotation: the new key seals, old keys still open', () => {
@@ -77,7 +83,11 @@ describe.each(DIALECTS)('a wrong LPWAN_SECRET_KEY on an existing database (%s)',
     const admin = await first.signIn(first.adminUsername, first.adminPassword);
     const created = await first.request('POST', '/api/networks', {
       token: admin.token,
-      body: { name: 'n', protocolId: 'ttn-v2', settings: { clientId: 'c', clientSecret: 'the-secret' } },
+      body: {
+        name: 'n',
+        protocolId: 'ttn-v2',
+        settings: { clientId: 'c', clientSecret: 'the-secret' },
+      },
     });
     const networkId = created.json().id as string;
     await first.close();
@@ -95,13 +105,17 @@ describe.each(DIALECTS)('a wrong LPWAN_SECRET_KEY on an existing database (%s)',
 
     // Rotation: new key first, the old one after it.
     const rotated = await startTestApp(dialect, { database, secretKey: `${wrongKey},${rightKey}` });
-    expect((await readNetworkSettings(rotated, networkId))?.settings.clientSecret).toBe('the-secret');
+    expect((await readNetworkSettings(rotated, networkId))?.settings.clientSecret).toBe(
+      'the-secret',
+    );
     await rotated.close();
 
     // Reading a secret with only the new key names the missing key.
     const onlyNew = new SecretBox(parseKeyRing(wrongKey));
     const again = await startTestApp(dialect, { database, secretKey: `${wrongKey},${rightKey}` });
-    await expect(readNetworkSettings({ db: again.db, secretBox: onlyNew }, networkId)).rejects.toMatchObject({
+    await expect(
+      readNetworkSettings({ db: again.db, secretBox: onlyNew }, networkId),
+    ).rejects.toMatchObject({
       code: 'secret_key_unknown',
     });
     // The key check now expects the new key.

@@ -12,11 +12,19 @@ describe.each(DIALECTS)('bad input (%s)', (dialect) => {
   });
   afterAll(async () => t?.close());
 
-  const expectProblem = (res: Awaited<ReturnType<TestApp['request']>>, status: number, code: string) => {
+  const expectProblem = (
+    res: Awaited<ReturnType<TestApp['request']>>,
+    status: number,
+    code: string,
+  ) => {
     const problem = res.json();
     expect(res.statusCode).toBe(status);
     expect(String(res.headers['content-type'])).toContain('application/problem+json');
-    expect(problem).toMatchObject({ status, code, type: expect.stringContaining(code.replace(/_/g, '-')) });
+    expect(problem).toMatchObject({
+      status,
+      code,
+      type: expect.stringContaining(code.replace(/_/g, '-')),
+    });
     expect(typeof problem.title).toBe('string');
     expect(typeof problem.detail).toBe('string');
     expect(problem.instance).toMatch(/^urn:lpwan:request:/);
@@ -25,9 +33,17 @@ describe.each(DIALECTS)('bad input (%s)', (dialect) => {
 
   it('malformed JSON → 400 invalid_json', async () => {
     for (const payload of ['{"name": ', '{name: 1}', 'nul', '{"a":1}}']) {
-      expectProblem(await t.request('POST', '/api/networks', { token: admin.token, payload }), 400, 'invalid_json');
+      expectProblem(
+        await t.request('POST', '/api/networks', { token: admin.token, payload }),
+        400,
+        'invalid_json',
+      );
     }
-    expectProblem(await t.request('POST', '/api/sessions', { payload: '{"username":"admin",' }), 400, 'invalid_json');
+    expectProblem(
+      await t.request('POST', '/api/sessions', { payload: '{"username":"admin",' }),
+      400,
+      'invalid_json',
+    );
   });
 
   it('an empty body where JSON is declared → 400', async () => {
@@ -42,8 +58,15 @@ describe.each(DIALECTS)('bad input (%s)', (dialect) => {
       body: { name: 123, protocolId: true, settings: 'clientId=x' },
     });
     const problem = expectProblem(res, 400, 'validation_failed');
-    expect(problem.errors.map((e: { field: string }) => e.field).sort()).toEqual(['name', 'protocolId', 'settings']);
-    const arrayBody = await t.request('POST', '/api/organizations', { token: admin.token, body: [1, 2] });
+    expect(problem.errors.map((e: { field: string }) => e.field).sort()).toEqual([
+      'name',
+      'protocolId',
+      'settings',
+    ]);
+    const arrayBody = await t.request('POST', '/api/organizations', {
+      token: admin.token,
+      body: [1, 2],
+    });
     expect(arrayBody.statusCode).toBe(403); // authorization is checked before the body
     const arrayLogin = await t.request('POST', '/api/sessions', { body: ['admin'] });
     expectProblem(arrayLogin, 400, 'validation_failed');
@@ -52,24 +75,57 @@ describe.each(DIALECTS)('bad input (%s)', (dialect) => {
   it('unknown fields → 400 validation_failed', async () => {
     const res = await t.request('POST', '/api/networks', {
       token: admin.token,
-      body: { name: 'n', protocolId: 'ttn-v2', settings: { clientId: 'x', clientSecret: 'y' }, organizationId: 'other' },
+      body: {
+        name: 'n',
+        protocolId: 'ttn-v2',
+        settings: { clientId: 'x', clientSecret: 'y' },
+        organizationId: 'other',
+      },
     });
     const problem = expectProblem(res, 400, 'validation_failed');
-    expect(problem.errors).toEqual([{ field: 'organizationId', message: 'is not a known property' }]);
-    const login = await t.request('POST', '/api/sessions', { body: { username: 'admin', password: 'x', remember: true } });
+    expect(problem.errors).toEqual([
+      { field: 'organizationId', message: 'is not a known property' },
+    ]);
+    const login = await t.request('POST', '/api/sessions', {
+      body: { username: 'admin', password: 'x', remember: true },
+    });
     expectProblem(login, 400, 'validation_failed');
   });
 
   it('unknown query parameters and bad numbers → 400', async () => {
-    expectProblem(await t.request('GET', '/api/networks?limit=ten', { token: admin.token }), 400, 'validation_failed');
-    expectProblem(await t.request('GET', '/api/networks?offset=-1', { token: admin.token }), 400, 'validation_failed');
-    expectProblem(await t.request('GET', '/api/networks?sort=name', { token: admin.token }), 400, 'validation_failed');
+    expectProblem(
+      await t.request('GET', '/api/networks?limit=ten', { token: admin.token }),
+      400,
+      'validation_failed',
+    );
+    expectProblem(
+      await t.request('GET', '/api/networks?offset=-1', { token: admin.token }),
+      400,
+      'validation_failed',
+    );
+    expectProblem(
+      await t.request('GET', '/api/networks?sort=name', { token: admin.token }),
+      400,
+      'validation_failed',
+    );
   });
 
   it('oversize bodies → 413 payload_too_large', async () => {
-    const huge = JSON.stringify({ name: 'x'.repeat(1024 * 1024 + 10), protocolId: 'ttn-v2', settings: {} });
-    expectProblem(await t.request('POST', '/api/networks', { token: admin.token, payload: huge }), 413, 'payload_too_large');
-    expectProblem(await t.request('POST', '/api/sessions', { payload: huge }), 413, 'payload_too_large');
+    const huge = JSON.stringify({
+      name: 'x'.repeat(1024 * 1024 + 10),
+      protocolId: 'ttn-v2',
+      settings: {},
+    });
+    expectProblem(
+      await t.request('POST', '/api/networks', { token: admin.token, payload: huge }),
+      413,
+      'payload_too_large',
+    );
+    expectProblem(
+      await t.request('POST', '/api/sessions', { payload: huge }),
+      413,
+      'payload_too_large',
+    );
   });
 
   it('other media types → 415 unsupported_media_type', async () => {
@@ -84,7 +140,11 @@ describe.each(DIALECTS)('bad input (%s)', (dialect) => {
   it('too-long strings → 400, and nothing is written', async () => {
     const res = await t.request('POST', '/api/networks', {
       token: admin.token,
-      body: { name: 'n'.repeat(201), protocolId: 'ttn-v2', settings: { clientId: 'x', clientSecret: 'y' } },
+      body: {
+        name: 'n'.repeat(201),
+        protocolId: 'ttn-v2',
+        settings: { clientId: 'x', clientSecret: 'y' },
+      },
     });
     expectProblem(res, 400, 'validation_failed');
     const list = await t.request('GET', '/api/networks', { token: admin.token });

@@ -18,16 +18,29 @@ describe('logs never hold credentials or secrets', () => {
       body: { name: 'n', protocolId: 'ttn-v2', settings: { clientId: 'c', clientSecret: secret } },
     });
     await t.request('GET', '/api/users/me', { cookie: admin.cookie });
-    const key = (await t.request('POST', '/api/api-keys', { token: admin.token, body: { name: 'k' } })).json().key as string;
+    const key = (
+      await t.request('POST', '/api/api-keys', { token: admin.token, body: { name: 'k' } })
+    ).json().key as string;
     await t.request('GET', '/api/users/me', { token: key });
-    await t.request('POST', '/api/sessions', { body: { username: 'log-org-admin', password: 'wrong-password-9' } });
+    await t.request('POST', '/api/sessions', {
+      body: { username: 'log-org-admin', password: 'wrong-password-9' },
+    });
     await t.request('GET', '/oauth/callback?code=AUTHCODE123&state=STATE456');
     await t.request('DELETE', '/api/sessions', { token: admin.token });
 
     const log = t.logs.join('\n');
     expect(t.logs.length).toBeGreaterThan(10);
     expect(log).toContain('incoming request'); // requests are logged at all
-    for (const value of [admin.token, key, secret, 'admin-password-1', 'wrong-password-9', t.adminPassword, 'AUTHCODE123', 'STATE456']) {
+    for (const value of [
+      admin.token,
+      key,
+      secret,
+      'admin-password-1',
+      'wrong-password-9',
+      t.adminPassword,
+      'AUTHCODE123',
+      'STATE456',
+    ]) {
       expect(log).not.toContain(value);
     }
     expect(log).toContain(`code=${REDACTED}`);
@@ -55,7 +68,8 @@ describe('logs never hold credentials or secrets', () => {
       'something happened',
     );
     const text = lines.join('');
-    for (const value of ['p1', 't1', 't2', 's1', 's2', 'a1', 'r1', 'k1']) expect(text).not.toContain(`"${value}"`);
+    for (const value of ['p1', 't1', 't2', 's1', 's2', 'a1', 'r1', 'k1'])
+      expect(text).not.toContain(`"${value}"`);
     expect(text).toContain('something happened');
   });
 

@@ -32,7 +32,10 @@ describe.each(DIALECTS)('networks (%s)', (dialect) => {
   afterAll(async () => t?.close());
 
   it('creates a ttn-v2 network: 201, defaults applied, secret shown as {set: true}, pending authorization', async () => {
-    const res = await create(acme.admin.token, 'TTN EU', { clientId: 'lpwan-test', clientSecret: CLIENT_SECRET });
+    const res = await create(acme.admin.token, 'TTN EU', {
+      clientId: 'lpwan-test',
+      clientSecret: CLIENT_SECRET,
+    });
     expect(res.statusCode).toBe(201);
     const network = res.json();
     expect(network).toMatchObject({
@@ -58,17 +61,34 @@ describe.each(DIALECTS)('networks (%s)', (dialect) => {
   it('a missing required field is a 400 that names it', async () => {
     const noId = await create(acme.admin.token, 'No id', { clientSecret: CLIENT_SECRET });
     expect(problemOf(noId)).toMatchObject({ status: 400, code: 'validation_failed' });
-    expect(problemOf(noId).errors).toEqual([{ field: 'settings.clientId', message: 'is required' }]);
+    expect(problemOf(noId).errors).toEqual([
+      { field: 'settings.clientId', message: 'is required' },
+    ]);
 
-    const noSecret = await create(acme.admin.token, 'No secret', { clientId: 'x', clientSecret: '  ' });
-    expect(problemOf(noSecret).errors).toEqual([{ field: 'settings.clientSecret', message: 'is required' }]);
+    const noSecret = await create(acme.admin.token, 'No secret', {
+      clientId: 'x',
+      clientSecret: '  ',
+    });
+    expect(problemOf(noSecret).errors).toEqual([
+      { field: 'settings.clientSecret', message: 'is required' },
+    ]);
 
-    const noSettings = await call('POST', '/api/networks', { token: acme.admin.token, body: { name: 'n', protocolId: 'ttn-v2' } });
-    expect(problemOf(noSettings).errors).toContainEqual({ field: 'settings', message: 'is required' });
+    const noSettings = await call('POST', '/api/networks', {
+      token: acme.admin.token,
+      body: { name: 'n', protocolId: 'ttn-v2' },
+    });
+    expect(problemOf(noSettings).errors).toContainEqual({
+      field: 'settings',
+      message: 'is required',
+    });
   });
 
   it('unknown settings, bad URLs and unknown protocols are 400', async () => {
-    const unknown = await create(acme.admin.token, 'u', { clientId: 'x', clientSecret: CLIENT_SECRET, region: 'eu' });
+    const unknown = await create(acme.admin.token, 'u', {
+      clientId: 'x',
+      clientSecret: CLIENT_SECRET,
+      region: 'eu',
+    });
     expect(problemOf(unknown).errors?.map((e) => e.field)).toEqual(['settings.region']);
 
     const badUrl = await create(acme.admin.token, 'u', {
@@ -77,13 +97,23 @@ describe.each(DIALECTS)('networks (%s)', (dialect) => {
       accountServerUrl: 'not a url',
       mqttUrl: 'http://wrong.scheme',
     });
-    expect(problemOf(badUrl).errors?.map((e) => e.field).sort()).toEqual(['settings.accountServerUrl', 'settings.mqttUrl']);
+    expect(
+      problemOf(badUrl)
+        .errors?.map((e) => e.field)
+        .sort(),
+    ).toEqual(['settings.accountServerUrl', 'settings.mqttUrl']);
 
     const wrongType = await call('POST', '/api/networks', {
       token: acme.admin.token,
-      body: { name: 'n', protocolId: 'ttn-v2', settings: { clientId: 42, clientSecret: CLIENT_SECRET } },
+      body: {
+        name: 'n',
+        protocolId: 'ttn-v2',
+        settings: { clientId: 42, clientSecret: CLIENT_SECRET },
+      },
     });
-    expect(problemOf(wrongType).errors).toContainEqual(expect.objectContaining({ field: 'settings.clientId' }));
+    expect(problemOf(wrongType).errors).toContainEqual(
+      expect.objectContaining({ field: 'settings.clientId' }),
+    );
 
     const protocol = await call('POST', '/api/networks', {
       token: acme.admin.token,
@@ -110,23 +140,36 @@ describe.each(DIALECTS)('networks (%s)', (dialect) => {
   });
 
   it('names are unique within an organization (409), not across', async () => {
-    const dup = await create(acme.admin.token, 'TTN EU', { clientId: 'x', clientSecret: CLIENT_SECRET });
+    const dup = await create(acme.admin.token, 'TTN EU', {
+      clientId: 'x',
+      clientSecret: CLIENT_SECRET,
+    });
     expect(problemOf(dup)).toMatchObject({ status: 409, code: 'name_taken' });
-    const elsewhere = await create(globex.admin.token, 'TTN EU', { clientId: 'g', clientSecret: CLIENT_SECRET });
+    const elsewhere = await create(globex.admin.token, 'TTN EU', {
+      clientId: 'g',
+      clientSecret: CLIENT_SECRET,
+    });
     expect(elsewhere.statusCode).toBe(201);
   });
 
   it('lists with paging; members may read', async () => {
     for (const name of ['Page A', 'Page B', 'Page C']) {
-      expect((await create(acme.admin.token, name, { clientId: 'p', clientSecret: CLIENT_SECRET })).statusCode).toBe(201);
+      expect(
+        (await create(acme.admin.token, name, { clientId: 'p', clientSecret: CLIENT_SECRET }))
+          .statusCode,
+      ).toBe(201);
     }
     const all = (await call('GET', '/api/networks', { token: acme.member.token })).json();
     expect(all.limit).toBe(50);
     expect(all.offset).toBe(0);
     expect(all.total).toBe(5);
-    expect(all.items.every((n: { organizationId: string }) => n.organizationId === acme.organizationId)).toBe(true);
+    expect(
+      all.items.every((n: { organizationId: string }) => n.organizationId === acme.organizationId),
+    ).toBe(true);
 
-    const page = (await call('GET', '/api/networks?limit=2&offset=2', { token: acme.member.token })).json();
+    const page = (
+      await call('GET', '/api/networks?limit=2&offset=2', { token: acme.member.token })
+    ).json();
     expect(page.items.map((n: { name: string }) => n.name)).toEqual(['Page C', 'Simulator']);
     expect(page.total).toBe(5);
 
@@ -138,23 +181,39 @@ describe.each(DIALECTS)('networks (%s)', (dialect) => {
   it("another organization's network is a 404 for every verb; members cannot change networks (403)", async () => {
     const own = (await call('GET', '/api/networks', { token: acme.admin.token })).json().items[0];
     for (const who of [globex.admin, globex.member]) {
-      expect(problemOf(await call('GET', `/api/networks/${own.id}`, { token: who.token }))).toMatchObject({ status: 404, code: 'not_found' });
+      expect(
+        problemOf(await call('GET', `/api/networks/${own.id}`, { token: who.token })),
+      ).toMatchObject({ status: 404, code: 'not_found' });
     }
-    const patch = await call('PATCH', `/api/networks/${own.id}`, { token: globex.admin.token, body: { name: 'mine now' } });
+    const patch = await call('PATCH', `/api/networks/${own.id}`, {
+      token: globex.admin.token,
+      body: { name: 'mine now' },
+    });
     expect(problemOf(patch)).toMatchObject({ status: 404, code: 'not_found' });
     const del = await call('DELETE', `/api/networks/${own.id}`, { token: globex.admin.token });
     expect(problemOf(del)).toMatchObject({ status: 404, code: 'not_found' });
-    expect((await call('GET', `/api/networks/${own.id}`, { token: acme.member.token })).statusCode).toBe(200);
+    expect(
+      (await call('GET', `/api/networks/${own.id}`, { token: acme.member.token })).statusCode,
+    ).toBe(200);
 
-    const memberPatch = await call('PATCH', `/api/networks/${own.id}`, { token: acme.member.token, body: { name: 'x' } });
+    const memberPatch = await call('PATCH', `/api/networks/${own.id}`, {
+      token: acme.member.token,
+      body: { name: 'x' },
+    });
     expect(problemOf(memberPatch)).toMatchObject({ status: 403, code: 'forbidden' });
-    const memberDelete = await call('DELETE', `/api/networks/${own.id}`, { token: acme.member.token });
+    const memberDelete = await call('DELETE', `/api/networks/${own.id}`, {
+      token: acme.member.token,
+    });
     expect(problemOf(memberDelete)).toMatchObject({ status: 403, code: 'forbidden' });
-    expect((await call('GET', '/api/networks/does-not-exist', { token: acme.admin.token })).statusCode).toBe(404);
+    expect(
+      (await call('GET', '/api/networks/does-not-exist', { token: acme.admin.token })).statusCode,
+    ).toBe(404);
   });
 
   it('PATCH merges settings: a secret left out keeps its value, a new one replaces it', async () => {
-    const network = (await create(acme.admin.token, 'Patchable', { clientId: 'one', clientSecret: CLIENT_SECRET })).json();
+    const network = (
+      await create(acme.admin.token, 'Patchable', { clientId: 'one', clientSecret: CLIENT_SECRET })
+    ).json();
 
     const renamed = await call('PATCH', `/api/networks/${network.id}`, {
       token: acme.admin.token,
@@ -163,12 +222,19 @@ describe.each(DIALECTS)('networks (%s)', (dialect) => {
     expect(renamed.statusCode).toBe(200);
     expect(renamed.json()).toMatchObject({
       name: 'Patched',
-      settings: { clientId: 'two', clientSecret: { set: true }, handlerUrl: 'http://127.0.0.1:9999' },
+      settings: {
+        clientId: 'two',
+        clientSecret: { set: true },
+        handlerUrl: 'http://127.0.0.1:9999',
+      },
     });
     expect((await readNetworkSettings(t, network.id))?.settings.clientSecret).toBe(CLIENT_SECRET);
 
     // An empty optional setting returns to its default.
-    const reset = await call('PATCH', `/api/networks/${network.id}`, { token: acme.admin.token, body: { settings: { handlerUrl: '' } } });
+    const reset = await call('PATCH', `/api/networks/${network.id}`, {
+      token: acme.admin.token,
+      body: { settings: { handlerUrl: '' } },
+    });
     expect(reset.json().settings.handlerUrl).toBe('http://eu.thethings.network:8084');
 
     const rotated = await call('PATCH', `/api/networks/${network.id}`, {
@@ -178,16 +244,32 @@ describe.each(DIALECTS)('networks (%s)', (dialect) => {
     expect(rotated.json().settings.clientSecret).toEqual({ set: true });
     expect((await readNetworkSettings(t, network.id))?.settings.clientSecret).toBe(NEW_SECRET);
 
-    const cleared = await call('PATCH', `/api/networks/${network.id}`, { token: acme.admin.token, body: { settings: { clientId: '' } } });
-    expect(problemOf(cleared).errors).toEqual([{ field: 'settings.clientId', message: 'is required' }]);
-    const unknown = await call('PATCH', `/api/networks/${network.id}`, { token: acme.admin.token, body: { status: 'authorized' } });
-    expect(problemOf(unknown).errors).toEqual([{ field: 'status', message: 'is not a known property' }]);
+    const cleared = await call('PATCH', `/api/networks/${network.id}`, {
+      token: acme.admin.token,
+      body: { settings: { clientId: '' } },
+    });
+    expect(problemOf(cleared).errors).toEqual([
+      { field: 'settings.clientId', message: 'is required' },
+    ]);
+    const unknown = await call('PATCH', `/api/networks/${network.id}`, {
+      token: acme.admin.token,
+      body: { status: 'authorized' },
+    });
+    expect(problemOf(unknown).errors).toEqual([
+      { field: 'status', message: 'is not a known property' },
+    ]);
   });
 
   it('deletes a network (204, then 404)', async () => {
-    const network = (await create(acme.admin.token, 'Doomed', { clientId: 'd', clientSecret: CLIENT_SECRET })).json();
-    expect((await call('DELETE', `/api/networks/${network.id}`, { token: acme.admin.token })).statusCode).toBe(204);
-    expect((await call('GET', `/api/networks/${network.id}`, { token: acme.admin.token })).statusCode).toBe(404);
+    const network = (
+      await create(acme.admin.token, 'Doomed', { clientId: 'd', clientSecret: CLIENT_SECRET })
+    ).json();
+    expect(
+      (await call('DELETE', `/api/networks/${network.id}`, { token: acme.admin.token })).statusCode,
+    ).toBe(204);
+    expect(
+      (await call('GET', `/api/networks/${network.id}`, { token: acme.admin.token })).statusCode,
+    ).toBe(404);
   });
 
   it('the secret never appears in any API answer', () => {
@@ -222,10 +304,24 @@ describe.each(DIALECTS)('networks (%s)', (dialect) => {
   });
 
   it('a ciphertext moved to another network does not decrypt', async () => {
-    const a = (await create(acme.admin.token, 'Move A', { clientId: 'a', clientSecret: CLIENT_SECRET })).json();
-    const b = (await create(acme.admin.token, 'Move B', { clientId: 'b', clientSecret: NEW_SECRET })).json();
-    const rowA = await t.db.selectFrom('networks').select('secrets_json').where('id', '=', a.id).executeTakeFirstOrThrow();
-    await t.db.updateTable('networks').set({ secrets_json: rowA.secrets_json }).where('id', '=', b.id).execute();
-    await expect(readNetworkSettings(t, b.id)).rejects.toMatchObject({ code: 'secret_undecryptable' });
+    const a = (
+      await create(acme.admin.token, 'Move A', { clientId: 'a', clientSecret: CLIENT_SECRET })
+    ).json();
+    const b = (
+      await create(acme.admin.token, 'Move B', { clientId: 'b', clientSecret: NEW_SECRET })
+    ).json();
+    const rowA = await t.db
+      .selectFrom('networks')
+      .select('secrets_json')
+      .where('id', '=', a.id)
+      .executeTakeFirstOrThrow();
+    await t.db
+      .updateTable('networks')
+      .set({ secrets_json: rowA.secrets_json })
+      .where('id', '=', b.id)
+      .execute();
+    await expect(readNetworkSettings(t, b.id)).rejects.toMatchObject({
+      code: 'secret_undecryptable',
+    });
   });
 });

@@ -39,8 +39,20 @@ describe('network protocols', () => {
       'handlerUrl',
       'mqttUrl',
     ]);
-    expect(fields[0]).toMatchObject({ name: 'clientId', label: 'TTN Client ID', type: 'string', required: true, secret: false });
-    expect(fields[1]).toMatchObject({ name: 'clientSecret', label: 'TTN Client Secret', type: 'password', required: true, secret: true });
+    expect(fields[0]).toMatchObject({
+      name: 'clientId',
+      label: 'TTN Client ID',
+      type: 'string',
+      required: true,
+      secret: false,
+    });
+    expect(fields[1]).toMatchObject({
+      name: 'clientSecret',
+      label: 'TTN Client Secret',
+      type: 'password',
+      required: true,
+      secret: true,
+    });
     expect(fields[2]).toMatchObject({
       name: 'accountServerUrl',
       label: 'TTN Account Server URL',
@@ -49,8 +61,16 @@ describe('network protocols', () => {
       secret: false,
       default: 'https://account.thethingsnetwork.org',
     });
-    expect(fields[3]).toMatchObject({ label: 'TTN Handler URL', type: 'url', default: 'http://eu.thethings.network:8084' });
-    expect(fields[4]).toMatchObject({ label: 'TTN MQTT URL', type: 'url', default: 'mqtt://eu.thethings.network:1883' });
+    expect(fields[3]).toMatchObject({
+      label: 'TTN Handler URL',
+      type: 'url',
+      default: 'http://eu.thethings.network:8084',
+    });
+    expect(fields[4]).toMatchObject({
+      label: 'TTN MQTT URL',
+      type: 'url',
+      default: 'mqtt://eu.thethings.network:1883',
+    });
     for (const field of fields) {
       expect(typeof field.help).toBe('string');
       expect(field).not.toHaveProperty('schemes'); // server-only detail
@@ -58,8 +78,14 @@ describe('network protocols', () => {
   });
 
   it('unknown protocols are 404; signing in is required', async () => {
-    expect(problemOf(await t.request('GET', '/api/network-protocols/lora-pigeon', { token: s.token }))).toMatchObject({ status: 404, code: 'not_found' });
-    expect(problemOf(await t.request('GET', '/api/network-protocols/lora-pigeon/fields', { token: s.token }))).toMatchObject({ status: 404, code: 'not_found' });
+    expect(
+      problemOf(await t.request('GET', '/api/network-protocols/lora-pigeon', { token: s.token })),
+    ).toMatchObject({ status: 404, code: 'not_found' });
+    expect(
+      problemOf(
+        await t.request('GET', '/api/network-protocols/lora-pigeon/fields', { token: s.token }),
+      ),
+    ).toMatchObject({ status: 404, code: 'not_found' });
     expect((await t.request('GET', '/api/network-protocols')).statusCode).toBe(401);
   });
 });

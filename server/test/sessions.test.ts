@@ -31,10 +31,14 @@ describe.each(DIALECTS)('sessions (%s)', (dialect) => {
   });
 
   it('refuses a wrong password and an unknown user alike (401 invalid_credentials)', async () => {
-    const wrong = await t.request('POST', '/api/sessions', { body: { username: 'admin', password: 'nope-nope' } });
+    const wrong = await t.request('POST', '/api/sessions', {
+      body: { username: 'admin', password: 'nope-nope' },
+    });
     expect(problemOf(wrong)).toMatchObject({ status: 401, code: 'invalid_credentials' });
     expect(problemOf(wrong).contentType).toContain('application/problem+json');
-    const unknown = await t.request('POST', '/api/sessions', { body: { username: 'ghost', password: 'nope-nope' } });
+    const unknown = await t.request('POST', '/api/sessions', {
+      body: { username: 'ghost', password: 'nope-nope' },
+    });
     expect(problemOf(unknown)).toMatchObject({ status: 401, code: 'invalid_credentials' });
   });
 
@@ -49,10 +53,15 @@ describe.each(DIALECTS)('sessions (%s)', (dialect) => {
   });
 
   it('refuses requests without credentials or with a made-up token (401)', async () => {
-    expect(problemOf(await t.request('GET', '/api/users/me'))).toMatchObject({ status: 401, code: 'unauthorized' });
+    expect(problemOf(await t.request('GET', '/api/users/me'))).toMatchObject({
+      status: 401,
+      code: 'unauthorized',
+    });
     const fake = await t.request('GET', '/api/users/me', { token: 'lps_' + 'A'.repeat(43) });
     expect(problemOf(fake)).toMatchObject({ status: 401, code: 'unauthorized' });
-    const garbage = await t.request('GET', '/api/users/me', { headers: { authorization: 'Basic abc' } });
+    const garbage = await t.request('GET', '/api/users/me', {
+      headers: { authorization: 'Basic abc' },
+    });
     expect(problemOf(garbage)).toMatchObject({ status: 401, code: 'unauthorized' });
   });
 
@@ -94,7 +103,8 @@ describe.each(DIALECTS)('sign-in rate limit (%s)', (dialect) => {
   afterAll(async () => t?.close());
 
   it('answers 429 rate_limited after too many attempts', async () => {
-    const attempt = () => t.request('POST', '/api/sessions', { body: { username: 'admin', password: 'wrong-pass' } });
+    const attempt = () =>
+      t.request('POST', '/api/sessions', { body: { username: 'admin', password: 'wrong-pass' } });
     for (let i = 0; i < 3; i++) expect((await attempt()).statusCode).toBe(401);
     const limited = await attempt();
     expect(problemOf(limited)).toMatchObject({ status: 429, code: 'rate_limited' });

@@ -12,7 +12,9 @@ export async function findApiKeyUser(
   db: Db,
   keyHash: string,
   now: string,
-): Promise<(UserWithOrganizationRow & { api_key_id: string; last_used_at: string | null }) | undefined> {
+): Promise<
+  (UserWithOrganizationRow & { api_key_id: string; last_used_at: string | null }) | undefined
+> {
   return db
     .selectFrom('api_keys')
     .innerJoin('users', 'users.id', 'api_keys.user_id')
@@ -29,7 +31,9 @@ export async function findApiKeyUser(
       'users.created_at',
     ])
     .where('api_keys.key_hash', '=', keyHash)
-    .where((eb) => eb.or([eb('api_keys.expires_at', 'is', null), eb('api_keys.expires_at', '>', now)]))
+    .where((eb) =>
+      eb.or([eb('api_keys.expires_at', 'is', null), eb('api_keys.expires_at', '>', now)]),
+    )
     .executeTakeFirst();
 }
 
@@ -37,7 +41,11 @@ export async function touchApiKey(db: Db, id: string, now: string): Promise<void
   await db.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', id).execute();
 }
 
-export async function findApiKey(db: Db, userId: string, id: string): Promise<ApiKeyRow | undefined> {
+export async function findApiKey(
+  db: Db,
+  userId: string,
+  id: string,
+): Promise<ApiKeyRow | undefined> {
   return db
     .selectFrom('api_keys')
     .selectAll()

@@ -1,6 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { AUTHENTICATED, IdParams, PageQuery, pageOf, pageParams, problemResponses } from '../http/schemas.js';
+import {
+  AUTHENTICATED,
+  IdParams,
+  PageQuery,
+  pageOf,
+  pageParams,
+  problemResponses,
+} from '../http/schemas.js';
 import { principalOf } from './auth.js';
 import { ApiKeySchema, createApiKey, deleteApiKey, listApiKeys } from './api-keys.service.js';
 
@@ -18,7 +25,9 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox = async (app) => {
         body: Type.Object(
           {
             name: Type.String({ minLength: 1, maxLength: 200 }),
-            expiresAt: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()])),
+            expiresAt: Type.Optional(
+              Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+            ),
           },
           { additionalProperties: false },
         ),
@@ -31,7 +40,8 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox = async (app) => {
         },
       },
     },
-    async (request, reply) => reply.code(201).send(await createApiKey(app.db, principalOf(request), request.body)),
+    async (request, reply) =>
+      reply.code(201).send(await createApiKey(app.db, principalOf(request), request.body)),
   );
 
   app.get(

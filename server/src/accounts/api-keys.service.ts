@@ -46,8 +46,10 @@ export async function createApiKey(
   let expiresAt: string | null = null;
   if (input.expiresAt != null) {
     const time = Date.parse(input.expiresAt);
-    if (Number.isNaN(time)) throw validationFailed([{ field: 'expiresAt', message: 'is not a date-time' }]);
-    if (time <= Date.now()) throw validationFailed([{ field: 'expiresAt', message: 'must be in the future' }]);
+    if (Number.isNaN(time))
+      throw validationFailed([{ field: 'expiresAt', message: 'is not a date-time' }]);
+    if (time <= Date.now())
+      throw validationFailed([{ field: 'expiresAt', message: 'must be in the future' }]);
     expiresAt = new Date(time).toISOString();
   }
   const key = generateToken(API_KEY_PREFIX);
@@ -66,7 +68,11 @@ export async function createApiKey(
   return { apiKey: toView(row!), key };
 }
 
-export async function listApiKeys(db: Db, actor: Principal, page: Page): Promise<PageResult<ApiKeyView>> {
+export async function listApiKeys(
+  db: Db,
+  actor: Principal,
+  page: Page,
+): Promise<PageResult<ApiKeyView>> {
   const { rows, total } = await listApiKeyRows(db, actor.user.id, page);
   return { items: rows.map(toView), total, ...page };
 }

@@ -24,7 +24,8 @@ export async function ensureSystemOrganization(db: Db): Promise<string> {
   } catch (error) {
     // Another instance created it at the same moment.
     const raced = await findSystemOrganization(db);
-    if (raced && (isUniqueViolation(error) || (error as { code?: string }).code === 'name_taken')) return raced.id;
+    if (raced && (isUniqueViolation(error) || (error as { code?: string }).code === 'name_taken'))
+      return raced.id;
     throw error;
   }
 }
@@ -36,7 +37,10 @@ export interface CreatedAdmin {
 }
 
 /** On a start with no users: create `admin`. Returns undefined when users already exist. */
-export async function ensureFirstAdmin(db: Db, password: string | undefined): Promise<CreatedAdmin | undefined> {
+export async function ensureFirstAdmin(
+  db: Db,
+  password: string | undefined,
+): Promise<CreatedAdmin | undefined> {
   await ensureSystemOrganization(db);
   if ((await countUsers(db)) > 0) return undefined;
   try {
@@ -59,11 +63,18 @@ export async function createSystemAdmin(
 }
 
 /** For `create-admin --reset-password`: give an existing user a new password. */
-export async function resetPassword(db: Db, username: string, password: string | undefined): Promise<CreatedAdmin> {
+export async function resetPassword(
+  db: Db,
+  username: string,
+  password: string | undefined,
+): Promise<CreatedAdmin> {
   const user = await findUserByUsername(db, username);
   if (!user) throw new Error(`No user named ${username}`);
   const actual = password ?? generatePassword();
-  await updateUser(db, user.id, { password_hash: await hashPassword(actual), updated_at: nowIso() });
+  await updateUser(db, user.id, {
+    password_hash: await hashPassword(actual),
+    updated_at: nowIso(),
+  });
   await deleteOtherSessions(db, user.id);
   return password === undefined ? { username, generatedPassword: actual } : { username };
 }

@@ -1,6 +1,10 @@
 import type { Db } from '../db/database.js';
 import { toCount, type Page } from '../db/paging.js';
-import type { NewOrganizationRow, OrganizationRow, OrganizationUpdate } from './organizations.table.js';
+import type {
+  NewOrganizationRow,
+  OrganizationRow,
+  OrganizationUpdate,
+} from './organizations.table.js';
 
 export async function insertOrganization(db: Db, row: NewOrganizationRow): Promise<void> {
   await db.insertInto('organizations').values(row).execute();
@@ -32,7 +36,10 @@ export async function listOrganizations(
       .limit(page.limit)
       .offset(page.offset)
       .execute(),
-    db.selectFrom('organizations').select((eb) => eb.fn.countAll().as('n')).executeTakeFirst(),
+    db
+      .selectFrom('organizations')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .executeTakeFirst(),
   ]);
   return { rows, total: toCount(count?.n) };
 }
@@ -42,7 +49,11 @@ export async function updateOrganization(
   id: string,
   update: OrganizationUpdate,
 ): Promise<boolean> {
-  const result = await db.updateTable('organizations').set(update).where('id', '=', id).executeTakeFirst();
+  const result = await db
+    .updateTable('organizations')
+    .set(update)
+    .where('id', '=', id)
+    .executeTakeFirst();
   return result.numUpdatedRows > 0n;
 }
 

@@ -1,6 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { AUTHENTICATED, IdParams, PageQuery, pageOf, pageParams, problemResponses } from '../http/schemas.js';
+import {
+  AUTHENTICATED,
+  IdParams,
+  PageQuery,
+  pageOf,
+  pageParams,
+  problemResponses,
+} from '../http/schemas.js';
 import {
   OrganizationSchema,
   createOrganization,
@@ -27,7 +34,8 @@ export const organizationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 201: OrganizationSchema, ...problemResponses(400, 401, 403, 409, 413) },
       },
     },
-    async (request, reply) => reply.code(201).send(await createOrganization(app.db, request.body.name.trim())),
+    async (request, reply) =>
+      reply.code(201).send(await createOrganization(app.db, request.body.name.trim())),
   );
 
   app.get(

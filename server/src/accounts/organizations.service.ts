@@ -66,9 +66,14 @@ export async function listOrganizations(db: Db, page: Page): Promise<PageResult<
   return { items: rows.map(toView), total, ...page };
 }
 
-export async function renameOrganization(db: Db, id: string, name: string): Promise<OrganizationView> {
+export async function renameOrganization(
+  db: Db,
+  id: string,
+  name: string,
+): Promise<OrganizationView> {
   try {
-    if (!(await updateOrganizationRow(db, id, { name, updated_at: nowIso() }))) throw notFound('organization');
+    if (!(await updateOrganizationRow(db, id, { name, updated_at: nowIso() })))
+      throw notFound('organization');
   } catch (error) {
     if (isUniqueViolation(error)) throw nameTaken();
     throw error;

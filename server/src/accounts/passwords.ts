@@ -4,7 +4,12 @@
  * Cost N=2^15, r=8, p=3 follows the OWASP Password Storage Cheat Sheet's scrypt options.
  * @see https://www.rfc-editor.org/rfc/rfc7914 (scrypt)
  */
-import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import {
+  randomBytes,
+  scrypt as scryptCallback,
+  timingSafeEqual,
+  type ScryptOptions,
+} from 'node:crypto';
 
 const N = 2 ** 15;
 const R = 8;
@@ -35,7 +40,11 @@ export async function verifyPassword(stored: string, password: string): Promise<
   const [scheme, n, r, p, salt, hash] = stored.split('$');
   if (scheme !== 'scrypt' || !n || !r || !p || !salt || !hash) return false;
   const expected = Buffer.from(hash, 'base64');
-  const actual = await scrypt(password, Buffer.from(salt, 'base64'), options(Number(n), Number(r), Number(p)));
+  const actual = await scrypt(
+    password,
+    Buffer.from(salt, 'base64'),
+    options(Number(n), Number(r), Number(p)),
+  );
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
 

@@ -40,7 +40,11 @@ export async function deleteExpiredSessions(db: Db, now: string): Promise<void> 
 }
 
 /** End every session of a user but one (after a password change). */
-export async function deleteOtherSessions(db: Db, userId: string, keepSessionId?: string): Promise<void> {
+export async function deleteOtherSessions(
+  db: Db,
+  userId: string,
+  keepSessionId?: string,
+): Promise<void> {
   let query = db.deleteFrom('sessions').where('user_id', '=', userId);
   if (keepSessionId !== undefined) query = query.where('id', '!=', keepSessionId);
   await query.execute();

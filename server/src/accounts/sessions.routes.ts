@@ -66,7 +66,12 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const token = credentialOf(request);
       if (token) await signOut(app.db, token);
-      reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'lax', secure: secureCookie });
+      reply.clearCookie(SESSION_COOKIE, {
+        path: '/',
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: secureCookie,
+      });
       return reply.code(204).send(null);
     },
   );
@@ -87,6 +92,9 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
 };
 
 /** Keep the rate limiter's answer in the same problem+json shape as every other error. */
-export function rateLimitedError(_request: unknown, context: { after: string; statusCode: number }) {
+export function rateLimitedError(
+  _request: unknown,
+  context: { after: string; statusCode: number },
+) {
   return new AppError(429, 'rate_limited', `Too many attempts. Try again in ${context.after}.`);
 }

@@ -25,13 +25,16 @@ export async function signIn(
   ttlMs: number,
 ): Promise<{ token: string; user: UserView; expiresAt: string }> {
   const row = await findUserByUsername(db, username.trim().toLowerCase());
-  const ok = row ? await verifyPassword(row.password_hash, password) : await verifyAgainstDummy(password);
+  const ok = row
+    ? await verifyPassword(row.password_hash, password)
+    : await verifyAgainstDummy(password);
   if (!row || !ok) {
     // Same answer for an unknown user and a wrong password.
     throw new AppError(401, 'invalid_credentials', 'The username or password is not correct.');
   }
   const user = await findUserWithOrganization(db, row.id);
-  if (!user) throw new AppError(401, 'invalid_credentials', 'The username or password is not correct.');
+  if (!user)
+    throw new AppError(401, 'invalid_credentials', 'The username or password is not correct.');
 
   const now = nowIso();
   await deleteExpiredSessions(db, now);
@@ -57,7 +60,10 @@ export async function authenticateToken(db: Db, token: string): Promise<Principa
   if (token.startsWith(API_KEY_PREFIX)) {
     const row = await findApiKeyUser(db, hashToken(token), now);
     if (!row) return undefined;
-    if (row.last_used_at === null || Date.parse(now) - Date.parse(row.last_used_at) > LAST_USED_RESOLUTION_MS) {
+    if (
+      row.last_used_at === null ||
+      Date.parse(now) - Date.parse(row.last_used_at) > LAST_USED_RESOLUTION_MS
+    ) {
       await touchApiKey(db, row.api_key_id, now);
     }
     return { user: toUserView(row), via: 'api_key', apiKeyId: row.api_key_id };

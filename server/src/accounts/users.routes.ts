@@ -1,6 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { AUTHENTICATED, IdParams, PageQuery, pageOf, pageParams, problemResponses } from '../http/schemas.js';
+import {
+  AUTHENTICATED,
+  IdParams,
+  PageQuery,
+  pageOf,
+  pageParams,
+  problemResponses,
+} from '../http/schemas.js';
 import { principalOf } from './auth.js';
 import { NewPassword, Role, UserSchema, Username } from './users.schemas.js';
 import { createUser, deleteUser, getUser, listUsers, updateUser } from './users.service.js';
@@ -52,7 +59,12 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) =>
-      listUsers(app.db, principalOf(request), request.query.organizationId, pageParams(request.query)),
+      listUsers(
+        app.db,
+        principalOf(request),
+        request.query.organizationId,
+        pageParams(request.query),
+      ),
   );
 
   app.get(
@@ -78,7 +90,11 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Change a user (a new password ends their other sessions)',
         params: IdParams,
         body: Type.Object(
-          { username: Type.Optional(Username), password: Type.Optional(NewPassword), role: Type.Optional(Role) },
+          {
+            username: Type.Optional(Username),
+            password: Type.Optional(NewPassword),
+            role: Type.Optional(Role),
+          },
           { additionalProperties: false },
         ),
         response: { 200: UserSchema, ...problemResponses(400, 401, 403, 404, 409, 413) },

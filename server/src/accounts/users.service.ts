@@ -44,7 +44,8 @@ async function visibleUser(db: Db, actor: Principal, id: string): Promise<UserVi
   const row = await findUserWithOrganization(db, id);
   if (!row) throw notFound('user');
   const user = toUserView(row);
-  if (!actor.user.isSystemAdmin && user.organizationId !== actor.user.organizationId) throw notFound('user');
+  if (!actor.user.isSystemAdmin && user.organizationId !== actor.user.organizationId)
+    throw notFound('user');
   return user;
 }
 
@@ -70,10 +71,7 @@ export async function createUser(db: Db, actor: Principal, input: NewUser): Prom
   return visibleUser(db, actor, id);
 }
 
-export async function createUserDirect(
-  db: Db,
-  input: Required<NewUser>,
-): Promise<string> {
+export async function createUserDirect(db: Db, input: Required<NewUser>): Promise<string> {
   const id = randomUUID();
   const now = nowIso();
   await insertUser(db, {
@@ -109,7 +107,12 @@ export interface UserPatch {
   role?: 'admin' | 'member';
 }
 
-export async function updateUser(db: Db, actor: Principal, id: string, patch: UserPatch): Promise<UserView> {
+export async function updateUser(
+  db: Db,
+  actor: Principal,
+  id: string,
+  patch: UserPatch,
+): Promise<UserView> {
   const user = await visibleUser(db, actor, id);
   if (patch.role !== undefined && patch.role !== user.role && user.id === actor.user.id) {
     // Prevents an admin from locking everybody (and themselves) out by accident.

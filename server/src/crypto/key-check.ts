@@ -7,7 +7,11 @@ import { nowIso } from '../clock.js';
 import type { Db } from '../db/database.js';
 import { KeyRingError } from './key-ring.js';
 import { SecretBox, SecretBoxError } from './secret-box.js';
-import { findSystemValue, insertSystemValueIfAbsent, replaceSystemValue } from './system-values.repository.js';
+import {
+  findSystemValue,
+  insertSystemValueIfAbsent,
+  replaceSystemValue,
+} from './system-values.repository.js';
 
 const CHECK_NAME = 'secret_key_check';
 const CHECK_PLAINTEXT = 'lpwan-server secret key check';
@@ -17,11 +21,17 @@ export type KeyCheckResult = 'created' | 'ok' | 'resealed';
 export async function checkSecretKey(db: Db, box: SecretBox): Promise<KeyCheckResult> {
   const row = await findSystemValue(db, CHECK_NAME);
   if (!row) {
-    await insertSystemValueIfAbsent(db, CHECK_NAME, box.seal(CHECK_PLAINTEXT, CHECK_NAME), nowIso());
+    await insertSystemValueIfAbsent(
+      db,
+      CHECK_NAME,
+      box.seal(CHECK_PLAINTEXT, CHECK_NAME),
+      nowIso(),
+    );
     return 'created';
   }
   try {
-    if (box.open(row.value, CHECK_NAME) !== CHECK_PLAINTEXT) throw new Error('unexpected key check value');
+    if (box.open(row.value, CHECK_NAME) !== CHECK_PLAINTEXT)
+      throw new Error('unexpected key check value');
   } catch (error) {
     if (error instanceof SecretBoxError) {
       throw new KeyRingError(
@@ -33,7 +43,13 @@ export async function checkSecretKey(db: Db, box: SecretBox): Promise<KeyCheckRe
   }
   if (box.isStale(row.value)) {
     // The current key changed (rotation): from now on the check expects the new key.
-    await replaceSystemValue(db, CHECK_NAME, row.value, box.seal(CHECK_PLAINTEXT, CHECK_NAME), nowIso());
+    await replaceSystemValue(
+      db,
+      CHECK_NAME,
+      row.value,
+      box.seal(CHECK_PLAINTEXT, CHECK_NAME),
+      nowIso(),
+    );
     return 'resealed';
   }
   return 'ok';

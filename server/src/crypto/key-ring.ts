@@ -52,7 +52,10 @@ export function parseKeyRing(raw: string, origin = 'LPWAN_SECRET_KEY'): KeyRing 
   const keys = parts.map((part, index) => {
     const key = Buffer.from(part, 'base64');
     // Buffer.from ignores bad characters; re-encoding catches typos and truncation.
-    if (key.length !== 32 || key.toString('base64').replace(/=+$/, '') !== part.replace(/=+$/, '')) {
+    if (
+      key.length !== 32 ||
+      key.toString('base64').replace(/=+$/, '') !== part.replace(/=+$/, '')
+    ) {
       throw new KeyRingError(
         `${origin}: key ${index + 1} is not base64 of exactly 32 bytes (generate one with: openssl rand -base64 32)`,
       );
@@ -94,9 +97,7 @@ export async function loadKeyRing(config: Config): Promise<LoadedKeyRing> {
     const content = await readFile(keyFile, 'utf8');
     const info = await stat(keyFile);
     if ((info.mode & 0o077) !== 0 && process.platform !== 'win32') {
-      throw new KeyRingError(
-        `${keyFile} is readable by other users; run: chmod 600 ${keyFile}`,
-      );
+      throw new KeyRingError(`${keyFile} is readable by other users; run: chmod 600 ${keyFile}`);
     }
     return { ring: parseKeyRing(content, keyFile), source: 'key-file', keyFile };
   } catch (error) {

@@ -37,7 +37,11 @@ export class SecretBox {
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
     cipher.setAAD(Buffer.from(associatedData, 'utf8'));
-    const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]);
+    const body = Buffer.concat([
+      cipher.update(plaintext, 'utf8'),
+      cipher.final(),
+      cipher.getAuthTag(),
+    ]);
     return [VERSION, id, iv.toString('base64url'), body.toString('base64url')].join('.');
   }
 
@@ -51,7 +55,9 @@ export class SecretBox {
           `(configured: ${[...this.ring.byId.keys()].join(', ')}). Configure the key it was encrypted with.`,
       );
     }
-    const decipher = createDecipheriv('aes-256-gcm', secretKey.key, iv, { authTagLength: TAG_BYTES });
+    const decipher = createDecipheriv('aes-256-gcm', secretKey.key, iv, {
+      authTagLength: TAG_BYTES,
+    });
     decipher.setAAD(Buffer.from(associatedData, 'utf8'));
     decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
     try {
@@ -76,12 +82,18 @@ export class SecretBox {
 function parse(sealed: string): { keyId: string; iv: Buffer; body: Buffer } {
   const parts = sealed.split('.');
   if (parts.length !== 4 || parts[0] !== VERSION) {
-    throw new SecretBoxError('secret_malformed', 'A stored secret is not in the expected sealed format.');
+    throw new SecretBoxError(
+      'secret_malformed',
+      'A stored secret is not in the expected sealed format.',
+    );
   }
   const iv = Buffer.from(parts[2]!, 'base64url');
   const body = Buffer.from(parts[3]!, 'base64url');
   if (iv.length !== IV_BYTES || body.length < TAG_BYTES) {
-    throw new SecretBoxError('secret_malformed', 'A stored secret is not in the expected sealed format.');
+    throw new SecretBoxError(
+      'secret_malformed',
+      'A stored secret is not in the expected sealed format.',
+    );
   }
   return { keyId: parts[1]!, iv, body };
 }

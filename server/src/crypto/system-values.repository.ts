@@ -6,7 +6,12 @@ export async function findSystemValue(db: Db, name: string): Promise<SystemValue
 }
 
 /** Insert unless present (several instances may start at once). */
-export async function insertSystemValueIfAbsent(db: Db, name: string, value: string, now: string): Promise<void> {
+export async function insertSystemValueIfAbsent(
+  db: Db,
+  name: string,
+  value: string,
+  now: string,
+): Promise<void> {
   await db
     .insertInto('system_values')
     .values({ name, value, updated_at: now })
@@ -14,7 +19,13 @@ export async function insertSystemValueIfAbsent(db: Db, name: string, value: str
     .execute();
 }
 
-export async function replaceSystemValue(db: Db, name: string, expected: string, value: string, now: string): Promise<void> {
+export async function replaceSystemValue(
+  db: Db,
+  name: string,
+  expected: string,
+  value: string,
+  now: string,
+): Promise<void> {
   await db
     .updateTable('system_values')
     .set({ value, updated_at: now })

@@ -18,9 +18,18 @@ import {
 
 /** Fastify error codes that deserve a more precise code than their status gives. */
 const FASTIFY_CODES: Record<string, { code: string; detail: string }> = {
-  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'invalid_json', detail: 'The request body is not valid JSON.' },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'invalid_json', detail: 'The request body is empty but JSON was declared.' },
-  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'payload_too_large', detail: 'The request body is too large.' },
+  FST_ERR_CTP_INVALID_JSON_BODY: {
+    code: 'invalid_json',
+    detail: 'The request body is not valid JSON.',
+  },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    code: 'invalid_json',
+    detail: 'The request body is empty but JSON was declared.',
+  },
+  FST_ERR_CTP_BODY_TOO_LARGE: {
+    code: 'payload_too_large',
+    detail: 'The request body is too large.',
+  },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: {
     code: 'unsupported_media_type',
     detail: 'Send the request body as application/json.',
@@ -43,7 +52,14 @@ export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply
 
 export function problemFor(error: unknown, request: FastifyRequest): Problem {
   if (error instanceof AppError) {
-    return toProblem(error.statusCode, error.code, error.detail, request.id, error.errors, error.networkId);
+    return toProblem(
+      error.statusCode,
+      error.code,
+      error.detail,
+      request.id,
+      error.errors,
+      error.networkId,
+    );
   }
   const fastifyError = error as Partial<FastifyError> & { validation?: unknown };
   if (Array.isArray(fastifyError.validation)) {
@@ -95,7 +111,10 @@ export function fieldErrors(validation: unknown[], context?: string): FieldError
     if (raw.keyword === 'additionalProperties') {
       const extra = params.additionalProperties ?? params.additionalProperty;
       for (const name of Array.isArray(extra) ? extra : [extra]) {
-        out.push({ field: join([...segments, String(name)], context), message: 'is not a known property' });
+        out.push({
+          field: join([...segments, String(name)], context),
+          message: 'is not a known property',
+        });
       }
       continue;
     }

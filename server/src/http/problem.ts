@@ -41,7 +41,8 @@ export class AppError extends Error {
   }
 }
 
-export const notFound = (what = 'resource') => new AppError(404, 'not_found', `The ${what} does not exist.`);
+export const notFound = (what = 'resource') =>
+  new AppError(404, 'not_found', `The ${what} does not exist.`);
 export const unauthorized = (detail = 'Sign in or send a valid bearer token.') =>
   new AppError(401, 'unauthorized', detail);
 export const forbidden = (detail = 'You are not allowed to do this.') =>

@@ -21,7 +21,9 @@ export const ProblemSchema = Type.Object(
       ),
     ),
     networkId: Type.Optional(
-      Type.String({ description: 'The network the problem concerns, when there is one (e.g. a failed sign-in).' }),
+      Type.String({
+        description: 'The network the problem concerns, when there is one (e.g. a failed sign-in).',
+      }),
     ),
   },
   { $id: 'Problem', description: 'RFC 9457 problem details' },
@@ -45,8 +47,14 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
  */
 export function problemResponses<const S extends readonly number[]>(
   ...statuses: S
-): Record<S[number], { description: string; content: Record<string, { schema: typeof ProblemSchema }> }> {
-  const out: Record<number, { description: string; content: Record<string, { schema: typeof ProblemSchema }> }> = {};
+): Record<
+  S[number],
+  { description: string; content: Record<string, { schema: typeof ProblemSchema }> }
+> {
+  const out: Record<
+    number,
+    { description: string; content: Record<string, { schema: typeof ProblemSchema }> }
+  > = {};
   for (const status of statuses) {
     out[status] = {
       description: PROBLEM_DESCRIPTIONS[status] ?? 'Problem',
@@ -57,7 +65,13 @@ export function problemResponses<const S extends readonly number[]>(
 }
 
 export const IdParams = Type.Object(
-  { id: Type.String({ minLength: 1, maxLength: 64, description: 'Object id (a UUID); unknown ids are 404' }) },
+  {
+    id: Type.String({
+      minLength: 1,
+      maxLength: 64,
+      description: 'Object id (a UUID); unknown ids are 404',
+    }),
+  },
   { additionalProperties: false },
 );
 
@@ -80,7 +94,10 @@ export function pageOf<T extends TSchema>(item: T) {
 
 export const DEFAULT_PAGE_LIMIT = 50;
 
-export function pageParams(query: { limit?: number; offset?: number }): { limit: number; offset: number } {
+export function pageParams(query: { limit?: number; offset?: number }): {
+  limit: number;
+  offset: number;
+} {
   return { limit: query.limit ?? DEFAULT_PAGE_LIMIT, offset: query.offset ?? 0 };
 }
 
@@ -88,4 +105,7 @@ export const Timestamp = Type.String({ format: 'date-time' });
 export const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
 
 /** Security requirement for routes that need a signed-in user or an API key. */
-export const AUTHENTICATED: { [scheme: string]: string[] }[] = [{ sessionCookie: [] }, { bearerToken: [] }];
+export const AUTHENTICATED: { [scheme: string]: string[] }[] = [
+  { sessionCookie: [] },
+  { bearerToken: [] },
+];

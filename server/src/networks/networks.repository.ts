@@ -7,7 +7,11 @@ export async function insertNetwork(db: Db, row: NewNetworkRow): Promise<void> {
 }
 
 /** A network of the given organization; another organization's network is not found. */
-export async function findNetwork(db: Db, organizationId: string, id: string): Promise<NetworkRow | undefined> {
+export async function findNetwork(
+  db: Db,
+  organizationId: string,
+  id: string,
+): Promise<NetworkRow | undefined> {
   return db
     .selectFrom('networks')
     .selectAll()
@@ -61,8 +65,16 @@ export async function updateNetwork(
 }
 
 /** Status and linked-account facts, written by the OAuth and sync work. */
-export async function updateNetworkStatusById(db: Db, id: string, update: NetworkUpdate): Promise<boolean> {
-  const result = await db.updateTable('networks').set(update).where('id', '=', id).executeTakeFirst();
+export async function updateNetworkStatusById(
+  db: Db,
+  id: string,
+  update: NetworkUpdate,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('networks')
+    .set(update)
+    .where('id', '=', id)
+    .executeTakeFirst();
   return result.numUpdatedRows > 0n;
 }
 

@@ -1,9 +1,22 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { principalOf } from '../accounts/auth.js';
-import { AUTHENTICATED, IdParams, PageQuery, pageOf, pageParams, problemResponses } from '../http/schemas.js';
+import {
+  AUTHENTICATED,
+  IdParams,
+  PageQuery,
+  pageOf,
+  pageParams,
+  problemResponses,
+} from '../http/schemas.js';
 import { NetworkSchema, SettingsInput } from './networks.schemas.js';
-import { createNetwork, deleteNetwork, getNetwork, listNetworks, updateNetwork } from './networks.service.js';
+import {
+  createNetwork,
+  deleteNetwork,
+  getNetwork,
+  listNetworks,
+  updateNetwork,
+} from './networks.service.js';
 
 const NetworkName = Type.String({ minLength: 1, maxLength: 200 });
 
@@ -75,7 +88,8 @@ export const networksRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         ...common,
         summary: 'Change a network (organization admin)',
-        description: 'Settings merge over the stored ones; a secret setting left out keeps its value.',
+        description:
+          'Settings merge over the stored ones; a secret setting left out keeps its value.',
         params: IdParams,
         body: Type.Object(
           { name: Type.Optional(NetworkName), settings: Type.Optional(SettingsInput) },

@@ -35,13 +35,17 @@ export function secretAssociatedData(networkId: string, field: string): string {
   return `networks/${networkId}/settings/${field}`;
 }
 
-const nameTaken = () => conflict('A network with that name exists in your organization.', 'name_taken');
+const nameTaken = () =>
+  conflict('A network with that name exists in your organization.', 'name_taken');
 
 function parseJsonObject(text: string): Record<string, string> {
   return JSON.parse(text) as Record<string, string>;
 }
 
-function descriptorOf(protocols: ProtocolRegistry, protocolId: string): ProtocolDescriptor | undefined {
+function descriptorOf(
+  protocols: ProtocolRegistry,
+  protocolId: string,
+): ProtocolDescriptor | undefined {
   return protocols.describe(protocolId);
 }
 
@@ -77,7 +81,8 @@ export async function createNetwork(
   input: { name: string; protocolId: string; settings: Record<string, string> },
 ): Promise<NetworkView> {
   const descriptor = descriptorOf(deps.protocols, input.protocolId);
-  if (!descriptor) throw validationFailed([{ field: 'protocolId', message: 'is not a known protocol' }]);
+  if (!descriptor)
+    throw validationFailed([{ field: 'protocolId', message: 'is not a known protocol' }]);
   const checked = checkSettings(descriptor, input.settings);
   if (checked.errors.length > 0) throw validationFailed(checked.errors);
 
@@ -111,7 +116,11 @@ export async function createNetwork(
   return getNetwork(deps, actor, id);
 }
 
-export async function getNetwork(deps: NetworkDeps, actor: Principal, id: string): Promise<NetworkView> {
+export async function getNetwork(
+  deps: NetworkDeps,
+  actor: Principal,
+  id: string,
+): Promise<NetworkView> {
   const row = await findNetwork(deps.db, actor.user.organizationId, id);
   if (!row) throw notFound('network');
   return toNetworkView(row, deps.protocols);
@@ -139,7 +148,11 @@ export async function updateNetwork(
 
   if (patch.settings !== undefined) {
     const descriptor = descriptorOf(deps.protocols, row.protocol_id);
-    if (!descriptor) throw conflict('The protocol of this network is no longer available.', 'protocol_unavailable');
+    if (!descriptor)
+      throw conflict(
+        'The protocol of this network is no longer available.',
+        'protocol_unavailable',
+      );
     const sealed = parseJsonObject(row.secrets_json);
     const checked = checkSettings(descriptor, patch.settings, {
       plain: parseJsonObject(row.settings_json),
@@ -161,7 +174,11 @@ export async function updateNetwork(
   return getNetwork(deps, actor, id);
 }
 
-export async function deleteNetwork(deps: NetworkDeps, actor: Principal, id: string): Promise<void> {
+export async function deleteNetwork(
+  deps: NetworkDeps,
+  actor: Principal,
+  id: string,
+): Promise<void> {
   if (!(await deleteNetworkRow(deps.db, actor.user.organizationId, id))) throw notFound('network');
 }
 
@@ -203,7 +220,11 @@ export interface NetworkStatusChange {
   tokenExpiresAt?: string | null;
 }
 
-export async function setNetworkStatus(db: Db, id: string, change: NetworkStatusChange): Promise<boolean> {
+export async function setNetworkStatus(
+  db: Db,
+  id: string,
+  change: NetworkStatusChange,
+): Promise<boolean> {
   const update: NetworkUpdate = {
     status: change.status,
     updated_at: nowIso(),

@@ -1,11 +1,7 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
 
 export type NetworkStatus =
-  | 'pending_authorization'
-  | 'authorized'
-  | 'reauthorization_required'
-  | 'error'
-  | 'disabled';
+  'pending_authorization' | 'authorized' | 'reauthorization_required' | 'error' | 'disabled';
 
 export interface NetworksTable {
   id: string;

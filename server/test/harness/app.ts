@@ -75,10 +75,17 @@ export function testConfig(database: TestDatabase, env: Record<string, string> =
   };
 }
 
-export async function startTestApp(dialect: Dialect, options: TestAppOptions = {}): Promise<TestApp> {
+export async function startTestApp(
+  dialect: Dialect,
+  options: TestAppOptions = {},
+): Promise<TestApp> {
   const database = options.database ?? (await createTestDatabase(dialect));
   const secretKey = options.secretKey ?? generateKey();
-  const config: Config = { ...testConfig(database, options.env), secretKeys: secretKey, ...options.config };
+  const config: Config = {
+    ...testConfig(database, options.env),
+    secretKeys: secretKey,
+    ...options.config,
+  };
   const db = createDatabase(config.database);
   const secretBox = new SecretBox(parseKeyRing(secretKey));
   try {
@@ -94,7 +101,12 @@ export async function startTestApp(dialect: Dialect, options: TestAppOptions = {
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      logs.push(...chunk.toString('utf8').split('\n').filter((l) => l !== ''));
+      logs.push(
+        ...chunk
+          .toString('utf8')
+          .split('\n')
+          .filter((l) => l !== ''),
+      );
       callback();
     },
   });
@@ -112,7 +124,10 @@ export async function startTestApp(dialect: Dialect, options: TestAppOptions = {
     if (opts.cookie !== undefined) headers.cookie = opts.cookie;
     let payload: string | Buffer | undefined = opts.payload;
     if (opts.body !== undefined) payload = JSON.stringify(opts.body);
-    if (payload !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
+    if (
+      payload !== undefined &&
+      !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')
+    ) {
       headers['content-type'] = 'application/json';
     }
     return app.inject({
@@ -136,7 +151,8 @@ export async function startTestApp(dialect: Dialect, options: TestAppOptions = {
     request,
     async signIn(username, password) {
       const res = await request('POST', '/api/sessions', { body: { username, password } });
-      if (res.statusCode !== 201) throw new Error(`sign-in as ${username} failed: ${res.statusCode} ${res.body}`);
+      if (res.statusCode !== 201)
+        throw new Error(`sign-in as ${username} failed: ${res.statusCode} ${res.body}`);
       const body = res.json() as { token: string; user: UserView };
       return { token: body.token, cookie: `lpwan_session=${body.token}`, user: body.user };
     },
@@ -176,8 +192,17 @@ export async function createTenant(
 }
 
 /** Assert-friendly view of a problem+json answer. */
-export function problemOf(res: LightMyRequestResponse): { status: number; code: string; contentType: string; errors?: { field: string; message: string }[] } {
-  const body = res.json() as { code: string; status: number; errors?: { field: string; message: string }[] };
+export function problemOf(res: LightMyRequestResponse): {
+  status: number;
+  code: string;
+  contentType: string;
+  errors?: { field: string; message: string }[];
+} {
+  const body = res.json() as {
+    code: string;
+    status: number;
+    errors?: { field: string; message: string }[];
+  };
   return {
     status: res.statusCode,
     code: body.code,

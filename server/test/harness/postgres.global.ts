@@ -23,7 +23,8 @@ declare module 'vitest' {
 
 function findBinDir(): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (dir && existsSync(path.join(dir, 'initdb')) && existsSync(path.join(dir, 'pg_ctl'))) return dir;
+    if (dir && existsSync(path.join(dir, 'initdb')) && existsSync(path.join(dir, 'pg_ctl')))
+      return dir;
   }
   const root = '/usr/lib/postgresql';
   if (!existsSync(root)) return undefined;
@@ -62,7 +63,9 @@ export default async function setup(project: TestProject): Promise<() => void> {
   const dataDir = path.join(dir, 'data');
   const run = (bin: string, args: string[]) => {
     const command = path.join(binDir, bin);
-    const [file, argv] = isRoot ? ['runuser', ['-u', 'postgres', '--', command, ...args]] : [command, args];
+    const [file, argv] = isRoot
+      ? ['runuser', ['-u', 'postgres', '--', command, ...args]]
+      : [command, args];
     execFileSync(file, argv, { stdio: 'pipe', cwd: dir });
   };
   if (isRoot) {

@@ -23,12 +23,18 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
     .addColumn('updated_at', 'varchar(32)', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('users_organization_idx').on('users').column('organization_id').execute();
+  await db.schema
+    .createIndex('users_organization_idx')
+    .on('users')
+    .column('organization_id')
+    .execute();
 
   await db.schema
     .createTable('sessions')
     .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
-    .addColumn('user_id', 'varchar(36)', (c) => c.notNull().references('users.id').onDelete('cascade'))
+    .addColumn('user_id', 'varchar(36)', (c) =>
+      c.notNull().references('users.id').onDelete('cascade'),
+    )
     .addColumn('token_hash', 'varchar(64)', (c) => c.notNull().unique())
     .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
     .addColumn('expires_at', 'varchar(32)', (c) => c.notNull())
@@ -41,7 +47,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('organization_id', 'varchar(36)', (c) =>
       c.notNull().references('organizations.id').onDelete('cascade'),
     )
-    .addColumn('user_id', 'varchar(36)', (c) => c.notNull().references('users.id').onDelete('cascade'))
+    .addColumn('user_id', 'varchar(36)', (c) =>
+      c.notNull().references('users.id').onDelete('cascade'),
+    )
     .addColumn('name', 'varchar(200)', (c) => c.notNull())
     .addColumn('key_hash', 'varchar(64)', (c) => c.notNull().unique())
     .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
@@ -79,7 +87,14 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  for (const table of ['system_values', 'networks', 'api_keys', 'sessions', 'users', 'organizations']) {
+  for (const table of [
+    'system_values',
+    'networks',
+    'api_keys',
+    'sessions',
+    'users',
+    'organizations',
+  ]) {
     await db.schema.dropTable(table).execute();
   }
 }
