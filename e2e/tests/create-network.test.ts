@@ -216,4 +216,37 @@ describe('Create Network by signing into a Things account', () => {
     // Neither touched the network that was connected.
     expect((await networkNamed('Replayed network')).status).toBe('authorized');
   });
+
+  test('when TTN stops accepting the tokens, the network asks to be re-authorized, and that restores it', async () => {
+    const account = await registerTtnAccount(stack.sim, stack.server);
+    await stack.sim.createApplication({
+      owner: account.user.username,
+      id: 'orchard-app',
+      name: 'Orchard',
+    });
+    const page = await stack.newPage();
+    await startCreateNetwork(page, account, { name: 'Revoked network' });
+    await signInAtTtn(page, account, 'Allow');
+    await page.getByRole('heading', { name: `Connected as ${account.user.username}` }).waitFor();
+
+    // At TTN the owner revokes LPWAN Server's access (access and refresh tokens).
+    await stack.sim.revokeTokens(account.user.username);
+
+    // The network page reads the applications through the token vault; the refresh is
+    // refused, and the page shows why and offers to sign in again.
+    await page.getByRole('link', { name: 'View network' }).click();
+    await page.getByRole('heading', { name: 'Revoked network' }).waitFor();
+    await page.locator('.page-head').getByText('Reauthorization required').waitFor();
+    const reauthorize = page.getByRole('button', { name: 'Re-authorize' });
+    await reauthorize.waitFor();
+    await screenshot(page, 'network-reauthorization-required');
+    expect((await networkNamed('Revoked network')).status).toBe('reauthorization_required');
+
+    // TTN still knows the browser and the consent, so it sends the user straight back.
+    await reauthorize.click();
+    await page.getByRole('heading', { name: `Connected as ${account.user.username}` }).waitFor();
+    expect((await networkNamed('Revoked network')).status).toBe('authorized');
+    await page.getByRole('link', { name: 'View network' }).click();
+    await page.getByRole('cell', { name: 'orchard-app' }).waitFor();
+  });
 });

@@ -58,7 +58,7 @@ export function ProtocolFields({
             )}
             {error && (
               <p className="field-error" id={`${id}-error`}>
-                {error}
+                {fieldMessage(f.label, error)}
               </p>
             )}
           </div>
@@ -80,4 +80,14 @@ export function settingsToSend(
     if (v !== '') out[f.name] = v;
   }
   return out;
+}
+
+/**
+ * A server message for a field as a sentence: terse ones ("is required") get the field's label
+ * in front ("TTN Client ID is required.").
+ */
+export function fieldMessage(label: string, message: string | undefined): string {
+  if (!message) return '';
+  const sentence = /^[a-z]/.test(message) ? `${label} ${message}` : message;
+  return /[.!?]$/.test(sentence) ? sentence : `${sentence}.`;
 }

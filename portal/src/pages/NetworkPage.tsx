@@ -1,9 +1,9 @@
-import { useState, type FormEvent, type ReactNode } from 'react';
+import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { ApiError, api, unwrap } from '../api/client';
 import type { Network, Protocol, ProtocolField } from '../api/types';
 import { CallbackUrl } from '../components/CallbackUrl';
-import { ProtocolFields, settingsToSend } from '../components/ProtocolFields';
+import { fieldMessage, ProtocolFields, settingsToSend } from '../components/ProtocolFields';
 import { StatusBadge } from '../components/StatusBadge';
 import { messageFor } from '../errors';
 import { formatDate, relativeTime } from '../format';
@@ -165,7 +165,10 @@ function NetworkDetails({
               {expiry ? (
                 <>
                   {formatDate(expiry)}{' '}
-                  <span className="muted">({relativeTime(expiry)}; renewed automatically)</span>
+                  <span className="muted">
+                    ({relativeTime(expiry)}
+                    {network.status === 'authorized' ? '; renewed automatically' : ''})
+                  </span>
                 </>
               ) : (
                 <span className="muted">—</span>
@@ -209,7 +212,9 @@ function NetworkDetails({
         </div>
       </div>
 
-      {network.status === 'authorized' && <RemoteApplications networkId={network.id} />}
+      {network.status === 'authorized' && (
+        <RemoteApplications networkId={network.id} onLinkBroken={onChanged} />
+      )}
 
       <div className="card danger-zone">
         <h2>Delete network</h2>
@@ -324,7 +329,9 @@ function EditSettings({
       <div className={`field${errorFor('name') ? ' invalid' : ''}`}>
         <label htmlFor="edit-name">Name</label>
         <input id="edit-name" value={name} onChange={(e) => setName(e.target.value)} required />
-        {errorFor('name') && <p className="field-error">{errorFor('name')}</p>}
+        {errorFor('name') && (
+          <p className="field-error">{fieldMessage('Name', errorFor('name'))}</p>
+        )}
       </div>
       <ProtocolFields
         fields={fields}
@@ -345,7 +352,17 @@ function EditSettings({
   );
 }
 
-function RemoteApplications({ networkId }: { networkId: string }) {
+/** Answers of the remote-applications call that mean the network's status has changed. */
+const LINK_BROKEN = new Set(['network_reauthorization_required', 'network_not_authorized']);
+
+function RemoteApplications({
+  networkId,
+  onLinkBroken,
+}: {
+  networkId: string;
+  /** Called when the server says the link no longer works, so the page shows the new status. */
+  onLinkBroken(): void;
+}) {
   const apps = useAsync(
     () =>
       unwrap(
@@ -353,6 +370,12 @@ function RemoteApplications({ networkId }: { networkId: string }) {
       ),
     [networkId],
   );
+  const broken =
+    apps.status === 'failed' && apps.error instanceof ApiError && LINK_BROKEN.has(apps.error.code);
+  useEffect(() => {
+    if (broken) onLinkBroken();
+  }, [broken, onLinkBroken]);
+
   return (
     <div className="card">
       <div className="card-head">
@@ -361,7 +384,7 @@ function RemoteApplications({ networkId }: { networkId: string }) {
           type="button"
           className="secondary small"
           onClick={apps.reload}
-          disabled={apps.status === 'loading'}
+          disabled={apps.status === 'loading' || apps.reloading}
         >
           Refresh
         </button>

@@ -3,7 +3,7 @@ import { Link, useNavigate } from 'react-router';
 import { ApiError, api, unwrap } from '../api/client';
 import type { Network, Protocol, ProtocolField } from '../api/types';
 import { CallbackUrl } from '../components/CallbackUrl';
-import { ProtocolFields, settingsToSend } from '../components/ProtocolFields';
+import { fieldMessage, ProtocolFields, settingsToSend } from '../components/ProtocolFields';
 import { messageFor } from '../errors';
 import { serverClientOf, signInLabel, startAuthorization } from '../oauth';
 import { useAsync } from '../useAsync';
@@ -190,7 +190,7 @@ export function NewNetworkPage() {
                 </p>
                 {errorFor('name') && (
                   <p className="field-error" id="network-name-error">
-                    {errorFor('name')}
+                    {fieldMessage('Name', errorFor('name'))}
                   </p>
                 )}
               </div>
