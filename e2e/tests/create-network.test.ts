@@ -249,4 +249,22 @@ describe('Create Network by signing into a Things account', () => {
     await page.getByRole('link', { name: 'View network' }).click();
     await page.getByRole('cell', { name: 'orchard-app' }).waitFor();
   });
+
+  test('if the portal session ended while the user was at TTN, signing in again finishes the link', async () => {
+    const account = await registerTtnAccount(stack.sim, stack.server);
+    const page = await stack.newPage();
+    await startCreateNetwork(page, account, { name: 'Long lunch network' });
+
+    // The portal's session cookie disappears (expired, or signed out in another tab).
+    await page.context().clearCookies({ name: 'lpwan_session' });
+    await signInAtTtn(page, account, 'Allow');
+
+    // Back at the portal: sign in first, then the callback is finished, not lost.
+    await page.waitForURL('**/login?next=*');
+    await page.getByLabel('Username').fill(stack.server.adminUsername);
+    await page.getByLabel('Password').fill(stack.server.adminPassword);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: `Connected as ${account.user.username}` }).waitFor();
+    expect((await networkNamed('Long lunch network')).status).toBe('authorized');
+  });
 });
