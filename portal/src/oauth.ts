@@ -23,13 +23,9 @@ export function signInLabel(protocol: Pick<Protocol, 'id' | 'name' | 'authorizat
 }
 
 /**
- * The deployment-wide OAuth client the operator configured on the server, if any
- * (`authorization.serverClient`). Read defensively: older servers do not describe it.
+ * The deployment-wide OAuth client the operator configured on the server (e.g. TTN_CLIENT_ID),
+ * if any: networks of this protocol may then leave their own client fields empty.
  */
 export function serverClientOf(protocol: Protocol): { clientId: string } | undefined {
-  const sc: unknown = (protocol.authorization as { serverClient?: unknown }).serverClient;
-  if (sc && typeof sc === 'object' && typeof (sc as { clientId?: unknown }).clientId === 'string') {
-    return { clientId: (sc as { clientId: string }).clientId };
-  }
-  return undefined;
+  return protocol.authorization.kind === 'oauth2' ? protocol.authorization.serverClient : undefined;
 }
