@@ -101,6 +101,29 @@ describe('networks', () => {
   });
 });
 
+describe('delete', () => {
+  test('a network is deleted after a confirmation and leaves the list', async () => {
+    const created = await admin.request<{ id: string }>('POST', '/api/networks', {
+      name: 'Short-lived network',
+      protocolId: 'ttn-v2',
+      settings: { clientId: 'short-client', clientSecret: 'short-secret' },
+    });
+    expect(created.status).toBe(201);
+
+    const page = await stack.newPage();
+    await signInAsAdmin(page, stack.server);
+    await page.goto(`/networks/${created.body.id}`);
+    await page.getByRole('button', { name: 'Delete network' }).click();
+    await page.getByRole('button', { name: 'Yes, delete Short-lived network' }).click();
+    await page.waitForURL('**/networks');
+    await page.locator('table, .empty').first().waitFor(); // the list has loaded
+    expect(await page.getByRole('link', { name: 'Short-lived network' }).count()).toBe(0);
+
+    const gone = await admin.request('GET', `/api/networks/${created.body.id}`);
+    expect(gone.status).toBe(404);
+  });
+});
+
 describe('create network', () => {
   test('the form renders the ttn-v2 fields exactly as the server describes them', async () => {
     const { body } = await admin.request<{ fields: Field[] }>(

@@ -4,7 +4,16 @@ import { useState } from 'react';
  * The redirect URI the owner must register for their OAuth client at the network. It comes
  * from the server's configuration (PUBLIC_URL), never from the browser's address.
  */
-export function CallbackUrl({ url, protocolId }: { url: string; protocolId: string }) {
+export function CallbackUrl({
+  url,
+  protocolId,
+  serverClientId,
+}: {
+  url: string;
+  protocolId: string;
+  /** The deployment-wide client, when there is one: registering a client is then optional. */
+  serverClientId?: string;
+}) {
   const [copied, setCopied] = useState(false);
   const canCopy = typeof navigator !== 'undefined' && !!navigator.clipboard;
 
@@ -21,7 +30,10 @@ export function CallbackUrl({ url, protocolId }: { url: string; protocolId: stri
   return (
     <div className="callout">
       <p>
-        <strong>Callback URL.</strong> Register exactly this redirect URI for your OAuth client:
+        <strong>Callback URL.</strong>{' '}
+        {serverClientId
+          ? `Only if you use your own OAuth client instead of ${serverClientId}: register exactly this redirect URI for it:`
+          : 'Register exactly this redirect URI for your OAuth client:'}
       </p>
       <p className="copy-row">
         <code data-testid="callback-url">{url}</code>

@@ -7,7 +7,7 @@ import { fieldMessage, ProtocolFields, settingsToSend } from '../components/Prot
 import { StatusBadge } from '../components/StatusBadge';
 import { messageFor } from '../errors';
 import { formatDate, relativeTime } from '../format';
-import { startAuthorization } from '../oauth';
+import { serverClientOf, startAuthorization } from '../oauth';
 import { useAsync } from '../useAsync';
 
 const NEEDS_AUTHORIZATION = new Set<Network['status']>([
@@ -206,8 +206,19 @@ function NetworkDetails({
               ))}
             </dl>
           )}
+          {!editing && !network.settings.clientId && protocol && serverClientOf(protocol) && (
+            <p className="muted">
+              Uses this server&apos;s TTN client ({serverClientOf(protocol)?.clientId}).
+            </p>
+          )}
           {protocol?.authorization.kind === 'oauth2' && (
-            <CallbackUrl url={protocol.authorization.callbackUrl} protocolId={protocol.id} />
+            <CallbackUrl
+              url={protocol.authorization.callbackUrl}
+              protocolId={protocol.id}
+              serverClientId={
+                network.settings.clientId ? undefined : serverClientOf(protocol)?.clientId
+              }
+            />
           )}
         </div>
       </div>

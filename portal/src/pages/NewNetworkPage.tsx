@@ -213,6 +213,7 @@ export function NewNetworkPage() {
                 <CallbackUrl
                   url={loaded.protocol.authorization.callbackUrl}
                   protocolId={loaded.protocol.id}
+                  serverClientId={serverClient?.clientId}
                 />
               )}
             </>
