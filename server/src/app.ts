@@ -9,6 +9,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { apiKeysRoutes } from './accounts/api-keys.routes.js';
+import { applications } from './applications/applications.plugin.js';
 import { auth } from './accounts/auth.js';
 import { organizationsRoutes } from './accounts/organizations.routes.js';
 import { rateLimitedError, sessionsRoutes } from './accounts/sessions.routes.js';
@@ -82,6 +83,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   await app.register(protocolsRoutes);
   await app.register(networksRoutes);
   await app.register(oauth);
+  await app.register(applications);
 
   // Portal last: it owns / and the not-found fallback.
   await app.register(portal, { portalDir: config.portalDir });

@@ -9,6 +9,8 @@ import type {
   DeviceLinksTable,
   DevicesTable,
 } from '../applications/applications.table.js';
+import type { JobErrorsTable, JobsTable } from '../applications/pull/jobs.table.js';
+import type { SyncTasksTable } from '../applications/sync/sync.table.js';
 import type { ApiKeysTable } from '../accounts/api-keys.table.js';
 import type { OrganizationsTable } from '../accounts/organizations.table.js';
 import type { SessionsTable } from '../accounts/sessions.table.js';
@@ -29,5 +31,8 @@ export interface Database {
   devices: DevicesTable;
   application_links: ApplicationLinksTable;
   device_links: DeviceLinksTable;
+  sync_tasks: SyncTasksTable;
+  jobs: JobsTable;
+  job_errors: JobErrorsTable;
   system_values: SystemValuesTable;
 }

@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import * as initial from './2026-11-28-0001-initial.js';
 import * as oauth from './2026-11-28-0002-oauth.js';
 import * as applications from './2026-11-28-0003-applications.js';
+import * as sync from './2026-11-28-0004-sync.js';
 
 /**
  * Every migration, in order. Names are date-prefixed and never change once released; a new
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-28-0001-initial': initial,
   '2026-11-28-0002-oauth': oauth,
   '2026-11-28-0003-applications': applications,
+  '2026-11-28-0004-sync': sync,
 };

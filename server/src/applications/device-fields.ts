@@ -1,0 +1,114 @@
+/**
+ * Checking a device's LoRaWAN identity and keys, shared by the API, CSV imports and pulls.
+ * Hex may come with `:`/`-`/space separators and in either case (as TTN users copy it from
+ * consoles); it is stored upper-case without them. Field names are the API's, so a 400 names
+ * the field (`devEui`, `appKey`, …).
+ */
+import type { FieldError } from '../http/problem.js';
+import type { DeviceActivation } from './applications.table.js';
+
+export interface DeviceFieldsInput {
+  name?: string | null;
+  description?: string | null;
+  devEui?: string | null;
+  activation?: string | null;
+  joinEui?: string | null;
+  appKey?: string | null;
+  devAddr?: string | null;
+  nwkSKey?: string | null;
+  appSKey?: string | null;
+}
+
+/** A device ready to store: hex normalized, fields of the other activation dropped. */
+export interface DeviceFields {
+  name: string;
+  description: string | null;
+  devEui: string;
+  activation: DeviceActivation;
+  joinEui: string | null;
+  appKey: string | null;
+  devAddr: string | null;
+  nwkSKey: string | null;
+  appSKey: string | null;
+}
+
+export type DeviceKeyField = 'appKey' | 'nwkSKey' | 'appSKey';
+export const DEVICE_KEY_FIELDS: readonly DeviceKeyField[] = ['appKey', 'nwkSKey', 'appSKey'];
+
+const SEPARATORS = /[\s:-]/g;
+
+function blank(value: string | null | undefined): boolean {
+  return value === undefined || value === null || value.trim() === '';
+}
+
+function hex(
+  input: DeviceFieldsInput,
+  field: keyof DeviceFieldsInput,
+  digits: number,
+  required: boolean,
+  errors: FieldError[],
+): string | null {
+  const raw = input[field];
+  if (blank(raw)) {
+    if (required) errors.push({ field, message: 'is required' });
+    return null;
+  }
+  const value = String(raw).replace(SEPARATORS, '').toUpperCase();
+  if (!new RegExp(`^[0-9A-F]{${digits}}$`).test(value)) {
+    errors.push({ field, message: `must be ${digits} hexadecimal digits` });
+    return null;
+  }
+  return value;
+}
+
+/**
+ * Checks a whole device. Activation defaults to OTAA unless only ABP fields are given.
+ * OTAA needs JoinEUI and AppKey; ABP needs DevAddr, NwkSKey and AppSKey (JoinEUI optional).
+ */
+export function checkDeviceFields(input: DeviceFieldsInput): { device?: DeviceFields; errors: FieldError[] } {
+  const errors: FieldError[] = [];
+  const name = (input.name ?? '').trim();
+  if (name === '') errors.push({ field: 'name', message: 'is required' });
+  else if (name.length > 200) errors.push({ field: 'name', message: 'must be at most 200 characters' });
+
+  let activation: DeviceActivation;
+  const wanted = (input.activation ?? '').trim().toLowerCase();
+  if (wanted === 'otaa' || wanted === 'abp') activation = wanted;
+  else if (wanted !== '') {
+    errors.push({ field: 'activation', message: 'must be otaa or abp' });
+    activation = 'otaa';
+  } else activation = blank(input.appKey) && !blank(input.devAddr) ? 'abp' : 'otaa';
+
+  const otaa = activation === 'otaa';
+  const devEui = hex(input, 'devEui', 16, true, errors);
+  const joinEui = hex(input, 'joinEui', 16, otaa, errors);
+  const appKey = otaa ? hex(input, 'appKey', 32, true, errors) : null;
+  const devAddr = otaa ? null : hex(input, 'devAddr', 8, true, errors);
+  const nwkSKey = otaa ? null : hex(input, 'nwkSKey', 32, true, errors);
+  const appSKey = otaa ? null : hex(input, 'appSKey', 32, true, errors);
+  const description = blank(input.description) ? null : String(input.description).trim();
+  if (description !== null && description.length > 2000) {
+    errors.push({ field: 'description', message: 'must be at most 2000 characters' });
+  }
+  if (errors.length > 0 || devEui === null) return { errors };
+  return {
+    device: { name, description, devEui, activation, joinEui, appKey, devAddr, nwkSKey, appSKey },
+    errors,
+  };
+}
+
+/** Associated data of a sealed device key: the device id and the column. */
+export function deviceKeyAad(deviceId: string, field: DeviceKeyField): string {
+  return `devices:${deviceId}:${COLUMN[field]}`;
+}
+
+const COLUMN: Record<DeviceKeyField, string> = {
+  appKey: 'app_key',
+  nwkSKey: 'nwk_s_key',
+  appSKey: 'app_s_key',
+};
+
+/** Associated data of an application link's sealed access key (the uplinks feature opens it). */
+export function accessKeyAad(linkId: string): string {
+  return `application_links:${linkId}:access_key`;
+}

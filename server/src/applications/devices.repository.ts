@@ -1,0 +1,110 @@
+import type { Db } from '../db/database.js';
+import { toCount, type Page } from '../db/paging.js';
+import type { DeviceRow, DeviceUpdate, NewDeviceRow } from './applications.table.js';
+
+/** Rows per INSERT: SQLite allows 32,766 bound values; a device row has 17 columns. */
+const INSERT_CHUNK = 500;
+
+export async function insertDevices(db: Db, rows: NewDeviceRow[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+    await db.insertInto('devices').values(rows.slice(i, i + INSERT_CHUNK)).execute();
+  }
+}
+
+export async function findDevice(
+  db: Db,
+  organizationId: string,
+  applicationId: string,
+  id: string,
+): Promise<DeviceRow | undefined> {
+  return db
+    .selectFrom('devices')
+    .selectAll()
+    .where('organization_id', '=', organizationId)
+    .where('application_id', '=', applicationId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
+/** Unscoped, for workers acting on stored tasks. */
+export async function findDeviceById(db: Db, id: string): Promise<DeviceRow | undefined> {
+  return db.selectFrom('devices').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Columns a device list shows: no sealed keys leave the database for a list. */
+const LIST_COLUMNS = [
+  'id',
+  'application_id',
+  'name',
+  'description',
+  'dev_eui',
+  'activation',
+  'join_eui',
+  'dev_addr',
+  'last_seen_at',
+  'created_at',
+  'updated_at',
+] as const;
+
+export type DeviceListRow = Pick<DeviceRow, (typeof LIST_COLUMNS)[number]>;
+
+/**
+ * A page of an application's devices by name, optionally those whose name or DevEUI contains
+ * `search` (case-insensitive).
+ */
+export async function listDevices(
+  db: Db,
+  organizationId: string,
+  applicationId: string,
+  page: Page,
+  search: string | undefined,
+): Promise<{ rows: DeviceListRow[]; total: number }> {
+  let base = db
+    .selectFrom('devices')
+    .where('organization_id', '=', organizationId)
+    .where('application_id', '=', applicationId);
+  if (search !== undefined && search !== '') {
+    const pattern = `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    base = base.where((eb) =>
+      eb.or([
+        eb(eb.fn('lower', ['name']), 'like', eb.fn('lower', [eb.val(pattern)])),
+        eb('dev_eui', 'like', pattern.toUpperCase()),
+      ]),
+    );
+  }
+  const [rows, count] = await Promise.all([
+    base.select(LIST_COLUMNS).orderBy('name').orderBy('id').limit(page.limit).offset(page.offset).execute(),
+    base.select((eb) => eb.fn.countAll().as('n')).executeTakeFirst(),
+  ]);
+  return { rows, total: toCount(count?.n) };
+}
+
+/** The organization's devices with one of these DevEUIs. */
+export async function findDevicesByEui(
+  db: Db,
+  organizationId: string,
+  devEuis: readonly string[],
+): Promise<Pick<DeviceRow, 'id' | 'application_id' | 'dev_eui' | 'name'>[]> {
+  if (devEuis.length === 0) return [];
+  return db
+    .selectFrom('devices')
+    .select(['id', 'application_id', 'dev_eui', 'name'])
+    .where('organization_id', '=', organizationId)
+    .where('dev_eui', 'in', devEuis)
+    .execute();
+}
+
+export async function listDeviceEuisOfApplication(
+  db: Db,
+  applicationId: string,
+): Promise<Pick<DeviceRow, 'id' | 'dev_eui'>[]> {
+  return db.selectFrom('devices').select(['id', 'dev_eui']).where('application_id', '=', applicationId).execute();
+}
+
+export async function updateDevice(db: Db, id: string, update: DeviceUpdate): Promise<void> {
+  await db.updateTable('devices').set(update).where('id', '=', id).execute();
+}
+
+export async function deleteDevice(db: Db, id: string): Promise<void> {
+  await db.deleteFrom('devices').where('id', '=', id).execute();
+}

@@ -1,0 +1,325 @@
+/**
+ * Devices of an application. Keys are sealed at rest (associated data: device id and field)
+ * and opened only for the keys endpoint and for pushes. A device added to, changed in or
+ * removed from a linked application is queued for every network of the application.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Principal } from '../accounts/principal.js';
+import { nowIso } from '../clock.js';
+import type { SecretBox } from '../crypto/secret-box.js';
+import type { Db } from '../db/database.js';
+import { isUniqueViolation } from '../db/errors.js';
+import type { Page, PageResult } from '../db/paging.js';
+import { AppError, notFound, validationFailed } from '../http/problem.js';
+import type { ApplicationLinkRow, ApplicationRow, DeviceRow, NewDeviceRow } from './applications.table.js';
+import { requireApplication } from './applications.service.js';
+import type { DeviceDetailView, DeviceKeysView, DeviceView } from './applications.schemas.js';
+import {
+  checkDeviceFields,
+  deviceKeyAad,
+  type DeviceFields,
+  type DeviceFieldsInput,
+  type DeviceKeyField,
+} from './device-fields.js';
+import {
+  deleteDevice as deleteDeviceRow,
+  findDevice,
+  findDevicesByEui,
+  insertDevices,
+  listDevices as listDeviceRows,
+  updateDevice as updateDeviceRow,
+  type DeviceListRow,
+} from './devices.repository.js';
+import {
+  insertDeviceLinks,
+  listDeviceLinksOfDevice,
+  listLinksOfApplication,
+  markDeviceLinksPending,
+} from './links.repository.js';
+import { queueNewTasks, queueTask } from './sync/enqueue.js';
+
+export interface DevicesDeps {
+  db: Db;
+  secretBox: SecretBox;
+}
+
+export const devEuiTaken = (devEui: string) =>
+  new AppError(409, 'dev_eui_taken', `A device with DevEUI ${devEui} exists in your organization already.`, [
+    { field: 'devEui', message: 'is used by another device of your organization' },
+  ]);
+
+/** The id a device gets on a network: its DevEUI in lower case (a valid TTN id, unique per application). */
+export function remoteDeviceId(devEui: string): string {
+  return devEui.toLowerCase();
+}
+
+export function toDeviceView(row: DeviceListRow): DeviceView {
+  return {
+    id: row.id,
+    applicationId: row.application_id,
+    name: row.name,
+    description: row.description,
+    devEui: row.dev_eui,
+    activation: row.activation,
+    joinEui: row.join_eui,
+    devAddr: row.dev_addr,
+    lastSeenAt: row.last_seen_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+const KEY_COLUMN = {
+  appKey: 'app_key_sealed',
+  nwkSKey: 'nwk_s_key_sealed',
+  appSKey: 'app_s_key_sealed',
+} as const satisfies Record<DeviceKeyField, keyof DeviceRow>;
+
+/** A checked device as a row, its keys sealed. */
+export function deviceRow(
+  secretBox: SecretBox,
+  application: Pick<ApplicationRow, 'id' | 'organization_id'>,
+  device: DeviceFields,
+  now: string,
+  id: string = randomUUID(),
+): DeviceRow {
+  const seal = (field: DeviceKeyField) => {
+    const value = device[field];
+    return value === null ? null : secretBox.seal(value, deviceKeyAad(id, field));
+  };
+  return {
+    id,
+    organization_id: application.organization_id,
+    application_id: application.id,
+    name: device.name,
+    description: device.description,
+    dev_eui: device.devEui,
+    activation: device.activation,
+    join_eui: device.joinEui,
+    app_key_sealed: seal('appKey'),
+    dev_addr: device.devAddr,
+    nwk_s_key_sealed: seal('nwkSKey'),
+    app_s_key_sealed: seal('appSKey'),
+    last_seen_at: null,
+    created_at: now,
+    updated_at: now,
+  };
+}
+
+/** The device's keys in clear text. For the keys endpoint and pushes only: never log them. */
+export function openDeviceKeys(secretBox: SecretBox, row: DeviceRow): DeviceKeysView {
+  const open = (field: DeviceKeyField) => {
+    const sealed = row[KEY_COLUMN[field]];
+    return sealed === null ? null : secretBox.open(sealed, deviceKeyAad(row.id, field));
+  };
+  return { appKey: open('appKey'), nwkSKey: open('nwkSKey'), appSKey: open('appSKey') };
+}
+
+/**
+ * Stores new devices of an application and, for every network the application is linked to,
+ * a pending device link and a task to create it there. Call inside a transaction.
+ */
+export async function addDevices(
+  trx: Db,
+  organizationId: string,
+  rows: NewDeviceRow[],
+  links: readonly ApplicationLinkRow[],
+  now: string,
+): Promise<void> {
+  await insertDevices(trx, rows);
+  for (const link of links) {
+    await insertDeviceLinks(
+      trx,
+      rows.map((row) => ({
+        id: randomUUID(),
+        device_id: row.id,
+        application_link_id: link.id,
+        remote_id: remoteDeviceId(row.dev_eui),
+        state: 'pending' as const,
+        last_error: null,
+        last_attempt_at: null,
+        synced_at: null,
+        created_at: now,
+        updated_at: now,
+      })),
+    );
+    await queueNewTasks(
+      trx,
+      'device',
+      rows.map((row) => ({
+        organizationId,
+        networkId: link.network_id,
+        applicationLinkId: link.id,
+        remoteApplicationId: link.remote_id,
+        deviceId: row.id,
+        remoteDeviceId: remoteDeviceId(row.dev_eui),
+      })),
+      now,
+    );
+  }
+}
+
+export async function createDevice(
+  deps: DevicesDeps,
+  actor: Principal,
+  applicationId: string,
+  input: DeviceFieldsInput,
+): Promise<DeviceView> {
+  const application = await requireApplication(deps.db, actor, applicationId);
+  const { device, errors } = checkDeviceFields(input);
+  if (device === undefined) throw validationFailed(errors);
+  const now = nowIso();
+  const row = deviceRow(deps.secretBox, application, device, now);
+  try {
+    await deps.db.transaction().execute(async (trx) => {
+      await addDevices(trx, application.organization_id, [row], await listLinksOfApplication(trx, application.id), now);
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw devEuiTaken(device.devEui);
+    throw error;
+  }
+  return toDeviceView(row);
+}
+
+async function requireDevice(deps: DevicesDeps, actor: Principal, applicationId: string, id: string) {
+  await requireApplication(deps.db, actor, applicationId);
+  const row = await findDevice(deps.db, actor.user.organizationId, applicationId, id);
+  if (row === undefined) throw notFound('device');
+  return row;
+}
+
+export async function getDevice(
+  deps: DevicesDeps,
+  actor: Principal,
+  applicationId: string,
+  id: string,
+): Promise<DeviceDetailView> {
+  const row = await requireDevice(deps, actor, applicationId, id);
+  const links = await listDeviceLinksOfDevice(deps.db, id);
+  return {
+    ...toDeviceView(row),
+    links: links.map((l) => ({
+      applicationLinkId: l.application_link_id,
+      networkId: l.network_id,
+      remoteApplicationId: l.remote_application_id,
+      remoteId: l.remote_id,
+      state: l.state,
+      lastError: l.last_error,
+      lastAttemptAt: l.last_attempt_at,
+      syncedAt: l.synced_at,
+    })),
+  };
+}
+
+export async function getDeviceKeys(
+  deps: DevicesDeps,
+  actor: Principal,
+  applicationId: string,
+  id: string,
+): Promise<DeviceKeysView> {
+  return openDeviceKeys(deps.secretBox, await requireDevice(deps, actor, applicationId, id));
+}
+
+export async function listDevices(
+  deps: DevicesDeps,
+  actor: Principal,
+  applicationId: string,
+  page: Page,
+  search: string | undefined,
+): Promise<PageResult<DeviceView>> {
+  await requireApplication(deps.db, actor, applicationId);
+  const { rows, total } = await listDeviceRows(
+    deps.db,
+    actor.user.organizationId,
+    applicationId,
+    page,
+    search?.trim(),
+  );
+  return { items: rows.map(toDeviceView), total, ...page };
+}
+
+/** Fields left out keep their values; the merged device is checked as a whole. */
+export async function updateDevice(
+  deps: DevicesDeps,
+  actor: Principal,
+  applicationId: string,
+  id: string,
+  patch: DeviceFieldsInput,
+): Promise<DeviceDetailView> {
+  const row = await requireDevice(deps, actor, applicationId, id);
+  const keys = openDeviceKeys(deps.secretBox, row);
+  const merged: DeviceFieldsInput = {
+    name: row.name,
+    description: row.description,
+    devEui: row.dev_eui,
+    activation: row.activation,
+    joinEui: row.join_eui,
+    devAddr: row.dev_addr,
+    ...keys,
+    ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)),
+  };
+  const { device, errors } = checkDeviceFields(merged);
+  if (device === undefined) throw validationFailed(errors);
+  const now = nowIso();
+  const next = deviceRow(deps.secretBox, { id: applicationId, organization_id: row.organization_id }, device, now, id);
+  const { id: _id, created_at: _created, last_seen_at: _seen, ...update } = next;
+  try {
+    await deps.db.transaction().execute(async (trx) => {
+      await updateDeviceRow(trx, id, update);
+      await markDeviceLinksPending(trx, id, now);
+      for (const link of await listDeviceLinksOfDevice(trx, id)) {
+        await queueTask(
+          trx,
+          'device',
+          {
+            organizationId: row.organization_id,
+            networkId: link.network_id,
+            applicationLinkId: link.application_link_id,
+            remoteApplicationId: link.remote_application_id,
+            deviceId: id,
+            remoteDeviceId: link.remote_id,
+          },
+          now,
+        );
+      }
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw devEuiTaken(device.devEui);
+    throw error;
+  }
+  return getDevice(deps, actor, applicationId, id);
+}
+
+export async function deleteDevice(
+  deps: DevicesDeps,
+  actor: Principal,
+  applicationId: string,
+  id: string,
+): Promise<void> {
+  const row = await requireDevice(deps, actor, applicationId, id);
+  const now = nowIso();
+  await deps.db.transaction().execute(async (trx) => {
+    for (const link of await listDeviceLinksOfDevice(trx, id)) {
+      // Queued even when never synced: a create may be in flight; a delete of nothing is fine.
+      await queueTask(
+        trx,
+        'delete_device',
+        {
+          organizationId: row.organization_id,
+          networkId: link.network_id,
+          applicationLinkId: link.application_link_id,
+          remoteApplicationId: link.remote_application_id,
+          deviceId: id,
+          remoteDeviceId: link.remote_id,
+        },
+        now,
+      );
+    }
+    await deleteDeviceRow(trx, id);
+  });
+}
+
+/** The organization's devices among these DevEUIs (for imports: which rows would collide). */
+export async function devicesWithEuis(db: Db, organizationId: string, devEuis: readonly string[]) {
+  return findDevicesByEui(db, organizationId, devEuis);
+}

@@ -1,0 +1,164 @@
+import type { Db } from '../db/database.js';
+import { toCount } from '../db/paging.js';
+import type {
+  ApplicationLinkRow,
+  ApplicationLinksTable,
+  DeviceLinkRow,
+  DeviceLinksTable,
+  LinkState,
+} from './applications.table.js';
+import type { Insertable, Updateable } from 'kysely';
+
+/** Rows per INSERT (SQLite's bound-value limit; a device link has 10 columns). */
+const INSERT_CHUNK = 1000;
+
+export async function insertApplicationLink(db: Db, row: Insertable<ApplicationLinksTable>): Promise<void> {
+  await db.insertInto('application_links').values(row).execute();
+}
+
+export async function findApplicationLink(db: Db, id: string): Promise<ApplicationLinkRow | undefined> {
+  return db.selectFrom('application_links').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function findLinkByRemote(
+  db: Db,
+  networkId: string,
+  remoteId: string,
+): Promise<ApplicationLinkRow | undefined> {
+  return db
+    .selectFrom('application_links')
+    .selectAll()
+    .where('network_id', '=', networkId)
+    .where('remote_id', '=', remoteId)
+    .executeTakeFirst();
+}
+
+export async function listLinksOfApplication(db: Db, applicationId: string): Promise<ApplicationLinkRow[]> {
+  return db
+    .selectFrom('application_links')
+    .selectAll()
+    .where('application_id', '=', applicationId)
+    .orderBy('created_at')
+    .execute();
+}
+
+/** How many of each link's devices are in each state. */
+export async function deviceStatesOfLinks(
+  db: Db,
+  linkIds: readonly string[],
+): Promise<{ application_link_id: string; state: LinkState; n: number }[]> {
+  if (linkIds.length === 0) return [];
+  const rows = await db
+    .selectFrom('device_links')
+    .select(['application_link_id', 'state', (eb) => eb.fn.countAll().as('n')])
+    .where('application_link_id', 'in', linkIds)
+    .groupBy(['application_link_id', 'state'])
+    .execute();
+  return rows.map((r) => ({ ...r, n: toCount(r.n as number | string) }));
+}
+
+export async function updateApplicationLink(
+  db: Db,
+  id: string,
+  update: Updateable<ApplicationLinksTable>,
+): Promise<void> {
+  await db.updateTable('application_links').set(update).where('id', '=', id).execute();
+}
+
+export async function insertDeviceLinks(db: Db, rows: Insertable<DeviceLinksTable>[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+    await db.insertInto('device_links').values(rows.slice(i, i + INSERT_CHUNK)).execute();
+  }
+}
+
+export async function findDeviceLink(
+  db: Db,
+  deviceId: string,
+  applicationLinkId: string,
+): Promise<DeviceLinkRow | undefined> {
+  return db
+    .selectFrom('device_links')
+    .selectAll()
+    .where('device_id', '=', deviceId)
+    .where('application_link_id', '=', applicationLinkId)
+    .executeTakeFirst();
+}
+
+export async function listDeviceLinksOfDevice(
+  db: Db,
+  deviceId: string,
+): Promise<(DeviceLinkRow & { network_id: string; remote_application_id: string })[]> {
+  return db
+    .selectFrom('device_links')
+    .innerJoin('application_links', 'application_links.id', 'device_links.application_link_id')
+    .selectAll('device_links')
+    .select(['application_links.network_id', 'application_links.remote_id as remote_application_id'])
+    .where('device_links.device_id', '=', deviceId)
+    .orderBy('device_links.created_at')
+    .execute();
+}
+
+/** The device links of one application link (device id and remote id only). */
+export async function listDeviceLinksOfLink(
+  db: Db,
+  applicationLinkId: string,
+): Promise<Pick<DeviceLinkRow, 'device_id' | 'remote_id'>[]> {
+  return db
+    .selectFrom('device_links')
+    .select(['device_id', 'remote_id'])
+    .where('application_link_id', '=', applicationLinkId)
+    .execute();
+}
+
+/** Of these remote ids, those already linked under the application link, with their device. */
+export async function findDeviceLinksByRemote(
+  db: Db,
+  applicationLinkId: string,
+  remoteIds: readonly string[],
+): Promise<Pick<DeviceLinkRow, 'device_id' | 'remote_id'>[]> {
+  if (remoteIds.length === 0) return [];
+  return db
+    .selectFrom('device_links')
+    .select(['device_id', 'remote_id'])
+    .where('application_link_id', '=', applicationLinkId)
+    .where('remote_id', 'in', remoteIds)
+    .execute();
+}
+
+export async function updateDeviceLink(
+  db: Db,
+  deviceId: string,
+  applicationLinkId: string,
+  update: Updateable<DeviceLinksTable>,
+): Promise<void> {
+  await db
+    .updateTable('device_links')
+    .set(update)
+    .where('device_id', '=', deviceId)
+    .where('application_link_id', '=', applicationLinkId)
+    .execute();
+}
+
+/** Marks every link of a device pending (it changed and is queued for each network). */
+export async function markDeviceLinksPending(db: Db, deviceId: string, now: string): Promise<void> {
+  await db
+    .updateTable('device_links')
+    .set({ state: 'pending', updated_at: now })
+    .where('device_id', '=', deviceId)
+    .execute();
+}
+
+/** Of these devices, those linked under the application link already (to any remote id). */
+export async function findDeviceLinksByDevice(
+  db: Db,
+  applicationLinkId: string,
+  deviceIds: readonly string[],
+): Promise<Pick<DeviceLinkRow, 'device_id' | 'remote_id'>[]> {
+  if (deviceIds.length === 0) return [];
+  return db
+    .selectFrom('device_links')
+    .select(['device_id', 'remote_id'])
+    .where('application_link_id', '=', applicationLinkId)
+    .where('device_id', 'in', deviceIds)
+    .execute();
+}

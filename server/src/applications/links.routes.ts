@@ -1,0 +1,84 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { principalOf } from '../accounts/auth.js';
+import { AUTHENTICATED, problemResponses } from '../http/schemas.js';
+import type { NetworkDeps } from '../networks/networks.service.js';
+import { ApplicationLinkSchema } from './applications.schemas.js';
+import { linkApplication, listLinks, retryLink } from './links.service.js';
+
+const AppParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
+
+/** An application's links to networks: push, state per network, retry. */
+export const linksRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const common = { tags: ['applications'], security: AUTHENTICATED };
+  const deps: NetworkDeps = { db: app.db, secretBox: app.secretBox, protocols: app.protocols };
+
+  app.post(
+    '/api/applications/:id/links',
+    {
+      onRequest: [app.authenticate, app.requireOrgAdmin],
+      schema: {
+        ...common,
+        summary: 'Link the application to a network (organization admin)',
+        description:
+          'Creates the application on the network (adopting one that exists with that id), makes it ready for ' +
+          'devices, creates the uplink access key, then creates its devices. The work is queued: the answer is ' +
+          'the link in state `pending`; follow it with GET …/links.',
+        params: AppParams,
+        body: Type.Object(
+          {
+            networkId: Type.String({ minLength: 1, maxLength: 64 }),
+            remoteId: Type.Optional(
+              Type.String({
+                maxLength: 36,
+                description: "The application's id on the network; by default derived from its name",
+              }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 202: ApplicationLinkSchema, ...problemResponses(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request, reply) =>
+      reply.code(202).send(await linkApplication(deps, principalOf(request), request.params.id, request.body)),
+  );
+
+  app.get(
+    '/api/applications/:id/links',
+    {
+      onRequest: [app.authenticate],
+      schema: {
+        ...common,
+        summary: "The application's links: state, last error and device counts per network",
+        params: AppParams,
+        response: {
+          200: Type.Object({ items: Type.Array(ApplicationLinkSchema) }),
+          ...problemResponses(400, 401, 404),
+        },
+      },
+    },
+    async (request) => ({ items: await listLinks(app.db, principalOf(request), request.params.id) }),
+  );
+
+  app.post(
+    '/api/applications/:id/links/:linkId/retry',
+    {
+      onRequest: [app.authenticate, app.requireOrgAdmin],
+      schema: {
+        ...common,
+        summary: 'Retry the link now (organization admin)',
+        description: 'Every change waiting for its next attempt, or refused, on this network is tried again at once.',
+        params: Type.Object(
+          { id: Type.String({ minLength: 1, maxLength: 64 }), linkId: Type.String({ minLength: 1, maxLength: 64 }) },
+          { additionalProperties: false },
+        ),
+        response: { 202: ApplicationLinkSchema, ...problemResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request, reply) =>
+      reply
+        .code(202)
+        .send(await retryLink(app.db, principalOf(request), request.params.id, request.params.linkId)),
+  );
+};

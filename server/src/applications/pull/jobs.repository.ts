@@ -1,0 +1,87 @@
+import type { Db } from '../../db/database.js';
+import type { JobRow, JobsTable, NewJobRow } from './jobs.table.js';
+import type { Updateable } from 'kysely';
+
+/** Item errors kept per job; later ones are only counted. */
+export const MAX_JOB_ERRORS = 500;
+
+export async function insertJob(db: Db, row: NewJobRow): Promise<void> {
+  await db.insertInto('jobs').values(row).execute();
+}
+
+export async function findJob(db: Db, organizationId: string, id: string): Promise<JobRow | undefined> {
+  return db
+    .selectFrom('jobs')
+    .selectAll()
+    .where('organization_id', '=', organizationId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
+export async function listJobErrors(db: Db, jobId: string): Promise<{ item: string; message: string }[]> {
+  return db
+    .selectFrom('job_errors')
+    .select(['item', 'message'])
+    .where('job_id', '=', jobId)
+    .orderBy('position')
+    .execute();
+}
+
+/**
+ * Takes the oldest queued job, or a running one whose worker stopped renewing its lease.
+ * PostgreSQL: `FOR UPDATE SKIP LOCKED`, so two processes never take the same job.
+ */
+export async function claimJob(
+  db: Db,
+  dialect: 'sqlite' | 'postgres',
+  now: string,
+  leaseUntil: string,
+): Promise<JobRow | undefined> {
+  const rows = await db
+    .updateTable('jobs')
+    .set((eb) => ({
+      state: 'running',
+      lease_until: leaseUntil,
+      started_at: eb.fn.coalesce('started_at', eb.val(now)),
+      updated_at: now,
+    }))
+    .where('id', 'in', (eb) =>
+      eb
+        .selectFrom('jobs')
+        .select('id')
+        .where((w) =>
+          w.or([
+            w('state', '=', 'queued'),
+            w.and([w('state', '=', 'running'), w('lease_until', '<', now)]),
+          ]),
+        )
+        .orderBy('created_at')
+        .limit(1)
+        .$if(dialect === 'postgres', (q) => q.forUpdate().skipLocked()),
+    )
+    .returningAll()
+    .execute();
+  return rows[0];
+}
+
+export async function updateJob(db: Db, id: string, update: Updateable<JobsTable>): Promise<void> {
+  await db.updateTable('jobs').set(update).where('id', '=', id).execute();
+}
+
+/** Records an item error (kept while fewer than MAX_JOB_ERRORS) and counts it. */
+export async function addJobError(db: Db, id: string, position: number, item: string, message: string): Promise<void> {
+  if (position < MAX_JOB_ERRORS) {
+    await db.insertInto('job_errors').values({ job_id: id, position, item, message }).execute();
+  }
+  await db.updateTable('jobs').set({ error_count: position + 1 }).where('id', '=', id).execute();
+}
+
+/** A pull of the network that is queued or running. */
+export async function findActiveJob(db: Db, networkId: string): Promise<JobRow | undefined> {
+  return db
+    .selectFrom('jobs')
+    .selectAll()
+    .where('network_id', '=', networkId)
+    .where('state', 'in', ['queued', 'running'])
+    .executeTakeFirst();
+}

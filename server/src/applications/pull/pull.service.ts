@@ -1,0 +1,363 @@
+/**
+ * Pulls (imports) a network account's applications and devices.
+ *
+ * Matching, never by name: an application is the one linked to the same remote id on this
+ * network; a device is the one linked to the same remote id under that application link, else
+ * the organization's device with the same DevEUI (which must then belong to the same
+ * application). What matches is left as it is, so a second pull creates nothing.
+ *
+ * Streaming: devices are read page by page; the next page is fetched while the current one is
+ * written (one transaction per page), so memory holds at most two pages.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Principal } from '../../accounts/principal.js';
+import { nowIso, isoIn } from '../../clock.js';
+import type { SecretBox } from '../../crypto/secret-box.js';
+import type { Db } from '../../db/database.js';
+import { AppError, notFound } from '../../http/problem.js';
+import { ProtocolError, RateLimited, Unavailable, NotFound } from '../../protocols/errors.js';
+import type { NetworkProtocol, ProtocolContext, RemoteApplication, RemoteDeviceDetail } from '../../protocols/protocol.js';
+import type { ApplicationLinkRow, ApplicationRow, NewDeviceRow } from '../applications.table.js';
+import { insertApplication } from '../applications.repository.js';
+import { accessKeyAad, checkDeviceFields } from '../device-fields.js';
+import { findDevicesByEui, insertDevices } from '../devices.repository.js';
+import { deviceRow } from '../devices.service.js';
+import {
+  findDeviceLinksByDevice,
+  findDeviceLinksByRemote,
+  findLinkByRemote,
+  insertApplicationLink,
+  insertDeviceLinks,
+  updateApplicationLink,
+} from '../links.repository.js';
+import { networkContext, type NetworkCallDeps } from '../network-context.js';
+import { UPLINK_KEY_NAME } from '../sync/push.js';
+import type { JobRow } from './jobs.table.js';
+import { addJobError, findActiveJob, findJob, insertJob, listJobErrors, updateJob } from './jobs.repository.js';
+import type { DeviceLinksTable } from '../applications.table.js';
+import type { Insertable } from 'kysely';
+
+/** Devices per page asked of the network. */
+export const PULL_PAGE_SIZE = 1000;
+/** A job's lease; renewed with every page. */
+export const JOB_LEASE_MS = 2 * 60_000;
+const PAGE_ATTEMPTS = 5;
+
+export interface PullCounts {
+  applications: { created: number; matched: number };
+  devices: { created: number; matched: number; failed: number };
+}
+
+export interface JobView {
+  id: string;
+  kind: 'pull';
+  networkId: string;
+  state: JobRow['state'];
+  progress: { done: number; total: number };
+  counts: PullCounts;
+  errorCount: number;
+  errors: { item: string; message: string }[];
+  message: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+const emptyCounts = (): PullCounts => ({
+  applications: { created: 0, matched: 0 },
+  devices: { created: 0, matched: 0, failed: 0 },
+});
+
+export interface PullDeps extends NetworkCallDeps {
+  secretBox: SecretBox;
+}
+
+/** Queues a pull of the network; a pull of it already queued or running is answered instead. */
+export async function startPull(deps: PullDeps, actor: Principal, networkId: string): Promise<{ jobId: string }> {
+  const { protocol } = await networkContext(deps, networkId, actor.user.organizationId);
+  if (protocol.listApplications === undefined || protocol.exportDevices === undefined) {
+    throw new AppError(409, 'not_supported', 'This network type cannot be pulled from.', undefined, networkId);
+  }
+  const active = await findActiveJob(deps.db, networkId);
+  if (active !== undefined) return { jobId: active.id };
+  const now = nowIso();
+  const id = randomUUID();
+  await insertJob(deps.db, {
+    id,
+    organization_id: actor.user.organizationId,
+    network_id: networkId,
+    kind: 'pull',
+    state: 'queued',
+    done: 0,
+    total: 0,
+    counts_json: JSON.stringify(emptyCounts()),
+    error_count: 0,
+    message: null,
+    lease_until: null,
+    created_at: now,
+    started_at: null,
+    finished_at: null,
+    updated_at: now,
+  });
+  return { jobId: id };
+}
+
+export async function getJob(db: Db, actor: Principal, id: string): Promise<JobView> {
+  const row = await findJob(db, actor.user.organizationId, id);
+  if (row === undefined) throw notFound('job');
+  return {
+    id: row.id,
+    kind: row.kind,
+    networkId: row.network_id,
+    state: row.state,
+    progress: { done: row.done, total: row.total },
+    counts: JSON.parse(row.counts_json) as PullCounts,
+    errorCount: row.error_count,
+    errors: await listJobErrors(db, row.id),
+    message: row.message,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+  };
+}
+
+/** Runs a claimed pull job to its end; item failures are recorded, the job goes on. */
+export async function runPull(deps: PullDeps, job: JobRow, signal: AbortSignal): Promise<void> {
+  const run = new PullRun(deps, job);
+  try {
+    const { protocol, ctx } = await networkContext(deps, job.network_id, job.organization_id);
+    const applications = await withRetries(() => protocol.listApplications!(ctx));
+    await updateJob(deps.db, job.id, { total: applications.length, done: 0, updated_at: nowIso() });
+    for (const [index, remote] of applications.entries()) {
+      if (signal.aborted) return; // the lease expires and the job is taken up again
+      try {
+        await run.importApplication(protocol, ctx, remote);
+      } catch (error) {
+        await run.error(`application ${remote.id}`, messageOf(error));
+      }
+      await run.progress({ done: index + 1 });
+    }
+    await run.finish('done', null);
+  } catch (error) {
+    await run.finish('failed', messageOf(error));
+  }
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof ProtocolError) return error.message;
+  if (error instanceof AppError) return error.detail;
+  if (error instanceof Error && error.name === 'VaultError') return error.message;
+  return 'Unexpected failure; see the server log.';
+}
+
+/** Rate limits and outages during a pull: wait and ask again a few times before giving up. */
+async function withRetries<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      const retryable = error instanceof RateLimited || error instanceof Unavailable;
+      if (!retryable || attempt >= PAGE_ATTEMPTS) throw error;
+      const waitMs =
+        error instanceof RateLimited && error.retryAfter !== undefined
+          ? error.retryAfter * 1000
+          : 250 * 2 ** attempt;
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+    }
+  }
+}
+
+class PullRun {
+  private readonly counts: PullCounts;
+  private errors: number;
+
+  constructor(
+    private readonly deps: PullDeps,
+    private readonly job: JobRow,
+  ) {
+    this.counts = emptyCounts();
+    this.errors = 0;
+  }
+
+  async error(item: string, message: string): Promise<void> {
+    await addJobError(this.deps.db, this.job.id, this.errors++, item, message);
+  }
+
+  async progress(extra: { done?: number } = {}): Promise<void> {
+    await updateJob(this.deps.db, this.job.id, {
+      ...extra,
+      counts_json: JSON.stringify(this.counts),
+      lease_until: isoIn(JOB_LEASE_MS),
+      updated_at: nowIso(),
+    });
+  }
+
+  async finish(state: 'done' | 'failed', message: string | null): Promise<void> {
+    const now = nowIso();
+    await updateJob(this.deps.db, this.job.id, {
+      state,
+      message,
+      counts_json: JSON.stringify(this.counts),
+      lease_until: null,
+      finished_at: now,
+      updated_at: now,
+    });
+  }
+
+  async importApplication(protocol: NetworkProtocol, ctx: ProtocolContext, remote: RemoteApplication): Promise<void> {
+    const link = await this.applicationLink(remote);
+    if (link.access_key_sealed === null && protocol.ensureUplinkKey !== undefined) {
+      try {
+        const key = await withRetries(() => protocol.ensureUplinkKey!(ctx, remote.id, UPLINK_KEY_NAME));
+        const sealed = this.deps.secretBox.seal(key, accessKeyAad(link.id));
+        await updateApplicationLink(this.deps.db, link.id, { access_key_sealed: sealed, updated_at: nowIso() });
+      } catch (error) {
+        await this.error(`application ${remote.id}`, `No uplink access key: ${messageOf(error)}`);
+      }
+    }
+    const fetchPage = (offset: number) => {
+      const page = withRetries(() =>
+        protocol.exportDevices!(ctx, remote.id, { limit: PULL_PAGE_SIZE, offset }),
+      ).catch((error: unknown) => {
+        // Not registered on the handler: an application without devices there.
+        if (error instanceof NotFound && offset === 0) return [];
+        throw error;
+      });
+      // Marked handled now: it is awaited only after the current page is written.
+      page.catch(() => undefined);
+      return page;
+    };
+    let offset = 0;
+    let next: Promise<RemoteDeviceDetail[]> | undefined = fetchPage(0);
+    while (next !== undefined) {
+      const devices: RemoteDeviceDetail[] = await next;
+      next = devices.length === PULL_PAGE_SIZE ? fetchPage((offset += PULL_PAGE_SIZE)) : undefined;
+      await this.importDevices(link, remote.id, devices);
+      await this.progress();
+    }
+  }
+
+  /** The link of the remote application on this network, creating application and link if new. */
+  private async applicationLink(remote: RemoteApplication): Promise<ApplicationLinkRow> {
+    const existing = await findLinkByRemote(this.deps.db, this.job.network_id, remote.id);
+    if (existing !== undefined) {
+      this.counts.applications.matched++;
+      return existing;
+    }
+    const now = nowIso();
+    const application: ApplicationRow = {
+      id: randomUUID(),
+      organization_id: this.job.organization_id,
+      name: remote.name.slice(0, 200) || remote.id,
+      description: null,
+      reporting_url: null,
+      reporting_secret_sealed: null,
+      created_at: now,
+      updated_at: now,
+    };
+    const link: ApplicationLinkRow = {
+      id: randomUUID(),
+      application_id: application.id,
+      network_id: this.job.network_id,
+      remote_id: remote.id,
+      state: 'synced',
+      last_error: null,
+      last_attempt_at: now,
+      synced_at: now,
+      access_key_sealed: null,
+      created_at: now,
+      updated_at: now,
+    };
+    await this.deps.db.transaction().execute(async (trx) => {
+      await insertApplication(trx, application);
+      await insertApplicationLink(trx, link);
+    });
+    this.counts.applications.created++;
+    return link;
+  }
+
+  private async importDevices(link: ApplicationLinkRow, remoteAppId: string, devices: RemoteDeviceDetail[]) {
+    const { db, secretBox } = this.deps;
+    const linked = new Set(
+      (await findDeviceLinksByRemote(db, link.id, devices.map((d) => d.id))).map((l) => l.remote_id),
+    );
+    this.counts.devices.matched += linked.size;
+    const candidates: { remote: RemoteDeviceDetail; devEui: string; fields: NonNullable<ReturnType<typeof checkDeviceFields>['device']> }[] = [];
+    for (const remote of devices) {
+      if (linked.has(remote.id)) continue;
+      const { device, errors } = checkDeviceFields({
+        name: remote.id,
+        description: remote.description,
+        devEui: remote.devEui,
+        activation: remote.activation,
+        joinEui: remote.appEui,
+        appKey: remote.appKey,
+        devAddr: remote.devAddr,
+        nwkSKey: remote.nwkSKey,
+        appSKey: remote.appSKey,
+      });
+      if (device === undefined) {
+        await this.deviceError(remoteAppId, remote.id, errors.map((e) => `${e.field} ${e.message}`).join('; '));
+        continue;
+      }
+      candidates.push({ remote, devEui: device.devEui, fields: device });
+    }
+    const byEui = new Map(
+      (await findDevicesByEui(db, this.job.organization_id, candidates.map((c) => c.devEui))).map((d) => [d.dev_eui, d]),
+    );
+    const alreadyLinked = new Set(
+      (await findDeviceLinksByDevice(db, link.id, [...byEui.values()].map((d) => d.id))).map((l) => l.device_id),
+    );
+    const now = nowIso();
+    const rows: NewDeviceRow[] = [];
+    const deviceLinks: Insertable<DeviceLinksTable>[] = [];
+    const seen = new Set<string>();
+    for (const { remote, devEui, fields } of candidates) {
+      const existing = byEui.get(devEui);
+      let deviceId: string;
+      if (existing !== undefined) {
+        if (existing.application_id !== link.application_id) {
+          await this.deviceError(remoteAppId, remote.id, `DevEUI ${devEui} belongs to device "${existing.name}" of another application`);
+          continue;
+        }
+        if (alreadyLinked.has(existing.id) || seen.has(devEui)) {
+          await this.deviceError(remoteAppId, remote.id, `DevEUI ${devEui} is linked to another device of this application on the network`);
+          continue;
+        }
+        deviceId = existing.id;
+        this.counts.devices.matched++;
+      } else if (seen.has(devEui)) {
+        await this.deviceError(remoteAppId, remote.id, `DevEUI ${devEui} appears twice in the application`);
+        continue;
+      } else {
+        const row = deviceRow(secretBox, { id: link.application_id, organization_id: this.job.organization_id }, fields, now);
+        rows.push(row);
+        deviceId = row.id;
+        this.counts.devices.created++;
+      }
+      seen.add(devEui);
+      deviceLinks.push({
+        id: randomUUID(),
+        device_id: deviceId,
+        application_link_id: link.id,
+        remote_id: remote.id,
+        state: 'synced',
+        last_error: null,
+        last_attempt_at: now,
+        synced_at: now,
+        created_at: now,
+        updated_at: now,
+      });
+    }
+    if (deviceLinks.length === 0) return;
+    await db.transaction().execute(async (trx) => {
+      await insertDevices(trx, rows);
+      await insertDeviceLinks(trx, deviceLinks);
+    });
+  }
+
+  private async deviceError(appId: string, devId: string, message: string): Promise<void> {
+    this.counts.devices.failed++;
+    await this.error(`device ${appId}/${devId}`, message);
+  }
+}

@@ -1,0 +1,22 @@
+/** The pull worker: takes one stored pull job at a time through the database and runs it. */
+import type { FastifyBaseLogger } from 'fastify';
+import { isoIn, nowIso } from '../../clock.js';
+import { loopWorker, type BackgroundWorker } from '../../workers/worker.js';
+import { claimJob } from './jobs.repository.js';
+import { JOB_LEASE_MS, runPull, type PullDeps } from './pull.service.js';
+
+export interface PullWorkerDeps extends PullDeps {
+  dialect: 'sqlite' | 'postgres';
+  log: FastifyBaseLogger;
+}
+
+export function pullWorker(deps: PullWorkerDeps): BackgroundWorker {
+  return loopWorker('pull', { idleMs: 500, log: deps.log }, async (signal) => {
+    const job = await claimJob(deps.db, deps.dialect, nowIso(), isoIn(JOB_LEASE_MS));
+    if (job === undefined) return { more: false };
+    deps.log.info({ jobId: job.id, networkId: job.network_id }, 'pull started');
+    await runPull(deps, job, signal);
+    deps.log.info({ jobId: job.id }, 'pull finished');
+    return { more: true };
+  });
+}

@@ -1,0 +1,95 @@
+/**
+ * The sync worker: claims due tasks through the database (so one task runs once across server
+ * processes), runs each against its network, and on failure records the error on the link
+ * and schedules the next attempt with exponential backoff. A network that is down, slow or
+ * rate-limiting therefore delays an edit but never loses it.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import { isoIn, nowIso } from '../../clock.js';
+import { AppError } from '../../http/problem.js';
+import { VaultError } from '../../oauth/token-vault.js';
+import { ProtocolError, RateLimited } from '../../protocols/errors.js';
+import { loopWorker, type BackgroundWorker } from '../../workers/worker.js';
+import { updateApplicationLink, updateDeviceLink } from '../links.repository.js';
+import { networkContext, type NetworkCallDeps } from '../network-context.js';
+import { PermanentSyncError, runTask } from './push.js';
+import type { SyncTaskRow } from './sync.table.js';
+import { claimDueTasks, deleteTask, rescheduleTask } from './tasks.repository.js';
+
+/** Tasks claimed per round; they run one after the other (TTN limits requests per application). */
+const BATCH = 20;
+/** A claimed task is someone else's to take after this long (its worker died). */
+const LEASE_MS = 5 * 60_000;
+const IDLE_MS = 500;
+/** Backoff: 1 s, 2 s, 4 s, … up to 10 minutes, with ±20 % jitter so retries do not bunch up. */
+const BACKOFF_BASE_MS = 1_000;
+const BACKOFF_MAX_MS = 10 * 60_000;
+
+export function backoffMs(attempts: number, random: () => number = Math.random): number {
+  const exponential = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, attempts - 1));
+  return Math.round(exponential * (0.8 + 0.4 * random()));
+}
+
+export interface SyncWorkerDeps extends NetworkCallDeps {
+  dialect: 'sqlite' | 'postgres';
+  log: FastifyBaseLogger;
+}
+
+export function syncWorker(deps: SyncWorkerDeps): BackgroundWorker {
+  return loopWorker('sync', { idleMs: IDLE_MS, log: deps.log }, async (signal) => {
+    const now = nowIso();
+    const tasks = await claimDueTasks(deps.db, deps.dialect, now, isoIn(LEASE_MS), BATCH);
+    for (const task of tasks) {
+      if (signal.aborted) break;
+      await attempt(deps, task);
+    }
+    return { more: tasks.length === BATCH };
+  });
+}
+
+async function attempt(deps: SyncWorkerDeps, task: SyncTaskRow): Promise<void> {
+  try {
+    const { protocol, ctx } = await networkContext(deps, task.network_id);
+    await runTask(deps, protocol, ctx, task);
+    await deleteTask(deps.db, task.id);
+  } catch (error) {
+    await fail(deps, task, error);
+  }
+}
+
+/** What to tell the owner; only our own messages, never a raw error that might carry a secret. */
+function describe(error: unknown): string {
+  if (error instanceof PermanentSyncError || error instanceof ProtocolError || error instanceof VaultError) {
+    return error.message;
+  }
+  if (error instanceof AppError) return error.detail;
+  return 'Unexpected failure; see the server log.';
+}
+
+async function fail(deps: SyncWorkerDeps, task: SyncTaskRow, error: unknown): Promise<void> {
+  const permanent = error instanceof PermanentSyncError;
+  const message = describe(error);
+  let wait = backoffMs(task.attempts);
+  if (error instanceof RateLimited && error.retryAfter !== undefined) {
+    wait = Math.max(wait, error.retryAfter * 1000);
+  }
+  const now = nowIso();
+  if (!(error instanceof ProtocolError || permanent || error instanceof VaultError)) {
+    deps.log.error({ err: error, taskId: task.id, kind: task.kind }, 'sync task failed unexpectedly');
+  } else {
+    deps.log.warn({ taskId: task.id, kind: task.kind, attempts: task.attempts, error: message }, 'sync task failed');
+  }
+  await deps.db.transaction().execute(async (trx) => {
+    await rescheduleTask(trx, task.id, {
+      state: permanent ? 'failed' : 'queued',
+      nextAttemptAt: isoIn(wait),
+      lastError: message,
+      now,
+    });
+    const state = { state: 'error' as const, last_error: message, last_attempt_at: now, updated_at: now };
+    if (task.kind === 'application') await updateApplicationLink(trx, task.application_link_id, state);
+    if (task.kind === 'device' && task.device_id !== null) {
+      await updateDeviceLink(trx, task.device_id, task.application_link_id, state);
+    }
+  });
+}

@@ -1,0 +1,112 @@
+/**
+ * The push outbox. Claiming is the delicate part: several server processes may run the sync
+ * worker against one PostgreSQL, so a task is taken with `FOR UPDATE SKIP LOCKED` and a lease
+ * in one statement; on SQLite (one process, serialized writes) the same UPDATE … RETURNING is
+ * atomic on its own. A lease that expires (its worker died) makes the task claimable again.
+ */
+import type { Db } from '../../db/database.js';
+import type { NewSyncTaskRow, SyncTaskKind, SyncTaskRow } from './sync.table.js';
+
+export async function insertTasks(db: Db, rows: NewSyncTaskRow[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += 1000) {
+    await db.insertInto('sync_tasks').values(rows.slice(i, i + 1000)).execute();
+  }
+}
+
+/**
+ * Drops the queued (not running) tasks that a new task of the same kind and target replaces:
+ * tasks read the local state when they run, so the newest one does all the work.
+ */
+export async function dropReplacedTasks(
+  db: Db,
+  kind: SyncTaskKind,
+  applicationLinkId: string,
+  deviceId: string | null,
+): Promise<void> {
+  await db
+    .deleteFrom('sync_tasks')
+    .where('kind', '=', kind)
+    .where('application_link_id', '=', applicationLinkId)
+    .where((eb) => (deviceId === null ? eb('device_id', 'is', null) : eb('device_id', '=', deviceId)))
+    .where('lease_until', 'is', null)
+    .execute();
+}
+
+export async function claimDueTasks(
+  db: Db,
+  dialect: 'sqlite' | 'postgres',
+  now: string,
+  leaseUntil: string,
+  limit: number,
+): Promise<SyncTaskRow[]> {
+  return db
+    .updateTable('sync_tasks')
+    .set((eb) => ({ lease_until: leaseUntil, attempts: eb('attempts', '+', 1), updated_at: now }))
+    .where('id', 'in', (eb) =>
+      eb
+        .selectFrom('sync_tasks')
+        .select('id')
+        .where('state', '=', 'queued')
+        .where('next_attempt_at', '<=', now)
+        .where((w) => w.or([w('lease_until', 'is', null), w('lease_until', '<', now)]))
+        .orderBy('next_attempt_at')
+        .limit(limit)
+        .$if(dialect === 'postgres', (q) => q.forUpdate().skipLocked()),
+    )
+    .returningAll()
+    .execute();
+}
+
+export async function deleteTask(db: Db, id: string): Promise<void> {
+  await db.deleteFrom('sync_tasks').where('id', '=', id).execute();
+}
+
+/** After a failure: back in the queue at `nextAttemptAt`, or parked (`failed`) until a retry. */
+export async function rescheduleTask(
+  db: Db,
+  id: string,
+  change: { state: 'queued' | 'failed'; nextAttemptAt: string; lastError: string; now: string },
+): Promise<void> {
+  await db
+    .updateTable('sync_tasks')
+    .set({
+      state: change.state,
+      next_attempt_at: change.nextAttemptAt,
+      last_error: change.lastError,
+      lease_until: null,
+      updated_at: change.now,
+    })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Retry now: every task of the application link, failed or waiting for its backoff. */
+export async function retryTasksOfLink(db: Db, applicationLinkId: string, now: string): Promise<number> {
+  const result = await db
+    .updateTable('sync_tasks')
+    .set({ state: 'queued', next_attempt_at: now, attempts: 0, updated_at: now })
+    .where('application_link_id', '=', applicationLinkId)
+    .where('lease_until', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+export async function countTasksOfLink(db: Db, applicationLinkId: string): Promise<number> {
+  const row = await db
+    .selectFrom('sync_tasks')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('application_link_id', '=', applicationLinkId)
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
+/** When the next attempt of the link's queued tasks is due (null: none waiting). */
+export async function nextAttemptOfLink(db: Db, applicationLinkId: string): Promise<string | null> {
+  const row = await db
+    .selectFrom('sync_tasks')
+    .select((eb) => eb.fn.min('next_attempt_at').as('next'))
+    .where('application_link_id', '=', applicationLinkId)
+    .where('state', '=', 'queued')
+    .executeTakeFirst();
+  return (row?.next as string | null | undefined) ?? null;
+}

@@ -1,0 +1,104 @@
+/**
+ * Helpers for the applications, sync and pull tests: a TTN network linked through the real
+ * sign-in flow, polling, and reading what the simulator's handler holds.
+ */
+import type { SignedIn, TestApp } from './harness/app.js';
+import { createTtnNetwork, signInAtTtn, TTN_USER, type Ttn } from './harness/ttn.js';
+
+/** Creates a ttn-v2 network pointing at the simulator and links alice's account to it. */
+export async function linkedTtnNetwork(t: TestApp, admin: SignedIn, ttn: Ttn): Promise<string> {
+  const id = await createTtnNetwork(t, admin, ttn);
+  const start = await t.request('POST', `/api/networks/${id}/authorization`, { token: admin.token });
+  if (start.statusCode !== 200) throw new Error(`authorization start: ${start.body}`);
+  const query = await signInAtTtn((start.json() as { authorizeUrl: string }).authorizeUrl);
+  const done = await t.request('POST', '/api/oauth/callback', {
+    token: admin.token,
+    body: Object.fromEntries(query.entries()),
+  });
+  if (done.statusCode !== 200) throw new Error(`callback: ${done.body}`);
+  return id;
+}
+
+/** Polls `check` until it returns a value (not undefined) or the time runs out. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  { timeoutMs = 20_000, intervalMs = 100 } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out${last ? `: ${String(last)}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+export interface SimDevice {
+  dev_id: string;
+  description: string;
+  lorawan_device: {
+    app_eui: string;
+    dev_eui: string;
+    app_key: string;
+    dev_addr: string;
+    nwk_s_key: string;
+    app_s_key: string;
+    activation_constraints: string;
+  };
+}
+
+/**
+ * Looks at the simulator as alice would with her own TTN tools: a password-grant client of
+ * her own, the account API with her token, the handler with app-scoped tokens.
+ */
+export async function aliceAtTtn(ttn: Ttn) {
+  const client = { id: `inspector-${Math.random().toString(36).slice(2, 8)}`, secret: 'inspector-secret' };
+  await ttn.control('/clients', {
+    ...client,
+    name: 'Test inspector',
+    redirectUris: ['http://127.0.0.1/unused'],
+    grants: ['password', 'refresh_token'],
+    scope: ['profile', 'apps'],
+  });
+  const tokenRes = await fetch(`${ttn.sim.accountUrl}/users/token`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Basic ${Buffer.from(`${client.id}:${client.secret}`).toString('base64')}`,
+    },
+    body: JSON.stringify({ grant_type: 'password', username: TTN_USER.username, password: TTN_USER.password }),
+  });
+  if (!tokenRes.ok) throw new Error(`password grant: ${tokenRes.status} ${await tokenRes.text()}`);
+  const { access_token: token } = (await tokenRes.json()) as { access_token: string };
+  const account = async (path: string) => {
+    const res = await fetch(`${ttn.sim.accountUrl}/api/v2${path}`, { headers: { authorization: `Bearer ${token}` } });
+    return { status: res.status, body: res.status === 204 ? undefined : ((await res.json()) as unknown) };
+  };
+  const handler = async (appId: string, path: string) => {
+    const restricted = await fetch(`${ttn.sim.accountUrl}/users/restrict-token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ scope: [`apps:${appId}`] }),
+    });
+    if (!restricted.ok) return { status: restricted.status, body: undefined };
+    const { access_token: appToken } = (await restricted.json()) as { access_token: string };
+    const res = await fetch(`${ttn.sim.handlerUrl}/applications/${appId}${path}`, {
+      headers: { authorization: `Bearer ${appToken}` },
+    });
+    return { status: res.status, body: (await res.json()) as unknown };
+  };
+  return {
+    account,
+    handler,
+    /** The application's devices on the handler, or undefined when it is not there. */
+    async devices(appId: string): Promise<SimDevice[] | undefined> {
+      const res = await handler(appId, '/devices');
+      return res.status === 200 ? (res.body as { devices: SimDevice[] }).devices : undefined;
+    },
+  };
+}
