@@ -1,0 +1,247 @@
+/**
+ * Pushing applications and devices to a linked TTN network (issue 5, part 2), against the
+ * simulator: creation with the same EUIs and keys, edits and deletes propagated, a handler
+ * that fails for a while, adoption of objects that exist already (409), the access key for
+ * uplinks, and the state visible per link.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createTenant, startTestApp, type SignedIn, type TestApp } from './harness/app.js';
+import { DIALECTS } from './harness/database.js';
+import { startTtn, TTN_USER, type Ttn } from './harness/ttn.js';
+import { aliceAtTtn, eventually, linkedTtnNetwork } from './sync.harness.js';
+import { accessKeyAad } from '../src/applications/device-fields.js';
+
+interface Link {
+  id: string;
+  remoteId: string;
+  state: string;
+  lastError: string | null;
+  lastAttemptAt: string | null;
+  nextAttemptAt: string | null;
+  uplinkKey: { set: boolean };
+  devices: { synced: number; pending: number; error: number };
+}
+
+const KEYS = ['00112233445566778899AABBCCDDEEF0', '00112233445566778899AABBCCDDEEF1', '00112233445566778899AABBCCDDEEF2'];
+
+describe.each(DIALECTS)('pushing to TTN (%s)', (dialect) => {
+  let t: TestApp;
+  let ttn: Ttn;
+  let admin: SignedIn;
+  let networkId: string;
+  let alice: Awaited<ReturnType<typeof aliceAtTtn>>;
+
+  beforeAll(async () => {
+    t = await startTestApp(dialect);
+    ttn = await startTtn(`${t.config.publicUrl}/oauth/callback`);
+    ({ admin } = await createTenant(t, 'Acme'));
+    networkId = await linkedTtnNetwork(t, admin, ttn);
+    alice = await aliceAtTtn(ttn);
+    t.app.workers.startAll();
+  });
+  afterAll(async () => {
+    await t?.close();
+    await ttn?.close();
+  });
+  afterEach(async () => {
+    await ttn.control('/faults', undefined, 'DELETE');
+  });
+
+  const api = async (method: string, url: string, body?: unknown) => {
+    const res = await t.request(method, url, { token: admin.token, ...(body !== undefined ? { body } : {}) });
+    if (res.statusCode >= 400) throw new Error(`${method} ${url}: ${res.statusCode} ${res.body}`);
+    return res.statusCode === 204 ? undefined : (res.json() as Record<string, unknown>);
+  };
+  const appWithDevices = async (name: string, count: number, euiPrefix: string) => {
+    const app = (await api('POST', '/api/applications', { name })) as { id: string };
+    const devices: { id: string; devEui: string }[] = [];
+    for (let i = 0; i < count; i++) {
+      devices.push(
+        (await api('POST', `/api/applications/${app.id}/devices`, {
+          name: `${name} device ${i}`,
+          devEui: `${euiPrefix}${String(i).padStart(2, '0')}`,
+          joinEui: '70B3D57ED0000000',
+          appKey: KEYS[i % KEYS.length],
+        })) as { id: string; devEui: string },
+      );
+    }
+    return { id: app.id, devices };
+  };
+  const links = async (appId: string) => ((await api('GET', `/api/applications/${appId}/links`)) as { items: Link[] }).items;
+  const whenSynced = (appId: string, devices: number) =>
+    eventually(async () => {
+      const [link] = await links(appId);
+      return link?.state === 'synced' && link.devices.synced === devices ? link : undefined;
+    });
+
+  it('creates the application, its access key and its devices on TTN with the same EUIs and keys', async () => {
+    const app = await appWithDevices('Weather stations', 3, '70B3D57ED00010');
+    const linked = (await api('POST', `/api/applications/${app.id}/links`, { networkId })) as unknown as Link;
+    expect(linked).toMatchObject({ state: 'pending', remoteId: expect.stringMatching(/^weather-stations-[0-9a-f]{8}$/) });
+    const link = await whenSynced(app.id, 3);
+    expect(link).toMatchObject({ lastError: null, uplinkKey: { set: true }, nextAttemptAt: null });
+
+    const remote = await alice.account(`/applications/${link.remoteId}`);
+    expect(remote).toMatchObject({ status: 200, body: { id: link.remoteId, name: 'Weather stations' } });
+    const devices = (await alice.devices(link.remoteId)) ?? [];
+    expect(devices.map((d) => [d.lorawan_device.dev_eui, d.lorawan_device.app_eui, d.lorawan_device.app_key])).toEqual([
+      ['70B3D57ED0001000', '70B3D57ED0000000', KEYS[0]],
+      ['70B3D57ED0001001', '70B3D57ED0000000', KEYS[1]],
+      ['70B3D57ED0001002', '70B3D57ED0000000', KEYS[2]],
+    ]);
+
+    // The uplink access key exists on TTN with the rights uplinks need, sealed under the link id.
+    const keys = (await alice.account(`/applications/${link.remoteId}/access-keys`)).body as {
+      name: string;
+      key: string;
+      rights: string[];
+    }[];
+    const ours = keys.find((k) => k.name === 'lpwan-server');
+    expect(ours?.rights).toEqual(['messages:up:r', 'messages:down:w']);
+    const row = await t.db.selectFrom('application_links').selectAll().where('id', '=', link.id).executeTakeFirstOrThrow();
+    expect(t.secretBox.open(row.access_key_sealed!, accessKeyAad(link.id))).toBe(ours?.key);
+
+    // Handler calls used app-scoped tokens; nothing secret reached the log.
+    const requests = await ttn.requests();
+    expect(requests.some((r) => r.path === '/users/restrict-token')).toBe(true);
+    for (const secret of [...KEYS, ours!.key]) expect(t.logs.join('\n')).not.toContain(secret);
+  });
+
+  it('propagates edits and deletes of devices and the application', async () => {
+    const app = await appWithDevices('Parking', 2, '70B3D57ED00020');
+    await api('POST', `/api/applications/${app.id}/links`, { networkId });
+    const link = await whenSynced(app.id, 2);
+
+    // Device edit: a new AppKey and description reach the handler, frame counters stay.
+    const [first, second] = app.devices;
+    await api('PATCH', `/api/applications/${app.id}/devices/${first!.id}`, {
+      appKey: 'FFEEDDCCBBAA99887766554433221100',
+      description: 'north gate',
+    });
+    await eventually(async () => {
+      const device = (await alice.devices(link.remoteId))?.find((d) => d.lorawan_device.dev_eui === first!.devEui);
+      return device?.lorawan_device.app_key === 'FFEEDDCCBBAA99887766554433221100' && device.description === 'north gate'
+        ? device
+        : undefined;
+    });
+    // A new device follows; a deleted one goes.
+    await api('POST', `/api/applications/${app.id}/devices`, {
+      name: 'late',
+      devEui: '70B3D57ED0002099',
+      activation: 'abp',
+      devAddr: '26012345',
+      nwkSKey: 'AAAABBBBCCCCDDDDEEEEFFFF00001111',
+      appSKey: '11112222333344445555666677778888',
+    });
+    await api('DELETE', `/api/applications/${app.id}/devices/${second!.id}`);
+    const euis = await eventually(async () => {
+      const list = (await alice.devices(link.remoteId))?.map((d) => d.lorawan_device.dev_eui).sort();
+      return list?.length === 2 && list.includes('70B3D57ED0002099') ? list : undefined;
+    });
+    expect(euis).toEqual([first!.devEui, '70B3D57ED0002099']);
+    // The ABP device without a JoinEUI got the application's own EUI on TTN.
+    const abp = (await alice.devices(link.remoteId))!.find((d) => d.lorawan_device.dev_eui === '70B3D57ED0002099')!;
+    const appEuis = ((await alice.account(`/applications/${link.remoteId}`)).body as { euis: string[] }).euis;
+    expect(abp.lorawan_device).toMatchObject({ activation_constraints: 'abp', dev_addr: '26012345', app_eui: appEuis[0] });
+
+    // Renaming the application renames it on TTN; deleting it deletes it there.
+    await api('PATCH', `/api/applications/${app.id}`, { name: 'Parking lots' });
+    await eventually(async () => {
+      const res = await alice.account(`/applications/${link.remoteId}`);
+      return (res.body as { name?: string }).name === 'Parking lots' ? res : undefined;
+    });
+    await api('DELETE', `/api/applications/${app.id}`);
+    await eventually(async () => ((await alice.account(`/applications/${link.remoteId}`)).status === 404 ? true : undefined));
+    expect(await t.db.selectFrom('sync_tasks').selectAll().execute()).toEqual([]);
+  });
+
+  it('keeps an edit while the handler answers 503 and applies it once it recovers', async () => {
+    const app = await appWithDevices('Flaky', 1, '70B3D57ED00030');
+    await api('POST', `/api/applications/${app.id}/links`, { networkId });
+    const link = await whenSynced(app.id, 1);
+
+    await ttn.control('/faults', { path: '/applications/*/devices/**', server: 'handler', status: 503 });
+    const device = app.devices[0]!;
+    await api('PATCH', `/api/applications/${app.id}/devices/${device.id}`, { appKey: 'ABABABABABABABABABABABABABABABAB' });
+    // The failure is visible on the link and on the device, with a next attempt scheduled.
+    const failing = await eventually(async () => {
+      const [l] = await links(app.id);
+      return l?.devices.error === 1 ? l : undefined;
+    });
+    expect(failing.nextAttemptAt).not.toBeNull();
+    const detail = (await api('GET', `/api/applications/${app.id}/devices/${device.id}`)) as {
+      links: { state: string; lastError: string }[];
+    };
+    expect(detail.links[0]).toMatchObject({ state: 'error', lastError: expect.stringContaining('503') });
+
+    await ttn.control('/faults', undefined, 'DELETE');
+    await eventually(async () => {
+      const d = (await alice.devices(link.remoteId))?.[0];
+      return d?.lorawan_device.app_key === 'ABABABABABABABABABABABABABABABAB' ? d : undefined;
+    });
+    await whenSynced(app.id, 1);
+  });
+
+  it('retries at once on request, and recovers from a rate limit', async () => {
+    const app = await appWithDevices('Limited', 1, '70B3D57ED00040');
+    await ttn.control('/faults', { method: 'POST', path: '/api/v2/applications', server: 'account', status: 429 });
+    await api('POST', `/api/applications/${app.id}/links`, { networkId });
+    const failed = await eventually(async () => {
+      const [l] = await links(app.id);
+      return l?.state === 'error' ? l : undefined;
+    });
+    expect(failed.lastError).toContain('429');
+    await ttn.control('/faults', undefined, 'DELETE');
+    const retried = (await api('POST', `/api/applications/${app.id}/links/${failed.id}/retry`)) as unknown as Link;
+    expect(retried.nextAttemptAt).not.toBeNull();
+    await whenSynced(app.id, 1);
+  });
+
+  it('adopts an application and a device that exist on TTN already (409) instead of duplicating them', async () => {
+    await ttn.control('/applications', {
+      owner: TTN_USER.username,
+      id: 'acme-existing',
+      name: 'Existing at TTN',
+      devices: [
+        {
+          dev_id: '70b3d57ed0005000',
+          description: 'made at TTN',
+          lorawan_device: {
+            app_eui: '70B3D57ED0000000',
+            dev_eui: '70B3D57ED0005000',
+            app_key: '0000000000000000000000000000000A',
+          },
+        },
+      ],
+    });
+    const app = await appWithDevices('Adopted', 2, '70B3D57ED00050');
+    await api('POST', `/api/applications/${app.id}/links`, { networkId, remoteId: 'acme-existing' });
+    const link = await whenSynced(app.id, 2);
+    expect(link).toMatchObject({ remoteId: 'acme-existing', uplinkKey: { set: true } });
+    const apps = (await alice.account('/applications')).body as { id: string; name: string }[];
+    expect(apps.filter((a) => a.id === 'acme-existing')).toEqual([expect.objectContaining({ name: 'Adopted' })]);
+    const devices = (await alice.devices('acme-existing'))!;
+    expect(devices.map((d) => [d.dev_id, d.lorawan_device.app_key])).toEqual([
+      ['70b3d57ed0005000', KEYS[0]],
+      ['70b3d57ed0005001', KEYS[1]],
+    ]);
+    const conflicts = (await ttn.requests()).filter((r) => r.status === 409);
+    expect(conflicts.map((r) => r.path)).toEqual(
+      expect.arrayContaining(['/api/v2/applications', '/applications/acme-existing/devices']),
+    );
+  });
+
+  it('refuses to adopt an id taken by an application the account cannot use', async () => {
+    await ttn.control('/users', { username: 'mallory', password: 'mallory-password', email: 'm@example.com' });
+    await ttn.control('/applications', { owner: 'mallory', id: 'not-yours', name: 'Mallory', devices: 0 });
+    const app = await appWithDevices('Clash', 0, '');
+    await api('POST', `/api/applications/${app.id}/links`, { networkId, remoteId: 'not-yours' });
+    const link = await eventually(async () => {
+      const [l] = await links(app.id);
+      return l?.state === 'error' ? l : undefined;
+    });
+    expect(link.lastError).toContain('not-yours is taken');
+    const task = await t.db.selectFrom('sync_tasks').selectAll().where('application_link_id', '=', link.id).executeTakeFirstOrThrow();
+    expect(task.state).toBe('failed');
+  });
+});
