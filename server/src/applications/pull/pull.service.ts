@@ -41,7 +41,7 @@ import type { Insertable } from 'kysely';
 export const PULL_PAGE_SIZE = 1000;
 /** A job's lease; renewed with every page. */
 export const JOB_LEASE_MS = 2 * 60_000;
-const PAGE_ATTEMPTS = 5;
+const PAGE_ATTEMPTS = 4;
 
 export interface PullCounts {
   applications: { created: number; matched: number };
