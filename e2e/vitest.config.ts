@@ -1,8 +1,8 @@
-import { defineConfig } from 'vitest/config';
+import { defineProject } from 'vitest/config';
 
 // Browser tests: each file starts its own simulator, server (child process) and Chromium,
 // so files run one after another; the time-outs leave room for a slow machine.
-export default defineConfig({
+export default defineProject({
   test: {
     name: 'e2e',
     include: ['tests/**/*.test.ts'],
