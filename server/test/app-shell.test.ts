@@ -64,6 +64,23 @@ describe('OpenAPI', () => {
     expect(create.responses['400'].content).toHaveProperty(['application/problem+json']);
   });
 
+  it('documents the problems every route can answer (500; with a body also 400, 413, 415)', async () => {
+    const doc = (await t.request('GET', '/api/openapi.json')).json();
+    const gaps: string[] = [];
+    for (const [path, operations] of Object.entries<
+      Record<string, { requestBody?: unknown; responses?: object }>
+    >(doc.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        const codes = Object.keys(operation.responses ?? {});
+        const expected = operation.requestBody ? ['400', '413', '415', '500'] : ['500'];
+        for (const code of expected)
+          if (!codes.includes(code)) gaps.push(`${method} ${path} ${code}`);
+        if (!codes.some((c) => c.startsWith('2'))) gaps.push(`${method} ${path} 2xx`);
+      }
+    }
+    expect(gaps).toEqual([]);
+  });
+
   it('serves the browsable docs at /api/docs', async () => {
     const res = await t.request('GET', '/api/docs/');
     expect(res.statusCode).toBe(200);

@@ -36,7 +36,7 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox = async (app) => {
             apiKey: ApiKeySchema,
             key: Type.String({ description: 'Use as `Authorization: Bearer <key>`. Shown once.' }),
           }),
-          ...problemResponses(400, 401, 413),
+          ...problemResponses(400, 401, 413, 415),
         },
       },
     },

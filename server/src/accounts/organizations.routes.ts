@@ -31,7 +31,7 @@ export const organizationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         ...common,
         summary: 'Create an organization (system admin)',
         body: Type.Object({ name: OrganizationName }, { additionalProperties: false }),
-        response: { 201: OrganizationSchema, ...problemResponses(400, 401, 403, 409, 413) },
+        response: { 201: OrganizationSchema, ...problemResponses(400, 401, 403, 409, 413, 415) },
       },
     },
     async (request, reply) =>
@@ -75,7 +75,10 @@ export const organizationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Rename an organization (system admin)',
         params: IdParams,
         body: Type.Object({ name: OrganizationName }, { additionalProperties: false }),
-        response: { 200: OrganizationSchema, ...problemResponses(400, 401, 403, 404, 409, 413) },
+        response: {
+          200: OrganizationSchema,
+          ...problemResponses(400, 401, 403, 404, 409, 413, 415),
+        },
       },
     },
     async (request) => renameOrganization(app.db, request.params.id, request.body.name.trim()),

@@ -33,7 +33,7 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         ),
         response: {
           201: Type.Object({ token: Type.String(), user: UserSchema }),
-          ...problemResponses(400, 401, 413, 429),
+          ...problemResponses(400, 401, 413, 415, 429),
         },
       },
     },

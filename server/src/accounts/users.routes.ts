@@ -32,7 +32,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 201: UserSchema, ...problemResponses(400, 401, 403, 404, 409, 413) },
+        response: { 201: UserSchema, ...problemResponses(400, 401, 403, 404, 409, 413, 415) },
       },
     },
     async (request, reply) => {
@@ -97,7 +97,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 200: UserSchema, ...problemResponses(400, 401, 403, 404, 409, 413) },
+        response: { 200: UserSchema, ...problemResponses(400, 401, 403, 404, 409, 413, 415) },
       },
     },
     async (request) => updateUser(app.db, principalOf(request), request.params.id, request.body),

@@ -6,12 +6,26 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { ProblemSchema } from './schemas.js';
+import { ProblemSchema, problemResponses } from './schemas.js';
 
 export const OPENAPI_JSON_PATH = '/api/openapi.json';
 
+/** Problems every route with a JSON body can answer, whether or not its schema lists them. */
+const BODY_PROBLEMS = problemResponses(400, 413, 415);
+const ANY_ROUTE_PROBLEMS = problemResponses();
+
 async function openApiPlugin(app: FastifyInstance, opts: { publicUrl: string }): Promise<void> {
   app.addSchema(ProblemSchema);
+  // Before @fastify/swagger's own onRoute hook: complete each route's documented answers with
+  // the problems the framework itself can give (bad JSON, body too large, not JSON, faults).
+  app.addHook('onRoute', (route) => {
+    if (!route.schema || (route.schema as { hide?: boolean }).hide) return;
+    const extra = route.schema.body
+      ? { ...ANY_ROUTE_PROBLEMS, ...BODY_PROBLEMS }
+      : ANY_ROUTE_PROBLEMS;
+    const response = (route.schema.response ?? {}) as Record<string, unknown>;
+    route.schema.response = { ...extra, ...response };
+  });
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

@@ -36,26 +36,29 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   404: 'Does not exist, or belongs to another organization (not_found)',
   409: 'Conflicts with existing data (conflict)',
   413: 'Request body too large (payload_too_large)',
+  415: 'The body is not JSON (unsupported_media_type)',
   429: 'Too many attempts (rate_limited)',
   502: 'The network server failed or could not be reached (network_unavailable, …)',
+  500: 'Server fault; details are in the log only (internal_error)',
   503: 'Service unavailable',
 };
 
 /**
- * Response entries for problem+json answers, for a route's `response` schema.
- * The error handler serializes problems itself; these entries document them in OpenAPI.
+ * Response entries for problem+json answers, for a route's `response` schema; 500 is always
+ * included (any route can fail). The error handler serializes problems itself; these entries
+ * document them in OpenAPI.
  */
 export function problemResponses<const S extends readonly number[]>(
   ...statuses: S
 ): Record<
-  S[number],
+  S[number] | 500,
   { description: string; content: Record<string, { schema: typeof ProblemSchema }> }
 > {
   const out: Record<
     number,
     { description: string; content: Record<string, { schema: typeof ProblemSchema }> }
   > = {};
-  for (const status of statuses) {
+  for (const status of [...statuses, 500]) {
     out[status] = {
       description: PROBLEM_DESCRIPTIONS[status] ?? 'Problem',
       content: { [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema } },

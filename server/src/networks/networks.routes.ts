@@ -44,7 +44,7 @@ export const networksRoutes: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 201: NetworkSchema, ...problemResponses(400, 401, 403, 409, 413) },
+        response: { 201: NetworkSchema, ...problemResponses(400, 401, 403, 409, 413, 415) },
       },
     },
     async (request, reply) => {
@@ -95,7 +95,7 @@ export const networksRoutes: FastifyPluginAsyncTypebox = async (app) => {
           { name: Type.Optional(NetworkName), settings: Type.Optional(SettingsInput) },
           { additionalProperties: false },
         ),
-        response: { 200: NetworkSchema, ...problemResponses(400, 401, 403, 404, 409, 413) },
+        response: { 200: NetworkSchema, ...problemResponses(400, 401, 403, 404, 409, 413, 415) },
       },
     },
     async (request) => {
