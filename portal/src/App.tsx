@@ -6,6 +6,9 @@ import { NewNetworkPage } from './pages/NewNetworkPage';
 import { NetworkPage } from './pages/NetworkPage';
 import { OAuthCallbackPage } from './pages/OAuthCallbackPage';
 import { NotFoundPage } from './pages/NotFoundPage';
+import { ApplicationsPage } from './pages/ApplicationsPage';
+import { ApplicationPage } from './pages/ApplicationPage';
+import { DevicePage } from './pages/DevicePage';
 
 export function App() {
   return (
@@ -18,6 +21,10 @@ export function App() {
           <Route path="/networks/new" element={<NewNetworkPage />} />
           <Route path="/networks/:id" element={<NetworkPage />} />
           <Route path="/oauth/callback" element={<OAuthCallbackPage />} />
+          <Route path="/applications" element={<ApplicationsPage />} />
+          <Route path="/applications/:id" element={<ApplicationPage />} />
+          <Route path="/applications/:id/devices/new" element={<DevicePage />} />
+          <Route path="/applications/:id/devices/:deviceId" element={<DevicePage />} />
         </Route>
         <Route path="*" element={<NotFoundPage />} />
       </Route>

@@ -25,6 +25,7 @@ export function Layout() {
         {user && (
           <nav aria-label="Main">
             <NavLink to="/networks">Networks</NavLink>
+            <NavLink to="/applications">Applications</NavLink>
           </nav>
         )}
         {user && (

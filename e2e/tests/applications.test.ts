@@ -1,0 +1,108 @@
+// Applications and devices in the portal (issue 5), against the TTN simulator: create an
+// application and a device, link the application to a TTN network and see it synced; import
+// a CSV file with one bad row and see that row's line and reason.
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import {
+  fillTtnNetworkForm,
+  registerTtnAccount,
+  screenshot,
+  signInAsAdmin,
+  startStack,
+  ttnLogIn,
+  type Stack,
+} from '../harness/index.js';
+
+let stack: Stack;
+let page: Page;
+
+beforeAll(async () => {
+  stack = await startStack();
+  page = await stack.newPage();
+  // A linked TTN network, made the way an owner makes it.
+  const account = await registerTtnAccount(stack.sim, stack.server);
+  await signInAsAdmin(page, stack.server);
+  await page.getByRole('link', { name: 'Create Network' }).click();
+  await fillTtnNetworkForm(page, stack.sim, {
+    name: 'TTN Europe',
+    clientId: account.client.id,
+    clientSecret: account.client.secret,
+  });
+  await page.getByRole('button', { name: 'Sign Into Your Things Account' }).click();
+  await page.waitForURL(`${stack.sim.accountUrl}/users/authorize?**`);
+  await ttnLogIn(page, account.user);
+  await page.getByRole('button', { name: 'Allow' }).click();
+  await page.getByRole('button', { name: 'Done' }).click();
+  await page.waitForURL('**/networks');
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe('applications and devices', () => {
+  test('create an application and a device, link it to TTN, see it synced', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Applications' }).click();
+    await page.waitForURL('**/applications');
+    await page.getByLabel('Name', { exact: true }).fill('Weather stations');
+    await page.getByRole('button', { name: 'Create Application' }).click();
+    await page.getByRole('heading', { name: 'Weather stations' }).waitFor();
+
+    await page.getByRole('link', { name: 'Add Device' }).click();
+    await page.waitForURL('**/devices/new');
+    await page.getByLabel('Name', { exact: true }).fill('Roof sensor');
+    await page.getByLabel('DevEUI').fill('70B3D57ED00012');
+    await page.getByLabel('JoinEUI / AppEUI').fill('70B3D57ED0000000');
+    await page.getByLabel('AppKey').fill('00112233445566778899AABBCCDDEEFF');
+    await page.getByRole('button', { name: 'Add Device' }).click();
+    // A malformed DevEUI is refused with the field's message; corrected, the device is added.
+    await page.getByText('DevEUI must be 16 hexadecimal digits').waitFor();
+    await screenshot(page, 'device-invalid');
+    await page.getByLabel('DevEUI').fill('70B3D57ED0001234');
+    await page.getByRole('button', { name: 'Add Device' }).click();
+    await page.getByRole('heading', { name: 'Weather stations' }).waitFor();
+    await page.getByRole('link', { name: 'Roof sensor' }).waitFor();
+
+    await page.getByLabel('Link to').selectOption({ label: 'TTN Europe' });
+    await page.getByRole('button', { name: 'Link', exact: true }).click();
+    const row = page.getByRole('table', { name: 'Links' }).getByRole('row').filter({ hasText: 'TTN Europe' });
+    await row.getByText('Synced', { exact: true }).waitFor({ timeout: 30_000 });
+    await row.getByText('1 synced', { exact: true }).waitFor({ timeout: 30_000 });
+    await screenshot(page, 'application-synced');
+
+    // It is on TTN: the application was created on the account server, the device on the handler.
+    const created = await stack.sim.requests({ server: 'account', path: '/api/v2/applications' });
+    expect(created.some((r) => r.method === 'POST' && r.status === 201)).toBe(true);
+    const devices = await stack.sim.requests({ server: 'handler' });
+    expect(devices.some((r) => r.method === 'POST' && /\/devices$/.test(r.path) && r.status === 200)).toBe(true);
+
+    // The device page shows its state on the network.
+    await page.getByRole('link', { name: 'Roof sensor' }).click();
+    await page.getByLabel('Networks').getByText('Synced', { exact: true }).waitFor();
+  });
+
+  test('import a CSV file with one bad row and see that row’s error', async () => {
+    await page.goto('/applications');
+    await page.getByRole('link', { name: 'Weather stations' }).click();
+    const csv = [
+      'name,DevEUI,AppEUI,AppKey',
+      'garden,70B3D57ED0002001,70B3D57ED0000000,00112233445566778899AABBCCDDEE01',
+      'broken,70B3D57ED00020,70B3D57ED0000000,00112233445566778899AABBCCDDEE02',
+      'garage,70B3D57ED0002003,70B3D57ED0000000,00112233445566778899AABBCCDDEE03',
+      '',
+    ].join('\n');
+    await page.getByLabel('CSV file').setInputFiles({
+      name: 'devices.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from(csv),
+    });
+    await page.getByText('2 of 3 devices imported; 1 row could not be imported:').waitFor();
+    const rows = page.getByRole('list', { name: 'Rows not imported' });
+    expect(await rows.textContent()).toBe('Line 3: DevEUI must be 16 hexadecimal digits');
+    await screenshot(page, 'csv-import');
+    // The good rows are in the table (and on their way to TTN).
+    await page.getByRole('link', { name: 'garden' }).waitFor();
+    await page.getByRole('link', { name: 'garage' }).waitFor();
+    await page.getByLabel('Search devices').fill('garde');
+    await page.getByRole('link', { name: 'garage' }).waitFor({ state: 'detached' });
+  });
+});

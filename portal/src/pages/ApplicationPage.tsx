@@ -1,0 +1,269 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import { Link, useNavigate, useParams } from 'react-router';
+import { ApiError, api, unwrap } from '../api/client';
+import { useAuth } from '../auth';
+import { messageFor } from '../errors';
+import { formatDate } from '../format';
+import { useAsync } from '../useAsync';
+import { SyncBadge } from './ApplicationBadges';
+import type { Application, ApplicationLink } from './ApplicationTypes';
+import { DeviceImport } from './DeviceImport';
+import { DevicesTable } from './DevicesTable';
+
+/** One application: its details, its links to networks (state, errors, retry), its devices. */
+export function ApplicationPage() {
+  const { id = '' } = useParams();
+  const { user } = useAuth();
+  const isAdmin = user?.role === 'admin';
+  const application = useAsync(() => unwrap(api.GET('/api/applications/{id}', { params: { path: { id } } })), [id]);
+  const [devicesVersion, setDevicesVersion] = useState(0);
+
+  if (application.status === 'loading') return <p className="muted">Loading the application…</p>;
+  if (application.status === 'failed') {
+    return (
+      <div role="alert" className="alert error">
+        Could not load the application: {messageFor(application.error)}{' '}
+        <Link to="/applications">Back to the applications</Link>
+      </div>
+    );
+  }
+  const app = application.data;
+  return (
+    <section>
+      <p className="crumbs">
+        <Link to="/applications">Applications</Link> / {app.name}
+      </p>
+      <div className="page-head">
+        <h1>{app.name}</h1>
+        {isAdmin && (
+          <Link to={`/applications/${app.id}/devices/new`} className="button">
+            Add Device
+          </Link>
+        )}
+      </div>
+      {app.description && <p className="muted">{app.description}</p>}
+      <div className="grid">
+        <Links applicationId={app.id} isAdmin={isAdmin} />
+        {isAdmin && <EditApplication app={app} onSaved={application.reload} />}
+      </div>
+      <DevicesTable applicationId={app.id} version={devicesVersion} />
+      {isAdmin && <DeviceImport applicationId={app.id} onImported={() => setDevicesVersion((v) => v + 1)} />}
+    </section>
+  );
+}
+
+function Links({ applicationId, isAdmin }: { applicationId: string; isAdmin: boolean }) {
+  const links = useAsync(
+    () => unwrap(api.GET('/api/applications/{id}/links', { params: { path: { id: applicationId } } })),
+    [applicationId],
+  );
+  const networks = useAsync(() => unwrap(api.GET('/api/networks', { params: { query: { limit: 200 } } })), []);
+  const [networkId, setNetworkId] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const items = links.data?.items ?? [];
+  const unsettled = items.some((l) => l.state !== 'synced' || l.devices.pending > 0 || l.devices.error > 0);
+
+  // Pushes run in the background: follow them while something is still on its way.
+  useEffect(() => {
+    if (!unsettled) return;
+    const timer = setTimeout(links.reload, 1500);
+    return () => clearTimeout(timer);
+  }, [links.data, unsettled, links.reload]);
+
+  const networkName = (nid: string) => networks.data?.items.find((n) => n.id === nid)?.name ?? nid;
+  const linkable = networks.data?.items.filter((n) => !items.some((l) => l.networkId === n.id)) ?? [];
+
+  async function link(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await unwrap(
+        api.POST('/api/applications/{id}/links', { params: { path: { id: applicationId } }, body: { networkId } }),
+      );
+      setNetworkId('');
+      links.reload();
+    } catch (e) {
+      setError(`The application could not be linked: ${messageFor(e)}`);
+    }
+    setBusy(false);
+  }
+
+  async function retry(l: ApplicationLink) {
+    setError(null);
+    try {
+      await unwrap(
+        api.POST('/api/applications/{id}/links/{linkId}/retry', {
+          params: { path: { id: applicationId, linkId: l.id } },
+        }),
+      );
+      links.reload();
+    } catch (e) {
+      setError(`Retrying failed: ${messageFor(e)}`);
+    }
+  }
+
+  return (
+    <div className="card" aria-label="Networks">
+      <h2>Networks</h2>
+      {links.status === 'failed' && (
+        <p role="alert" className="alert error">
+          Could not load the links: {messageFor(links.error)}
+        </p>
+      )}
+      {error && (
+        <p role="alert" className="alert error">
+          {error}
+        </p>
+      )}
+      {links.status === 'done' && items.length === 0 && (
+        <p className="muted">Not linked to any network yet.</p>
+      )}
+      {items.length > 0 && (
+        <table className="table" aria-label="Links">
+          <thead>
+            <tr>
+              <th scope="col">Network</th>
+              <th scope="col">State</th>
+              <th scope="col">Devices</th>
+              <th scope="col">Last error</th>
+              <th scope="col" />
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((l) => (
+              <tr key={l.id} data-network={networkName(l.networkId)}>
+                <td>
+                  <Link to={`/networks/${l.networkId}`}>{networkName(l.networkId)}</Link>
+                  <div className="muted">
+                    <code>{l.remoteId}</code>
+                  </div>
+                </td>
+                <td>
+                  <SyncBadge state={l.state} />
+                </td>
+                <td>
+                  {l.devices.synced} synced
+                  {l.devices.pending > 0 && `, ${l.devices.pending} pending`}
+                  {l.devices.error > 0 && `, ${l.devices.error} failed`}
+                </td>
+                <td>
+                  {l.lastError ?? <span className="muted">—</span>}
+                  {l.lastAttemptAt && <div className="muted">{formatDate(l.lastAttemptAt)}</div>}
+                  {l.nextAttemptAt && l.lastError && (
+                    <div className="muted">Next attempt {formatDate(l.nextAttemptAt)}</div>
+                  )}
+                </td>
+                <td>
+                  {isAdmin && (l.state === 'error' || l.devices.error > 0) && (
+                    <button type="button" className="secondary small" onClick={() => retry(l)}>
+                      Retry
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {isAdmin && linkable.length > 0 && (
+        <form onSubmit={link} className="copy-row">
+          <label htmlFor="link-network" className="muted">
+            Link to
+          </label>
+          <select id="link-network" value={networkId} onChange={(e) => setNetworkId(e.target.value)}>
+            <option value="">Choose a network…</option>
+            {linkable.map((n) => (
+              <option key={n.id} value={n.id}>
+                {n.name}
+              </option>
+            ))}
+          </select>
+          <button type="submit" className="small" disabled={!networkId || busy}>
+            Link
+          </button>
+        </form>
+      )}
+    </div>
+  );
+}
+
+function EditApplication({ app, onSaved }: { app: Application; onSaved(): void }) {
+  const navigate = useNavigate();
+  const [name, setName] = useState(app.name);
+  const [description, setDescription] = useState(app.description ?? '');
+  const [reportingUrl, setReportingUrl] = useState(app.reportingUrl ?? '');
+  const [problem, setProblem] = useState<ApiError | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [saved, setSaved] = useState(false);
+
+  async function save(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    setProblem(null);
+    setError(null);
+    setSaved(false);
+    try {
+      await unwrap(
+        api.PATCH('/api/applications/{id}', {
+          params: { path: { id: app.id } },
+          body: { name: name.trim(), description: description.trim() || null, reportingUrl: reportingUrl.trim() || null },
+        }),
+      );
+      setSaved(true);
+      onSaved();
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 400) setProblem(e);
+      else setError(`Saving failed: ${messageFor(e)}`);
+    }
+  }
+
+  async function remove() {
+    if (!window.confirm(`Delete ${app.name} and its devices, here and on every linked network?`)) return;
+    try {
+      await unwrap(api.DELETE('/api/applications/{id}', { params: { path: { id: app.id } } }));
+      navigate('/applications');
+    } catch (e) {
+      setError(`Deleting failed: ${messageFor(e)}`);
+    }
+  }
+
+  const fieldError = (field: string) => problem?.fieldError(field);
+  return (
+    <form className="card" onSubmit={save} noValidate aria-label="Application settings">
+      <h2>Settings</h2>
+      {error && (
+        <p role="alert" className="alert error">
+          {error}
+        </p>
+      )}
+      {saved && <p className="muted">Saved.</p>}
+      <div className={`field${fieldError('name') ? ' invalid' : ''}`}>
+        <label htmlFor="edit-name">Name</label>
+        <input id="edit-name" value={name} onChange={(e) => setName(e.target.value)} />
+        {fieldError('name') && <p className="field-error">Name {fieldError('name')}</p>}
+      </div>
+      <div className="field">
+        <label htmlFor="edit-description">Description</label>
+        <input id="edit-description" value={description} onChange={(e) => setDescription(e.target.value)} />
+      </div>
+      <div className={`field${fieldError('reportingUrl') ? ' invalid' : ''}`}>
+        <label htmlFor="edit-reporting-url">Reporting URL</label>
+        <input
+          id="edit-reporting-url"
+          value={reportingUrl}
+          placeholder="https://vendor.example.com/uplinks"
+          onChange={(e) => setReportingUrl(e.target.value)}
+        />
+        <p className="help">Where the devices' uplinks are delivered.</p>
+        {fieldError('reportingUrl') && <p className="field-error">Reporting URL {fieldError('reportingUrl')}</p>}
+      </div>
+      <div className="actions">
+        <button type="submit">Save</button>
+        <button type="button" className="danger" onClick={remove}>
+          Delete Application
+        </button>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,271 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import { Link, useNavigate, useSearchParams } from 'react-router';
+import { ApiError, api, unwrap } from '../api/client';
+import { useAuth } from '../auth';
+import { messageFor } from '../errors';
+import { formatDate } from '../format';
+import { useAsync } from '../useAsync';
+import type { Job } from './ApplicationTypes';
+
+const PAGE_SIZE = 25;
+
+/** Applications of the organization; admins create them and import them from a network. */
+export function ApplicationsPage() {
+  const { user } = useAuth();
+  const isAdmin = user?.role === 'admin';
+  const [params, setParams] = useSearchParams();
+  const offset = Math.max(0, Number(params.get('offset')) || 0);
+  const applications = useAsync(
+    () => unwrap(api.GET('/api/applications', { params: { query: { limit: PAGE_SIZE, offset } } })),
+    [offset],
+  );
+
+  return (
+    <section>
+      <div className="page-head">
+        <h1>Applications</h1>
+      </div>
+      <p className="muted">
+        Manage applications and devices once here; they are pushed to every network they are linked to.
+      </p>
+      {isAdmin && (
+        <div className="grid">
+          <NewApplication />
+          <PullFromNetwork onDone={applications.reload} />
+        </div>
+      )}
+
+      {applications.status === 'loading' && <p className="muted">Loading applications…</p>}
+      {applications.status === 'failed' && (
+        <div role="alert" className="alert error">
+          Could not load the applications: {messageFor(applications.error)}{' '}
+          <button type="button" className="link" onClick={applications.reload}>
+            Try again
+          </button>
+        </div>
+      )}
+      {applications.status === 'done' && applications.data.items.length === 0 && (
+        <div className="empty">
+          <p>No applications yet.</p>
+        </div>
+      )}
+      {applications.status === 'done' && applications.data.items.length > 0 && (
+        <>
+          <table className="table" aria-label="Applications">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Devices</th>
+                <th scope="col">Description</th>
+                <th scope="col">Created</th>
+              </tr>
+            </thead>
+            <tbody>
+              {applications.data.items.map((a) => (
+                <tr key={a.id}>
+                  <td>
+                    <Link to={`/applications/${a.id}`}>{a.name}</Link>
+                  </td>
+                  <td>{a.deviceCount}</td>
+                  <td>{a.description ?? <span className="muted">—</span>}</td>
+                  <td>{formatDate(a.createdAt)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {applications.data.total > PAGE_SIZE && (
+            <nav className="pager" aria-label="Pages">
+              <button
+                type="button"
+                className="secondary small"
+                disabled={offset === 0}
+                onClick={() => setParams({ offset: String(Math.max(0, offset - PAGE_SIZE)) })}
+              >
+                Previous
+              </button>
+              <span className="muted">
+                {offset + 1}–{offset + applications.data.items.length} of {applications.data.total}
+              </span>
+              <button
+                type="button"
+                className="secondary small"
+                disabled={offset + PAGE_SIZE >= applications.data.total}
+                onClick={() => setParams({ offset: String(offset + PAGE_SIZE) })}
+              >
+                Next
+              </button>
+            </nav>
+          )}
+        </>
+      )}
+    </section>
+  );
+}
+
+function NewApplication() {
+  const navigate = useNavigate();
+  const [name, setName] = useState('');
+  const [description, setDescription] = useState('');
+  const [problem, setProblem] = useState<ApiError | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function handleSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    setBusy(true);
+    setProblem(null);
+    setError(null);
+    try {
+      const created = await unwrap(
+        api.POST('/api/applications', {
+          body: { name: name.trim(), ...(description.trim() ? { description: description.trim() } : {}) },
+        }),
+      );
+      navigate(`/applications/${created.id}`);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 400) setProblem(e);
+      else setError(`The application could not be created: ${messageFor(e)}`);
+      setBusy(false);
+    }
+  }
+
+  const nameError = problem?.fieldError('name');
+  return (
+    <form className="card" onSubmit={handleSubmit} noValidate aria-label="New application">
+      <h2>New application</h2>
+      {error && (
+        <p role="alert" className="alert error">
+          {error}
+        </p>
+      )}
+      <div className={`field${nameError ? ' invalid' : ''}`}>
+        <label htmlFor="application-name">Name</label>
+        <input
+          id="application-name"
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+          placeholder="e.g. Weather stations"
+          aria-invalid={nameError ? true : undefined}
+        />
+        {nameError && <p className="field-error">Name {nameError}</p>}
+      </div>
+      <div className="field">
+        <label htmlFor="application-description">Description</label>
+        <input
+          id="application-description"
+          value={description}
+          onChange={(e) => setDescription(e.target.value)}
+        />
+      </div>
+      <div className="actions">
+        <button type="submit" disabled={busy}>
+          Create Application
+        </button>
+      </div>
+    </form>
+  );
+}
+
+/** Pull: import a linked network account's applications and devices, with a progress bar. */
+function PullFromNetwork({ onDone }: { onDone(): void }) {
+  const networks = useAsync(() => unwrap(api.GET('/api/networks', { params: { query: { limit: 200 } } })), []);
+  const [networkId, setNetworkId] = useState('');
+  const [jobId, setJobId] = useState<string | null>(null);
+  const [job, setJob] = useState<Job | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    if (jobId === null) return;
+    let live = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const poll = async () => {
+      try {
+        const current = await unwrap(api.GET('/api/jobs/{id}', { params: { path: { id: jobId } } }));
+        if (!live) return;
+        setJob(current);
+        if (current.state === 'done' || current.state === 'failed') {
+          onDone();
+          return;
+        }
+      } catch (e) {
+        if (live) setError(`Could not follow the import: ${messageFor(e)}`);
+        return;
+      }
+      timer = setTimeout(poll, 500);
+    };
+    void poll();
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, [jobId, onDone]);
+
+  async function start() {
+    setError(null);
+    setJob(null);
+    try {
+      const { jobId: id } = await unwrap(
+        api.POST('/api/networks/{id}/pull', { params: { path: { id: networkId } } }),
+      );
+      setJobId(id);
+    } catch (e) {
+      setError(`The import could not start: ${messageFor(e)}`);
+    }
+  }
+
+  const running = job !== null && (job.state === 'queued' || job.state === 'running');
+  return (
+    <div className="card" aria-label="Import from a network">
+      <h2>Import from a network</h2>
+      <p className="muted">
+        Brings in the applications and devices the network account has. Importing again adds only what is new.
+      </p>
+      <div className="field">
+        <label htmlFor="pull-network">Network</label>
+        <select id="pull-network" value={networkId} onChange={(e) => setNetworkId(e.target.value)}>
+          <option value="">Choose a network…</option>
+          {networks.data?.items.map((n) => (
+            <option key={n.id} value={n.id}>
+              {n.name}
+            </option>
+          ))}
+        </select>
+      </div>
+      <div className="actions">
+        <button type="button" onClick={start} disabled={!networkId || running}>
+          Import
+        </button>
+      </div>
+      {error && (
+        <p role="alert" className="alert error">
+          {error}
+        </p>
+      )}
+      {job && (
+        <div aria-live="polite">
+          <progress
+            aria-label="Import progress"
+            max={Math.max(1, job.progress.total)}
+            value={job.state === 'done' ? Math.max(1, job.progress.total) : job.progress.done}
+          />
+          <p>
+            {job.state === 'done' ? 'Import finished' : job.state === 'failed' ? 'Import failed' : 'Importing…'}:{' '}
+            {job.progress.done} of {job.progress.total} applications; devices {job.counts.devices.created} new,{' '}
+            {job.counts.devices.matched} already here
+            {job.errorCount > 0 ? `, ${job.errorCount} not imported` : ''}.
+          </p>
+          {job.message && <p className="alert error">{job.message}</p>}
+          {job.errors.length > 0 && (
+            <ul>
+              {job.errors.map((e, i) => (
+                <li key={i}>
+                  {e.item}: {e.message}
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,138 @@
+import { useState, type ChangeEvent } from 'react';
+import { api, unwrap } from '../api/client';
+import { messageFor } from '../errors';
+import type { ImportResult } from './ApplicationTypes';
+
+/** How the server's field names read in the portal. */
+const FIELD_LABELS: Record<string, string> = {
+  name: 'Name',
+  description: 'Description',
+  devEui: 'DevEUI',
+  joinEui: 'JoinEUI / AppEUI',
+  appKey: 'AppKey',
+  devAddr: 'DevAddr',
+  nwkSKey: 'NwkSKey',
+  appSKey: 'AppSKey',
+  activation: 'Activation',
+};
+
+/** Rows per request: big files go in parts so the page can show progress. */
+const ROWS_PER_PART = 500;
+
+/**
+ * Splits a CSV file into parts of whole records, each with the header, and the number of lines
+ * before each part (for the server's line numbers). A record may span lines inside quotes.
+ */
+export function csvParts(text: string, rowsPerPart = ROWS_PER_PART): { body: string; lineOffset: number }[] {
+  const lines = text.replace(/\r\n?/g, '\n').split('\n');
+  const header = lines[0] ?? '';
+  const records: { text: string; firstLine: number }[] = [];
+  let current: string[] = [];
+  let first = 1;
+  let quotes = 0;
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (current.length === 0) first = i;
+    current.push(line);
+    quotes += (line.match(/"/g) ?? []).length;
+    if (quotes % 2 === 0) {
+      // Blank lines are kept (the server skips them) so that line numbers stay the file's.
+      records.push({ text: current.join('\n'), firstLine: first });
+      current = [];
+      quotes = 0;
+    }
+  }
+  const parts = [];
+  for (let i = 0; i < records.length; i += rowsPerPart) {
+    const chunk = records.slice(i, i + rowsPerPart);
+    // The server numbers the header line 1 and the rows after it; shift to the file's lines.
+    parts.push({ body: [header, ...chunk.map((r) => r.text)].join('\n') + '\n', lineOffset: chunk[0]!.firstLine - 1 });
+  }
+  return parts;
+}
+
+/** CSV import of devices: imports the good rows, lists each bad row with its line and reason. */
+export function DeviceImport({ applicationId, onImported }: { applicationId: string; onImported(): void }) {
+  const [progress, setProgress] = useState<{ done: number; total: number } | null>(null);
+  const [result, setResult] = useState<ImportResult | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  async function handleFile(event: ChangeEvent<HTMLInputElement>) {
+    const file = event.target.files?.[0];
+    event.target.value = '';
+    if (!file) return;
+    setError(null);
+    setResult(null);
+    const parts = csvParts(await file.text());
+    if (parts.length === 0) {
+      setError('The file has no device rows.');
+      return;
+    }
+    const sum: ImportResult = { total: 0, created: 0, failed: 0, errors: [] };
+    setProgress({ done: 0, total: parts.length });
+    try {
+      for (const [i, part] of parts.entries()) {
+        const answer = await unwrap(
+          api.POST('/api/applications/{id}/devices/import', {
+            params: { path: { id: applicationId }, query: { lineOffset: part.lineOffset } },
+            body: part.body,
+            bodySerializer: (body: string) => body,
+            headers: { 'content-type': 'text/csv' },
+          }),
+        );
+        sum.total += answer.total;
+        sum.created += answer.created;
+        sum.failed += answer.failed;
+        sum.errors.push(...answer.errors);
+        setProgress({ done: i + 1, total: parts.length });
+        setResult({ ...sum, errors: [...sum.errors] });
+      }
+    } catch (e) {
+      setError(`The import stopped: ${messageFor(e)}`);
+    }
+    setProgress(null);
+    onImported();
+  }
+
+  return (
+    <div className="card" aria-label="Import devices">
+      <h2>Import devices from CSV</h2>
+      <p className="muted">
+        Columns: name, DevEUI, JoinEUI (or AppEUI), AppKey — or for ABP devices DevAddr, NwkSKey, AppSKey. The
+        first row names the columns.
+      </p>
+      <div className="field">
+        <label htmlFor="csv-file">CSV file</label>
+        <input id="csv-file" type="file" accept=".csv,text/csv" onChange={handleFile} disabled={progress !== null} />
+      </div>
+      {progress && (
+        <progress aria-label="Import progress" max={Math.max(1, progress.total)} value={progress.done} />
+      )}
+      {error && (
+        <p role="alert" className="alert error">
+          {error}
+        </p>
+      )}
+      {result && (
+        <div aria-live="polite" className="import-result">
+          <p>
+            {result.created} of {result.total} devices imported
+            {result.failed > 0
+              ? `; ${result.failed} ${result.failed === 1 ? 'row' : 'rows'} could not be imported:`
+              : '.'}
+          </p>
+          {result.errors.length > 0 && (
+            <ul aria-label="Rows not imported">
+              {result.errors.map((e, i) => (
+                <li key={i}>
+                  Line {e.line}: {e.field ? `${FIELD_LABELS[e.field] ?? e.field} ` : ''}
+                  {e.message}
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,112 @@
+import { useEffect, useState } from 'react';
+import { Link } from 'react-router';
+import { api, unwrap } from '../api/client';
+import { messageFor } from '../errors';
+import { formatDate } from '../format';
+import { useAsync } from '../useAsync';
+
+const PAGE_SIZE = 50;
+
+/** An application's devices, searchable by name or DevEUI, a page at a time. */
+export function DevicesTable({ applicationId, version }: { applicationId: string; version: number }) {
+  const [search, setSearch] = useState('');
+  const [query, setQuery] = useState('');
+  const [offset, setOffset] = useState(0);
+
+  // Ask the server once typing pauses, not on every key.
+  useEffect(() => {
+    const timer = setTimeout(() => {
+      setQuery(search.trim());
+      setOffset(0);
+    }, 250);
+    return () => clearTimeout(timer);
+  }, [search]);
+
+  const devices = useAsync(
+    () =>
+      unwrap(
+        api.GET('/api/applications/{id}/devices', {
+          params: {
+            path: { id: applicationId },
+            query: { limit: PAGE_SIZE, offset, ...(query ? { search: query } : {}) },
+          },
+        }),
+      ),
+    [applicationId, offset, query, version],
+  );
+
+  return (
+    <div className="card" aria-label="Devices">
+      <div className="card-head">
+        <h2>Devices{devices.data ? ` (${devices.data.total})` : ''}</h2>
+        <input
+          type="search"
+          aria-label="Search devices"
+          placeholder="Search by name or DevEUI"
+          value={search}
+          onChange={(e) => setSearch(e.target.value)}
+        />
+      </div>
+      {devices.status === 'loading' && <p className="muted">Loading devices…</p>}
+      {devices.status === 'failed' && (
+        <p role="alert" className="alert error">
+          Could not load the devices: {messageFor(devices.error)}
+        </p>
+      )}
+      {devices.status === 'done' && devices.data.items.length === 0 && (
+        <p className="muted">{query ? 'No device matches.' : 'No devices yet.'}</p>
+      )}
+      {devices.status === 'done' && devices.data.items.length > 0 && (
+        <>
+          <table className="table" aria-label="Device list">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">DevEUI</th>
+                <th scope="col">Activation</th>
+                <th scope="col">Last seen</th>
+              </tr>
+            </thead>
+            <tbody>
+              {devices.data.items.map((d) => (
+                <tr key={d.id}>
+                  <td>
+                    <Link to={`/applications/${applicationId}/devices/${d.id}`}>{d.name}</Link>
+                  </td>
+                  <td>
+                    <code>{d.devEui}</code>
+                  </td>
+                  <td>{d.activation.toUpperCase()}</td>
+                  <td>{formatDate(d.lastSeenAt)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {devices.data.total > PAGE_SIZE && (
+            <nav className="pager" aria-label="Device pages">
+              <button
+                type="button"
+                className="secondary small"
+                disabled={offset === 0}
+                onClick={() => setOffset(Math.max(0, offset - PAGE_SIZE))}
+              >
+                Previous
+              </button>
+              <span className="muted">
+                {offset + 1}–{offset + devices.data.items.length} of {devices.data.total}
+              </span>
+              <button
+                type="button"
+                className="secondary small"
+                disabled={offset + PAGE_SIZE >= devices.data.total}
+                onClick={() => setOffset(offset + PAGE_SIZE)}
+              >
+                Next
+              </button>
+            </nav>
+          )}
+        </>
+      )}
+    </div>
+  );
+}
