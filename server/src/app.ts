@@ -28,6 +28,7 @@ import { oauth } from './oauth/oauth.plugin.js';
 import { portal } from './portal/portal.plugin.js';
 import { protocolsRoutes } from './protocols/protocols.routes.js';
 import { BUILT_IN_PROTOCOLS, ProtocolRegistry } from './protocols/registry.js';
+import { uplinks } from './uplinks/uplinks.plugin.js';
 import { workers } from './workers/worker.js';
 
 export interface AppDeps {
@@ -84,6 +85,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   await app.register(networksRoutes);
   await app.register(oauth);
   await app.register(applications);
+  await app.register(uplinks);
 
   // Portal last: it owns / and the not-found fallback.
   await app.register(portal, { portalDir: config.portalDir });

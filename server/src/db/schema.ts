@@ -18,6 +18,12 @@ import type { UsersTable } from '../accounts/users.table.js';
 import type { SystemValuesTable } from '../crypto/system-values.table.js';
 import type { NetworksTable } from '../networks/networks.table.js';
 import type { OAuthAuthorizationsTable, OAuthTokensTable } from '../oauth/oauth.table.js';
+import type {
+  DeliveriesTable,
+  DeliveryEndpointsTable,
+  UplinkLeasesTable,
+  UplinksTable,
+} from '../uplinks/uplinks.table.js';
 
 export interface Database {
   organizations: OrganizationsTable;
@@ -35,4 +41,8 @@ export interface Database {
   jobs: JobsTable;
   job_errors: JobErrorsTable;
   system_values: SystemValuesTable;
+  uplinks: UplinksTable;
+  deliveries: DeliveriesTable;
+  delivery_endpoints: DeliveryEndpointsTable;
+  uplink_leases: UplinkLeasesTable;
 }

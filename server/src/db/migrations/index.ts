@@ -3,6 +3,7 @@ import * as initial from './2026-11-28-0001-initial.js';
 import * as oauth from './2026-11-28-0002-oauth.js';
 import * as applications from './2026-11-28-0003-applications.js';
 import * as sync from './2026-11-28-0004-sync.js';
+import * as uplinks from './2026-11-28-0005-uplinks.js';
 
 /**
  * Every migration, in order. Names are date-prefixed and never change once released; a new
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-28-0002-oauth': oauth,
   '2026-11-28-0003-applications': applications,
   '2026-11-28-0004-sync': sync,
+  '2026-11-28-0005-uplinks': uplinks,
 };

@@ -1,0 +1,324 @@
+/**
+ * Delivers stored uplinks to their application's reporting URL.
+ *
+ * The worker claims due deliveries from the database (several processes share the work; see
+ * claimDeliveries), POSTs each one and records the outcome. Per-application limits keep one
+ * slow endpoint from taking every slot, and an endpoint that fails is backed off as a whole
+ * (one probe at a time until it answers again) instead of failing each of its deliveries.
+ */
+import { createHmac } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import { nowIso } from '../clock.js';
+import type { UplinksConfig } from '../config.js';
+import type { SecretBox } from '../crypto/secret-box.js';
+import type { Db } from '../db/database.js';
+import type { BackgroundWorker } from '../workers/worker.js';
+import {
+  claimDeliveries,
+  deadLetterExpired,
+  findDeliveryTargets,
+  findDocuments,
+  findEndpoint,
+  markDelivered,
+  markFailed,
+  recordEndpointFailure,
+  recordEndpointSuccess,
+  type ClaimedDelivery,
+  type Dialect,
+} from './uplinks.repository.js';
+
+export const SIGNATURE_HEADER = 'X-LPWAN-Signature';
+const USER_AGENT = 'LPWAN-Server';
+const BACKOFF_MIN_MS = 1_000;
+/** Past the request time-out: a claim outlives the request it was made for. */
+const CLAIM_MARGIN_MS = 5_000;
+const MAX_IN_FLIGHT = 256;
+const PER_APPLICATION = 32;
+const MAX_CLAIM = 200;
+const IDLE_MS = 500;
+const TARGET_CACHE_MS = 2_000;
+const ERROR_BODY_CHARS = 200;
+
+/** Associated data of an application's sealed reporting secret. */
+export function reportingSecretAad(applicationId: string): string {
+  return `applications:${applicationId}:reporting_secret`;
+}
+
+/** HMAC-SHA256 of the exact body bytes, hex: what X-LPWAN-Signature carries. */
+export function sign(secret: string, body: string): string {
+  return createHmac('sha256', secret).update(body).digest('hex');
+}
+
+/** Exponential backoff with "equal jitter": half the delay fixed, half random. */
+export function backoffMs(attempt: number, maxMs: number): number {
+  const delay = Math.min(maxMs, BACKOFF_MIN_MS * 2 ** Math.min(attempt, 30));
+  return delay / 2 + Math.random() * (delay / 2);
+}
+
+export interface PostOutcome {
+  ok: boolean;
+  /** HTTP status; null when no answer came (connection refused, time-out). */
+  status: number | null;
+  error: string | null;
+  /** The endpoint itself is in trouble (no answer, 5xx, 408, 429), not just this message. */
+  endpointFailure: boolean;
+  durationMs: number;
+}
+
+/** One POST of a document to a reporting URL. */
+export async function postDocument(
+  url: string,
+  body: string,
+  messageId: string,
+  secret: string | null,
+  timeoutMs: number,
+): Promise<PostOutcome> {
+  const started = performance.now();
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'idempotency-key': messageId,
+    'user-agent': USER_AGENT,
+  };
+  if (secret !== null) headers[SIGNATURE_HEADER.toLowerCase()] = sign(secret, body);
+  try {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers,
+      body,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    // Read the answer so the keep-alive connection can be reused.
+    const text = await res.text();
+    const durationMs = performance.now() - started;
+    if (res.status >= 200 && res.status < 300) {
+      return { ok: true, status: res.status, error: null, endpointFailure: false, durationMs };
+    }
+    const detail = text.trim().slice(0, ERROR_BODY_CHARS);
+    return {
+      ok: false,
+      status: res.status,
+      error: `The reporting URL answered ${res.status}${detail ? `: ${detail}` : ''}`,
+      endpointFailure: res.status >= 500 || res.status === 408 || res.status === 429,
+      durationMs,
+    };
+  } catch (error) {
+    const timedOut = error instanceof DOMException && error.name === 'TimeoutError';
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    return {
+      ok: false,
+      status: null,
+      error: timedOut
+        ? `The reporting URL did not answer within ${timeoutMs / 1000} s`
+        : `The reporting URL cannot be reached (${cause?.code ?? cause?.message ?? (error as Error).message})`,
+      endpointFailure: true,
+      durationMs: performance.now() - started,
+    };
+  }
+}
+
+interface Target {
+  url: string | null;
+  secret: string | null;
+  loadedAt: number;
+}
+
+export interface DeliveryDeps {
+  db: Db;
+  dialect: Dialect;
+  secretBox: SecretBox;
+  log: FastifyBaseLogger;
+  config: UplinksConfig;
+}
+
+export class DeliveryWorker implements BackgroundWorker {
+  readonly name = 'uplink-delivery';
+  private controller: AbortController | undefined;
+  private running: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  /** The loop waits for a request to finish (every slot taken), not for new work. */
+  private waitingForSlot = false;
+  private inFlight = 0;
+  private readonly perApplication = new Map<string, number>();
+  /** Applications whose endpoint failed last: one request at a time until it answers. */
+  private readonly failing = new Set<string>();
+  private readonly targets = new Map<string, Target>();
+  private delivered: { uplinkId: string; applicationId: string; status: number }[] = [];
+  private flushing: Promise<void> | undefined;
+
+  constructor(private readonly deps: DeliveryDeps) {}
+
+  start(): void {
+    if (this.running) return;
+    this.controller = new AbortController();
+    this.running = this.loop(this.controller.signal);
+  }
+
+  /** Stops claiming; waits for the requests in flight and their outcomes to be recorded. */
+  async stop(): Promise<void> {
+    this.controller?.abort();
+    this.wake?.();
+    await this.running;
+    this.running = undefined;
+    while (this.inFlight > 0) await new Promise((r) => setTimeout(r, 10));
+    await this.flushDelivered();
+  }
+
+  /** New work may be due (an uplink was stored, a dead letter requeued). */
+  notify(): void {
+    this.wake?.();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = () => {
+        this.wake = undefined;
+        done();
+      };
+    });
+  }
+
+  private async loop(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        const free = MAX_IN_FLIGHT - this.inFlight;
+        const claimed = free > 0 ? await this.claim(Math.min(free, MAX_CLAIM)) : [];
+        if (claimed.length > 0) await this.dispatch(claimed);
+        // A full claim means more is waiting; otherwise wait for new work or a free slot.
+        if (claimed.length < Math.min(free, MAX_CLAIM) || free <= 0) {
+          this.waitingForSlot = free <= 0;
+          await this.sleep(IDLE_MS);
+          this.waitingForSlot = false;
+        }
+      } catch (err) {
+        if (!signal.aborted) this.deps.log.error({ err, worker: this.name }, 'delivery round failed');
+        await this.sleep(IDLE_MS);
+      }
+    }
+  }
+
+  private claim(limit: number): Promise<ClaimedDelivery[]> {
+    const excluded = [...this.perApplication]
+      .filter(([app, n]) => n >= PER_APPLICATION || (this.failing.has(app) && n > 0))
+      .map(([app]) => app);
+    const now = Date.now();
+    return claimDeliveries(this.deps.db, this.deps.dialect, {
+      now: new Date(now).toISOString(),
+      leaseUntil: new Date(now + this.deps.config.deliveryTimeoutMs + CLAIM_MARGIN_MS).toISOString(),
+      limit,
+      perApplication: PER_APPLICATION,
+      excluded,
+    });
+  }
+
+  private async dispatch(claimed: ClaimedDelivery[]): Promise<void> {
+    const [documents] = await Promise.all([
+      findDocuments(this.deps.db, claimed.map((c) => c.uplink_id)),
+      this.loadTargets([...new Set(claimed.map((c) => c.application_id))]),
+    ]);
+    const bodies = new Map(documents.map((d) => [d.id, d.document]));
+    for (const delivery of claimed) {
+      const body = bodies.get(delivery.uplink_id);
+      if (body === undefined) continue; // purged meanwhile, nothing to send
+      this.inFlight++;
+      this.perApplication.set(delivery.application_id, (this.perApplication.get(delivery.application_id) ?? 0) + 1);
+      void this.deliver(delivery, body).finally(() => {
+        this.inFlight--;
+        const left = (this.perApplication.get(delivery.application_id) ?? 1) - 1;
+        if (left > 0) this.perApplication.set(delivery.application_id, left);
+        else this.perApplication.delete(delivery.application_id);
+        // Finished requests matter to the loop only when it waits for a slot (its own or the
+        // application's); new work wakes it through notify().
+        if (this.waitingForSlot || left === PER_APPLICATION - 1) this.wake?.();
+      });
+    }
+  }
+
+  private async loadTargets(applicationIds: string[]): Promise<void> {
+    const stale = applicationIds.filter((id) => {
+      const t = this.targets.get(id);
+      return t === undefined || Date.now() - t.loadedAt > TARGET_CACHE_MS;
+    });
+    for (const row of await findDeliveryTargets(this.deps.db, stale)) {
+      this.targets.set(row.id, {
+        url: row.reporting_url,
+        secret:
+          row.reporting_secret_sealed === null
+            ? null
+            : this.deps.secretBox.open(row.reporting_secret_sealed, reportingSecretAad(row.id)),
+        loadedAt: Date.now(),
+      });
+    }
+  }
+
+  private async deliver(delivery: ClaimedDelivery, body: string): Promise<void> {
+    try {
+      const target = this.targets.get(delivery.application_id);
+      const outcome: PostOutcome =
+        target?.url == null
+          ? { ok: false, status: null, error: 'The application has no reporting URL', endpointFailure: true, durationMs: 0 }
+          : await postDocument(target.url, body, delivery.uplink_id, target.secret, this.deps.config.deliveryTimeoutMs);
+      if (outcome.ok) {
+        this.failing.delete(delivery.application_id);
+        this.delivered.push({ uplinkId: delivery.uplink_id, applicationId: delivery.application_id, status: outcome.status! });
+        this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flushDelivered());
+      } else {
+        await this.recordFailure(delivery, outcome);
+      }
+    } catch (err) {
+      // The outcome could not be recorded: the claim expires and the delivery is tried again.
+      this.deps.log.error({ err, uplinkId: delivery.uplink_id }, 'recording a delivery outcome failed');
+    }
+  }
+
+  /** Records the successes gathered since the last flush, in a few statements. */
+  private async flushDelivered(): Promise<void> {
+    const batch = this.delivered;
+    this.delivered = [];
+    this.flushing = undefined;
+    if (batch.length === 0) return;
+    const now = nowIso();
+    try {
+      await markDelivered(this.deps.db, batch, now);
+      await recordEndpointSuccess(this.deps.db, [...new Set(batch.map((d) => d.applicationId))], now);
+    } catch (err) {
+      this.deps.log.error({ err, deliveries: batch.length }, 'recording deliveries failed; they will be sent again');
+    }
+  }
+
+  private async recordFailure(delivery: ClaimedDelivery, outcome: PostOutcome): Promise<void> {
+    const { db, config } = this.deps;
+    const now = Date.now();
+    const nowText = new Date(now).toISOString();
+    const expiredBefore = new Date(now - config.retryPeriodMs).toISOString();
+    let nextAttempt = now + backoffMs(delivery.attempts, config.backoffMaxMs);
+    if (outcome.endpointFailure) {
+      this.failing.add(delivery.application_id);
+      const endpoint = await findEndpoint(db, delivery.application_id);
+      const blocked = endpoint?.blocked_until != null && endpoint.blocked_until > nowText;
+      // Requests already in flight when the endpoint failed do not lengthen its backoff.
+      const failures = blocked ? endpoint.consecutive_failures : (endpoint?.consecutive_failures ?? 0) + 1;
+      const blockedUntil = blocked ? endpoint.blocked_until! : new Date(now + backoffMs(failures - 1, config.backoffMaxMs)).toISOString();
+      await recordEndpointFailure(db, delivery.application_id, { consecutiveFailures: failures, blockedUntil, error: outcome.error! }, nowText);
+      nextAttempt = Date.parse(blockedUntil);
+      const dead = await deadLetterExpired(db, delivery.application_id, expiredBefore, outcome.error!, nowText);
+      if (dead > 0) this.deps.log.warn({ applicationId: delivery.application_id, deliveries: dead }, 'deliveries dead-lettered');
+    }
+    await markFailed(
+      db,
+      delivery.uplink_id,
+      {
+        status: delivery.created_at < expiredBefore ? 'dead' : 'pending',
+        nextAttemptAt: new Date(nextAttempt).toISOString(),
+        lastStatus: outcome.status,
+        lastError: outcome.error!,
+      },
+      nowText,
+    );
+  }
+}

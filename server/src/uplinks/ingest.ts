@@ -1,0 +1,89 @@
+/**
+ * Stores received uplinks in batches. A store resolves once its uplink is committed (the
+ * subscription acknowledges the network's message only then). Batching is what makes the
+ * durable path fast on PostgreSQL: every uplink that arrives while one batch commits goes
+ * into the next transaction (group commit), so a busy server commits hundreds per round trip
+ * while a quiet one commits each uplink right away.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import { nowIso } from '../clock.js';
+import type { Db } from '../db/database.js';
+import { insertUplinks } from './uplinks.repository.js';
+import type { NewUplinkRow } from './uplinks.table.js';
+
+const MAX_BATCH = 500;
+/** A database that fails is retried for a while before the uplinks are given up (and left unacknowledged). */
+const RETRY_DELAYS_MS = [100, 250, 500, 1000, 2000, 4000];
+
+export interface IncomingUplink {
+  row: Omit<NewUplinkRow, 'ingested_at'>;
+}
+
+interface Pending extends IncomingUplink {
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+export class UplinkIngest {
+  private queue: Pending[] = [];
+  private flushing = false;
+
+  constructor(
+    private readonly deps: {
+      db: Db;
+      log: FastifyBaseLogger;
+      /** Called after each commit with the applications that got new uplinks. */
+      onStored: (applicationIds: Set<string>) => void;
+    },
+  ) {}
+
+  store(uplink: IncomingUplink): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ ...uplink, resolve, reject });
+      if (!this.flushing) {
+        this.flushing = true;
+        // Let the messages already read from the sockets join this batch.
+        setImmediate(() => void this.drain());
+      }
+    });
+  }
+
+  /** Resolves when everything queued so far is stored (or given up). */
+  async idle(): Promise<void> {
+    while (this.flushing || this.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, MAX_BATCH);
+      try {
+        await this.write(batch);
+        for (const p of batch) p.resolve();
+      } catch (error) {
+        this.deps.log.error({ err: error, uplinks: batch.length }, 'uplinks could not be stored');
+        for (const p of batch) p.reject(error);
+      }
+    }
+    this.flushing = false;
+  }
+
+  private async write(batch: Pending[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const now = nowIso();
+      const rows = batch.map((p) => ({ ...p.row, ingested_at: now }));
+      try {
+        const inserted = await insertUplinks(this.deps.db, rows);
+        if (inserted.length > 0) {
+          const ids = new Set(inserted);
+          this.deps.onStored(new Set(rows.filter((r) => ids.has(r.id)).map((r) => r.application_id)));
+        }
+        return;
+      } catch (error) {
+        const delay = RETRY_DELAYS_MS[attempt];
+        if (delay === undefined) throw error;
+        this.deps.log.warn({ err: error, attempt: attempt + 1 }, 'storing uplinks failed; retrying');
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+}

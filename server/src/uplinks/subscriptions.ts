@@ -1,0 +1,231 @@
+/**
+ * Keeps one uplink subscription per application link across all server processes.
+ *
+ * Each process has a holder id. Every round it renews the leases it holds, drops the
+ * subscriptions whose lease it lost (or whose link is gone or got a new key), and takes the
+ * lease of every link nobody holds, or whose holder let it expire — a holder that died — then
+ * subscribes. A lease lives `leaseMs` and is renewed every third of it, so a dead holder's
+ * subscriptions move within `leaseMs` plus one round. Every holder uses the same MQTT client id
+ * for a link, so even in a race the broker keeps one connection.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import { isoIn, nowIso } from '../clock.js';
+import type { SecretBox } from '../crypto/secret-box.js';
+import type { Db } from '../db/database.js';
+import { readNetworkSettings } from '../networks/networks.service.js';
+import type { NetworkEvent, SubscriptionStatus, UplinkSubscription } from '../protocols/protocol.js';
+import type { ProtocolRegistry } from '../protocols/registry.js';
+import { loopWorker, type BackgroundWorker } from '../workers/worker.js';
+import { toDocument } from './document.js';
+import type { UplinkIngest } from './ingest.js';
+import {
+  acquireLease,
+  listDeviceLinks,
+  listSubscribableLinks,
+  releaseLease,
+  renewLeases,
+  setLeaseState,
+  setLinkError,
+  touchDevices,
+  type SubscribableLinkRow,
+} from './uplinks.repository.js';
+
+/** Associated data of a link's sealed access key (as the applications feature seals it). */
+export function accessKeyAad(linkId: string): string {
+  return `application_links:${linkId}:access_key`;
+}
+
+/** Link errors written by this feature start with this, so that only they are cleared here. */
+const LINK_ERROR_PREFIX = 'Uplink subscription: ';
+
+/** How often a device unknown to a subscription makes it re-read the device links. */
+const DEVICE_RELOAD_MS = 5_000;
+
+interface Running {
+  link: SubscribableLinkRow;
+  subscription: UplinkSubscription;
+  devices: Map<string, string>;
+  devicesLoadedAt: number;
+}
+
+export interface SubscriptionDeps {
+  db: Db;
+  secretBox: SecretBox;
+  protocols: ProtocolRegistry;
+  ingest: UplinkIngest;
+  log: FastifyBaseLogger;
+  leaseMs: number;
+}
+
+export class SubscriptionManager implements BackgroundWorker {
+  readonly name = 'uplink-subscriptions';
+  /** This process, as written into the leases it holds. */
+  readonly holder = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  private readonly running = new Map<string, Running>();
+  private readonly loop: BackgroundWorker;
+  private lastRenewal = Date.now();
+
+  constructor(private readonly deps: SubscriptionDeps) {
+    this.loop = loopWorker(this.name, { idleMs: Math.max(200, Math.floor(deps.leaseMs / 3)), log: deps.log }, () =>
+      this.round(),
+    );
+  }
+
+  start(): void {
+    this.lastRenewal = Date.now();
+    this.loop.start();
+  }
+
+  /** Stops the loop, closes every subscription and hands its lease back, so others take over at once. */
+  async stop(): Promise<void> {
+    await this.loop.stop();
+    await Promise.all([...this.running.keys()].map((id) => this.stopOne(id, true)));
+    // Uplinks received before the close are stored before the database goes away.
+    await this.deps.ingest.idle();
+  }
+
+  /** Link ids this process subscribes to. */
+  get linkIds(): string[] {
+    return [...this.running.keys()];
+  }
+
+  private async round(): Promise<{ more: boolean }> {
+    const { db, leaseMs } = this.deps;
+    try {
+      const kept = new Set(await renewLeases(db, this.holder, this.linkIds, isoIn(leaseMs)));
+      this.lastRenewal = Date.now();
+      for (const id of this.linkIds) {
+        if (!kept.has(id)) {
+          this.deps.log.warn({ linkId: id }, 'uplink subscription lease lost; unsubscribing');
+          await this.stopOne(id, false);
+        }
+      }
+    } catch (error) {
+      // Past its lease, another process may hold the link now: stop rather than subscribe twice.
+      if (Date.now() - this.lastRenewal >= leaseMs) {
+        await Promise.all(this.linkIds.map((id) => this.stopOne(id, false)));
+      }
+      throw error;
+    }
+
+    const links = await listSubscribableLinks(db);
+    const wanted = new Map(links.map((l) => [l.id, l]));
+    for (const [id, running] of this.running) {
+      const link = wanted.get(id);
+      if (!link || link.access_key_sealed !== running.link.access_key_sealed) await this.stopOne(id, true);
+    }
+    for (const link of links) {
+      if (this.running.has(link.id)) continue;
+      if (!this.deps.protocols.get(link.protocol_id)?.subscribeUplinks) continue;
+      if (await acquireLease(db, link.id, this.holder, nowIso(), isoIn(leaseMs))) {
+        await this.startOne(link).catch(async (error: unknown) => {
+          this.deps.log.error({ err: error, linkId: link.id }, 'uplink subscription could not start');
+          await releaseLease(db, link.id, this.holder);
+        });
+      }
+    }
+    return { more: false };
+  }
+
+  private async startOne(link: SubscribableLinkRow): Promise<void> {
+    const { db, secretBox, protocols } = this.deps;
+    const protocol = protocols.get(link.protocol_id)!;
+    const network = await readNetworkSettings({ db, secretBox }, link.network_id);
+    if (!network) return;
+    const accessKey = secretBox.open(link.access_key_sealed, accessKeyAad(link.id));
+    const running: Running = {
+      link,
+      devices: new Map(),
+      devicesLoadedAt: 0,
+      subscription: undefined as unknown as UplinkSubscription,
+    };
+    await this.loadDevices(running);
+    this.running.set(link.id, running);
+    running.subscription = protocol.subscribeUplinks!(
+      {
+        networkId: link.network_id,
+        settings: network.settings,
+        remoteAppId: link.remote_id,
+        accessKey,
+        clientId: `lpwan-${link.id}`,
+      },
+      {
+        onEvent: (event) => this.onEvent(running, event),
+        onStatus: (status, error) => void this.onStatus(link, status, error),
+        onDiscard: (topic, reason) =>
+          this.deps.log.warn({ linkId: link.id, topic, reason }, 'uplink message dropped'),
+      },
+    );
+  }
+
+  private async stopOne(linkId: string, release: boolean): Promise<void> {
+    const running = this.running.get(linkId);
+    if (!running) return;
+    this.running.delete(linkId);
+    await running.subscription.close().catch((error: unknown) =>
+      this.deps.log.warn({ err: error, linkId }, 'closing an uplink subscription failed'),
+    );
+    if (release) await releaseLease(this.deps.db, linkId, this.holder).catch(() => undefined);
+    this.deps.log.info({ linkId }, 'uplink subscription stopped');
+  }
+
+  private async loadDevices(running: Running): Promise<void> {
+    const rows = await listDeviceLinks(this.deps.db, running.link.id);
+    running.devices = new Map(rows.map((r) => [r.remote_id, r.device_id]));
+    running.devicesLoadedAt = Date.now();
+  }
+
+  private async deviceId(running: Running, remoteId: string): Promise<string | null> {
+    if (!running.devices.has(remoteId) && Date.now() - running.devicesLoadedAt > DEVICE_RELOAD_MS) {
+      await this.loadDevices(running);
+    }
+    return running.devices.get(remoteId) ?? null;
+  }
+
+  private async onEvent(running: Running, event: NetworkEvent): Promise<void> {
+    const { link } = running;
+    if (event.kind === 'activation') {
+      const deviceId = await this.deviceId(running, event.remoteDeviceId);
+      if (deviceId) await touchDevices(this.deps.db, [deviceId], event.receivedAt);
+      return;
+    }
+    const deviceId = await this.deviceId(running, event.uplink.remoteDeviceId);
+    const document = toDocument(
+      {
+        network: { id: link.network_id, protocol: link.protocol_id },
+        application: { id: link.application_id, remoteId: link.remote_id },
+        deviceId,
+      },
+      event.uplink,
+    );
+    await this.deps.ingest.store({
+      row: {
+        id: document.id,
+        application_id: link.application_id,
+        device_id: deviceId,
+        network_id: link.network_id,
+        received_at: document.receivedAt,
+        document: JSON.stringify(document),
+      },
+    });
+  }
+
+  private async onStatus(link: SubscribableLinkRow, status: SubscriptionStatus, error?: string): Promise<void> {
+    const { db, log } = this.deps;
+    const now = nowIso();
+    try {
+      await setLeaseState(db, link.id, this.holder, status, error ?? null, now);
+      if (status === 'refused') {
+        log.warn({ linkId: link.id, reason: error }, 'uplink subscription refused');
+        await setLinkError(db, link.id, `${LINK_ERROR_PREFIX}${error ?? 'refused'}`, LINK_ERROR_PREFIX, now);
+      } else if (status === 'subscribed') {
+        log.info({ linkId: link.id, applicationId: link.application_id, holder: this.holder }, 'uplink subscription active');
+        await setLinkError(db, link.id, null, LINK_ERROR_PREFIX, now);
+      }
+    } catch (err) {
+      log.warn({ err, linkId: link.id }, 'recording the subscription status failed');
+    }
+  }
+}

@@ -1,0 +1,596 @@
+/**
+ * All SQL of the uplinks feature: the uplinks and their outbox, endpoint health, subscription
+ * leases, and the reads (and the few writes) of applications, devices and links it needs.
+ */
+import { sql, type Transaction } from 'kysely';
+import type { Db } from '../db/database.js';
+import { toCount, type Page } from '../db/paging.js';
+import type { Database } from '../db/schema.js';
+import type { DeliveryStatus, NewUplinkRow, SubscriptionState, UplinkLeaseRow } from './uplinks.table.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+// ---- Ingest ----
+
+/**
+ * Stores a batch of uplinks in one transaction: uplinks already stored (same message id) are
+ * skipped; each new uplink of an application with a reporting URL gets a pending delivery;
+ * its device's last-seen time moves forward. Returns the ids that were new.
+ */
+export async function insertUplinks(
+  db: Db,
+  rows: NewUplinkRow[],
+): Promise<string[]> {
+  return db.transaction().execute(async (trx) => {
+    const inserted = await trx
+      .insertInto('uplinks')
+      .values(rows)
+      .onConflict((oc) => oc.column('id').doNothing())
+      .returning('id')
+      .execute();
+    const ids = inserted.map((r) => r.id);
+    if (ids.length > 0) {
+      const now = rows[0]!.ingested_at;
+      await trx
+        .insertInto('deliveries')
+        .columns(['uplink_id', 'application_id', 'status', 'attempts', 'next_attempt_at', 'created_at', 'updated_at'])
+        .expression((eb) =>
+          eb
+            .selectFrom('uplinks')
+            .innerJoin('applications', 'applications.id', 'uplinks.application_id')
+            .select([
+              'uplinks.id',
+              'uplinks.application_id',
+              sql.lit('pending').as('status'),
+              sql.lit(0).as('attempts'),
+              eb.val(now).as('next_attempt_at'),
+              eb.val(now).as('created_at'),
+              eb.val(now).as('updated_at'),
+            ])
+            .where('uplinks.id', 'in', ids)
+            .where('applications.reporting_url', 'is not', null),
+        )
+        .execute();
+    }
+    const deviceIds = [...new Set(rows.flatMap((r) => (r.device_id ? [r.device_id] : [])))];
+    const latest = rows.reduce((max, r) => (r.received_at > max ? r.received_at : max), '');
+    await touchDevices(trx, deviceIds, latest);
+    return ids;
+  });
+}
+
+/**
+ * Moves devices' last-seen time forward (never back) to `at`. One statement for a whole batch:
+ * the batch's latest reception time stands for all its devices (they differ by milliseconds).
+ */
+export async function touchDevices(
+  db: Db | Transaction<Database>,
+  deviceIds: string[],
+  at: string,
+): Promise<void> {
+  if (deviceIds.length === 0) return;
+  await db
+    .updateTable('devices')
+    .set({ last_seen_at: at })
+    .where('id', 'in', deviceIds)
+    .where((eb) => eb.or([eb('last_seen_at', 'is', null), eb('last_seen_at', '<', at)]))
+    .execute();
+}
+
+/** Network device id → local device id, for one application link. */
+export async function listDeviceLinks(
+  db: Db,
+  applicationLinkId: string,
+): Promise<{ remote_id: string; device_id: string }[]> {
+  return db
+    .selectFrom('device_links')
+    .select(['remote_id', 'device_id'])
+    .where('application_link_id', '=', applicationLinkId)
+    .execute();
+}
+
+// ---- Subscriptions and their leases ----
+
+export interface SubscribableLinkRow {
+  id: string;
+  application_id: string;
+  network_id: string;
+  protocol_id: string;
+  remote_id: string;
+  access_key_sealed: string;
+}
+
+/** Every application link that has a key to receive uplinks with. */
+export async function listSubscribableLinks(db: Db): Promise<SubscribableLinkRow[]> {
+  const rows = await db
+    .selectFrom('application_links')
+    .innerJoin('networks', 'networks.id', 'application_links.network_id')
+    .select([
+      'application_links.id',
+      'application_links.application_id',
+      'application_links.network_id',
+      'networks.protocol_id',
+      'application_links.remote_id',
+      'application_links.access_key_sealed',
+    ])
+    .where('application_links.access_key_sealed', 'is not', null)
+    .orderBy('application_links.id')
+    .execute();
+  return rows.map((r) => ({ ...r, access_key_sealed: r.access_key_sealed! }));
+}
+
+/**
+ * Takes the lease of a link when nobody holds it or the holder let it expire (or it is ours).
+ * One statement, so two processes racing for it cannot both win.
+ */
+export async function acquireLease(
+  db: Db,
+  linkId: string,
+  holder: string,
+  now: string,
+  expiresAt: string,
+): Promise<boolean> {
+  const row = await db
+    .insertInto('uplink_leases')
+    .values({
+      application_link_id: linkId,
+      holder,
+      expires_at: expiresAt,
+      state: 'connecting',
+      last_error: null,
+      since: now,
+      updated_at: now,
+    })
+    .onConflict((oc) =>
+      oc
+        .column('application_link_id')
+        .doUpdateSet({ holder, expires_at: expiresAt, state: 'connecting', since: now, updated_at: now })
+        .where((eb) => eb.or([eb('uplink_leases.expires_at', '<', now), eb('uplink_leases.holder', '=', holder)])),
+    )
+    .returning('holder')
+    .executeTakeFirst();
+  return row?.holder === holder;
+}
+
+/** Extends the leases this holder still has; returns the link ids it kept. */
+export async function renewLeases(
+  db: Db,
+  holder: string,
+  linkIds: string[],
+  expiresAt: string,
+): Promise<string[]> {
+  if (linkIds.length === 0) return [];
+  const rows = await db
+    .updateTable('uplink_leases')
+    .set({ expires_at: expiresAt })
+    .where('holder', '=', holder)
+    .where('application_link_id', 'in', linkIds)
+    .returning('application_link_id')
+    .execute();
+  return rows.map((r) => r.application_link_id);
+}
+
+export async function releaseLease(db: Db, linkId: string, holder: string): Promise<void> {
+  await db
+    .deleteFrom('uplink_leases')
+    .where('application_link_id', '=', linkId)
+    .where('holder', '=', holder)
+    .execute();
+}
+
+export async function setLeaseState(
+  db: Db,
+  linkId: string,
+  holder: string,
+  state: SubscriptionState,
+  error: string | null,
+  now: string,
+): Promise<void> {
+  await db
+    .updateTable('uplink_leases')
+    .set({ state, last_error: error, updated_at: now })
+    .where('application_link_id', '=', linkId)
+    .where('holder', '=', holder)
+    .execute();
+}
+
+/**
+ * Records (or clears) a subscription error on the link itself, where the applications feature
+ * shows link errors. Clearing only removes an error this feature wrote (it starts with
+ * `prefix`), never a sync error of the applications feature.
+ */
+export async function setLinkError(
+  db: Db,
+  linkId: string,
+  error: string | null,
+  prefix: string,
+  now: string,
+): Promise<void> {
+  let query = db.updateTable('application_links').set({ last_error: error, updated_at: now }).where('id', '=', linkId);
+  query = error === null ? query.where('last_error', 'like', `${prefix}%`) : query;
+  await query.execute();
+}
+
+export async function listLeases(
+  db: Db,
+  applicationId: string,
+): Promise<(UplinkLeaseRow & { network_id: string })[]> {
+  return db
+    .selectFrom('uplink_leases')
+    .innerJoin('application_links', 'application_links.id', 'uplink_leases.application_link_id')
+    .selectAll('uplink_leases')
+    .select('application_links.network_id')
+    .where('application_links.application_id', '=', applicationId)
+    .execute();
+}
+
+// ---- Delivery ----
+
+export interface ClaimedDelivery {
+  uplink_id: string;
+  application_id: string;
+  attempts: number;
+  created_at: string;
+}
+
+/**
+ * Claims due deliveries: at most `perApplication` of each application (one while its endpoint
+ * is failing: a probe), none of an endpoint in backoff or of `excluded` applications, ordered
+ * so that every application gets its turn before any gets a second one. Claiming moves
+ * `next_attempt_at` to `leaseUntil`: a process that dies mid-request leaves them for another.
+ * On PostgreSQL, rows locked by another process's claim are skipped.
+ */
+export async function claimDeliveries(
+  db: Db,
+  dialect: Dialect,
+  options: { now: string; leaseUntil: string; limit: number; perApplication: number; excluded: string[] },
+): Promise<ClaimedDelivery[]> {
+  const { now, leaseUntil, limit, perApplication, excluded } = options;
+  const notExcluded =
+    excluded.length > 0 ? sql`and c.application_id not in (${sql.join(excluded)})` : sql``;
+  const lock = dialect === 'postgres' ? sql`for update skip locked` : sql``;
+  const result = await sql<ClaimedDelivery>`
+    update deliveries set next_attempt_at = ${leaseUntil}, updated_at = ${now}
+    where uplink_id in (
+      select d.uplink_id from deliveries d
+      where d.uplink_id in (
+        select ranked.uplink_id from (
+          select c.uplink_id, c.next_attempt_at,
+            row_number() over (partition by c.application_id order by c.next_attempt_at, c.uplink_id) as rank,
+            case when e.consecutive_failures > 0 then 1 else ${perApplication} end as cap
+          from deliveries c
+          left join delivery_endpoints e on e.application_id = c.application_id
+          where c.status = 'pending' and c.next_attempt_at <= ${now}
+            and (e.blocked_until is null or e.blocked_until <= ${now})
+            ${notExcluded}
+        ) ranked
+        where ranked.rank <= ranked.cap
+        order by ranked.rank, ranked.next_attempt_at
+        limit ${limit}
+      )
+      and d.status = 'pending' and d.next_attempt_at <= ${now}
+      ${lock}
+    )
+    returning uplink_id, application_id, attempts, created_at`.execute(db);
+  return result.rows;
+}
+
+export interface DeliveryTargetRow {
+  id: string;
+  reporting_url: string | null;
+  reporting_secret_sealed: string | null;
+}
+
+export async function findDeliveryTargets(db: Db, applicationIds: string[]): Promise<DeliveryTargetRow[]> {
+  if (applicationIds.length === 0) return [];
+  return db
+    .selectFrom('applications')
+    .select(['id', 'reporting_url', 'reporting_secret_sealed'])
+    .where('id', 'in', applicationIds)
+    .execute();
+}
+
+export async function findDocuments(db: Db, uplinkIds: string[]): Promise<{ id: string; document: string }[]> {
+  if (uplinkIds.length === 0) return [];
+  return db.selectFrom('uplinks').select(['id', 'document']).where('id', 'in', uplinkIds).execute();
+}
+
+export async function markDelivered(
+  db: Db,
+  delivered: { uplinkId: string; status: number }[],
+  now: string,
+): Promise<void> {
+  const byStatus = new Map<number, string[]>();
+  for (const d of delivered) byStatus.set(d.status, [...(byStatus.get(d.status) ?? []), d.uplinkId]);
+  for (const [status, ids] of byStatus) {
+    await db
+      .updateTable('deliveries')
+      .set((eb) => ({
+        status: 'delivered',
+        attempts: eb('attempts', '+', 1),
+        last_status: status,
+        last_error: null,
+        delivered_at: now,
+        updated_at: now,
+      }))
+      .where('uplink_id', 'in', ids)
+      .where('status', '=', 'pending')
+      .execute();
+  }
+}
+
+export async function markFailed(
+  db: Db,
+  uplinkId: string,
+  outcome: { status: DeliveryStatus; nextAttemptAt: string; lastStatus: number | null; lastError: string },
+  now: string,
+): Promise<void> {
+  await db
+    .updateTable('deliveries')
+    .set((eb) => ({
+      status: outcome.status,
+      attempts: eb('attempts', '+', 1),
+      next_attempt_at: outcome.nextAttemptAt,
+      last_status: outcome.lastStatus,
+      last_error: outcome.lastError,
+      updated_at: now,
+    }))
+    .where('uplink_id', '=', uplinkId)
+    .where('status', '=', 'pending')
+    .execute();
+}
+
+/** Pending deliveries of an application older than the retry period become dead letters. */
+export async function deadLetterExpired(
+  db: Db,
+  applicationId: string,
+  createdBefore: string,
+  error: string,
+  now: string,
+): Promise<number> {
+  const result = await db
+    .updateTable('deliveries')
+    .set({ status: 'dead', last_error: error, updated_at: now })
+    .where('application_id', '=', applicationId)
+    .where('status', '=', 'pending')
+    .where('created_at', '<', createdBefore)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+export async function findEndpoint(db: Db, applicationId: string) {
+  return db
+    .selectFrom('delivery_endpoints')
+    .selectAll()
+    .where('application_id', '=', applicationId)
+    .executeTakeFirst();
+}
+
+export async function recordEndpointSuccess(db: Db, applicationIds: string[], now: string): Promise<void> {
+  for (const applicationId of applicationIds) {
+    await db
+      .insertInto('delivery_endpoints')
+      .values({ application_id: applicationId, consecutive_failures: 0, last_success_at: now, updated_at: now })
+      .onConflict((oc) =>
+        oc.column('application_id').doUpdateSet({
+          consecutive_failures: 0,
+          blocked_until: null,
+          last_success_at: now,
+          updated_at: now,
+        }),
+      )
+      .execute();
+  }
+}
+
+export async function recordEndpointFailure(
+  db: Db,
+  applicationId: string,
+  failure: { consecutiveFailures: number; blockedUntil: string | null; error: string },
+  now: string,
+): Promise<void> {
+  const values = {
+    consecutive_failures: failure.consecutiveFailures,
+    blocked_until: failure.blockedUntil,
+    last_error: failure.error,
+    last_error_at: now,
+    updated_at: now,
+  };
+  await db
+    .insertInto('delivery_endpoints')
+    .values({ application_id: applicationId, ...values })
+    .onConflict((oc) => oc.column('application_id').doUpdateSet(values))
+    .execute();
+}
+
+export async function countDeliveries(
+  db: Db,
+  applicationId: string,
+): Promise<Record<DeliveryStatus, number>> {
+  const rows = await db
+    .selectFrom('deliveries')
+    .select(['status', (eb) => eb.fn.countAll().as('n')])
+    .where('application_id', '=', applicationId)
+    .groupBy('status')
+    .execute();
+  const counts: Record<DeliveryStatus, number> = { pending: 0, delivered: 0, dead: 0 };
+  for (const row of rows) counts[row.status] = toCount(row.n as string | number);
+  return counts;
+}
+
+/** Dead letters of an application become due again; returns how many. */
+export async function requeueDead(db: Db, applicationId: string, now: string): Promise<number> {
+  const result = await db
+    .updateTable('deliveries')
+    .set({ status: 'pending', next_attempt_at: now, created_at: now, updated_at: now })
+    .where('application_id', '=', applicationId)
+    .where('status', '=', 'dead')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+// ---- Applications and devices, as the API sees them (scoped to an organization) ----
+
+export interface ApplicationTargetRow {
+  id: string;
+  reporting_url: string | null;
+  reporting_secret_sealed: string | null;
+}
+
+export async function findApplication(
+  db: Db,
+  organizationId: string,
+  id: string,
+): Promise<ApplicationTargetRow | undefined> {
+  return db
+    .selectFrom('applications')
+    .select(['id', 'reporting_url', 'reporting_secret_sealed'])
+    .where('organization_id', '=', organizationId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
+export async function setReportingSecret(db: Db, applicationId: string, sealed: string, now: string): Promise<void> {
+  await db
+    .updateTable('applications')
+    .set({ reporting_secret_sealed: sealed, updated_at: now })
+    .where('id', '=', applicationId)
+    .execute();
+}
+
+export async function findDevice(
+  db: Db,
+  organizationId: string,
+  id: string,
+): Promise<{ id: string; application_id: string; last_seen_at: string | null } | undefined> {
+  return db
+    .selectFrom('devices')
+    .select(['id', 'application_id', 'last_seen_at'])
+    .where('organization_id', '=', organizationId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
+/** The networks a device is on, with what a downlink needs. */
+export async function findDeviceNetworkLinks(db: Db, deviceId: string) {
+  return db
+    .selectFrom('device_links')
+    .innerJoin('application_links', 'application_links.id', 'device_links.application_link_id')
+    .innerJoin('networks', 'networks.id', 'application_links.network_id')
+    .select([
+      'device_links.remote_id as remote_device_id',
+      'application_links.id as link_id',
+      'application_links.remote_id as remote_app_id',
+      'application_links.access_key_sealed',
+      'application_links.network_id',
+      'networks.protocol_id',
+    ])
+    .where('device_links.device_id', '=', deviceId)
+    .orderBy('application_links.created_at')
+    .execute();
+}
+
+export interface UplinkListRow {
+  id: string;
+  document: string;
+  ingested_at: string;
+  status: DeliveryStatus | null;
+  attempts: number | null;
+  last_error: string | null;
+  delivered_at: string | null;
+}
+
+/** The latest uplinks of an application or of a device, newest first. */
+export async function listUplinks(
+  db: Db,
+  filter: { applicationId: string } | { deviceId: string },
+  page: Page,
+): Promise<{ rows: UplinkListRow[]; total: number }> {
+  const base = db
+    .selectFrom('uplinks')
+    .$if('applicationId' in filter, (q) => q.where('uplinks.application_id', '=', (filter as { applicationId: string }).applicationId))
+    .$if('deviceId' in filter, (q) => q.where('uplinks.device_id', '=', (filter as { deviceId: string }).deviceId));
+  const [rows, count] = await Promise.all([
+    base
+      .leftJoin('deliveries', 'deliveries.uplink_id', 'uplinks.id')
+      .select([
+        'uplinks.id',
+        'uplinks.document',
+        'uplinks.ingested_at',
+        'deliveries.status',
+        'deliveries.attempts',
+        'deliveries.last_error',
+        'deliveries.delivered_at',
+      ])
+      .orderBy('uplinks.ingested_at', 'desc')
+      .orderBy('uplinks.id', 'desc')
+      .limit(page.limit)
+      .offset(page.offset)
+      .execute(),
+    base.select((eb) => eb.fn.countAll().as('n')).executeTakeFirst(),
+  ]);
+  return { rows, total: toCount(count?.n as string | number | undefined) };
+}
+
+/**
+ * Uplinks of an application stored after `after` (by storage time, then id), oldest first: the
+ * live view pages through them with the last row as the next `after`.
+ */
+export async function uplinksAfter(
+  db: Db,
+  applicationId: string,
+  after: { ingestedAt: string; id: string },
+  limit: number,
+): Promise<{ id: string; document: string; ingested_at: string }[]> {
+  return db
+    .selectFrom('uplinks')
+    .select(['id', 'document', 'ingested_at'])
+    .where('application_id', '=', applicationId)
+    .where((eb) =>
+      eb.or([
+        eb('ingested_at', '>', after.ingestedAt),
+        eb.and([eb('ingested_at', '=', after.ingestedAt), eb('id', '>', after.id)]),
+      ]),
+    )
+    .orderBy('ingested_at')
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+}
+
+// ---- Retention ----
+
+/**
+ * Deletes up to `limit` uplinks stored before `before` that are done with: delivered, or never
+ * to be delivered (no reporting URL). Pending deliveries and dead letters are kept.
+ */
+export async function purgeDelivered(db: Db, before: string, limit: number): Promise<number> {
+  const result = await db
+    .deleteFrom('uplinks')
+    .where('id', 'in', (eb) =>
+      eb
+        .selectFrom('uplinks as u')
+        .leftJoin('deliveries as d', 'd.uplink_id', 'u.id')
+        .select('u.id')
+        .where('u.ingested_at', '<', before)
+        .where((w) => w.or([w('d.status', 'is', null), w('d.status', '=', 'delivered')]))
+        .limit(limit),
+    )
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+export async function purgeDeadLetters(db: Db, before: string, limit: number): Promise<number> {
+  const result = await db
+    .deleteFrom('uplinks')
+    .where('id', 'in', (eb) =>
+      eb
+        .selectFrom('deliveries')
+        .select('uplink_id')
+        .where('status', '=', 'dead')
+        .where('updated_at', '<', before)
+        .limit(limit),
+    )
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

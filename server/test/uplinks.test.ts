@@ -1,0 +1,252 @@
+/**
+ * Uplinks end to end (issue 6): the simulator's traffic over MQTT → stored → delivered to a
+ * loopback endpoint, signed, in the published format; delivery status, recent uplinks, the live
+ * view, device last-seen, a refused key, and downlinks reaching the simulator.
+ */
+import { createHmac } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTenant, problemOf, startTestApp, type SignedIn, type TestApp } from './harness/app.js';
+import { DIALECTS } from './harness/database.js';
+import { createTtnNetwork, startTtn, type Ttn } from './harness/ttn.js';
+import { documentValidator, linkApplication, startEndpoint, waitFor, type Endpoint, type LinkedApp } from './uplinks-fixture.js';
+
+const UPLINKS_CONFIG = {
+  retryPeriodMs: 24 * 3_600_000,
+  // Long enough that a busy test machine does not turn slow answers into retries.
+  deliveryTimeoutMs: 10_000,
+  backoffMaxMs: 1_000,
+  retentionMs: 7 * 86_400_000,
+  deadLetterRetentionMs: 30 * 86_400_000,
+  leaseMs: 3_000,
+};
+
+describe.each(DIALECTS)('uplinks (%s)', (dialect) => {
+  let t: TestApp;
+  let ttn: Ttn;
+  let admin: SignedIn;
+  let member: SignedIn;
+  let organizationId: string;
+  let networkId: string;
+  let endpoint: Endpoint;
+  let weather: LinkedApp;
+  let secret: string;
+
+  beforeAll(async () => {
+    t = await startTestApp(dialect, { config: { uplinks: UPLINKS_CONFIG } });
+    ttn = await startTtn(`${t.config.publicUrl}/oauth/callback`);
+    ({ admin, member, organizationId } = await createTenant(t, 'Acme'));
+    networkId = await createTtnNetwork(t, admin, ttn);
+    endpoint = await startEndpoint();
+    weather = await linkApplication(
+      { db: t.db, secretBox: t.secretBox, ttn },
+      { organizationId, networkId, remoteId: 'acme-weather', devices: 10, reportingUrl: endpoint.url },
+    );
+    const res = await t.request('POST', `/api/applications/${weather.applicationId}/reporting-secret`, {
+      token: admin.token,
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    secret = (res.json() as { secret: string }).secret;
+    t.app.workers.startAll();
+    await waitFor(async () => (await status(weather.applicationId)).subscriptions[0]?.state === 'subscribed', 10_000, 'subscription');
+  });
+  afterAll(async () => {
+    await t?.close();
+    await ttn?.close();
+    await endpoint?.close();
+  });
+
+  const status = async (applicationId: string) => {
+    const res = await t.request('GET', `/api/applications/${applicationId}/delivery`, { token: member.token });
+    expect(res.statusCode, res.body).toBe(200);
+    return res.json() as {
+      backlog: number;
+      deadLetters: number;
+      delivered: number;
+      secretSet: boolean;
+      endpoint: { state: string; lastSuccessAt: string | null };
+      subscriptions: { state: string; networkId: string; lastError: string | null }[];
+    };
+  };
+
+  it('delivers 1,000 uplinks once each: signed, with idempotency keys, in the published format', async () => {
+    const validate = documentValidator();
+    await ttn.control('/uplinks', { appId: 'acme-weather', count: 1000, perSecond: 1000 });
+    await waitFor(() => endpoint.received.length >= 1000, 30_000, '1,000 deliveries');
+    await new Promise((r) => setTimeout(r, 300));
+    // Nothing failed, so nothing was sent twice.
+    const retried = await t.db.selectFrom('deliveries').select(['attempts', 'last_error']).where('attempts', '>', 1).execute();
+    expect(retried).toEqual([]);
+    expect(endpoint.received).toHaveLength(1000);
+
+    const ids = new Set<string>();
+    const counters = new Set<string>();
+    for (const { headers, body } of endpoint.received) {
+      const expected = createHmac('sha256', secret).update(body).digest('hex');
+      expect(headers['x-lpwan-signature']).toBe(expected);
+      expect(headers['content-type']).toBe('application/json');
+      const doc = JSON.parse(body) as {
+        id: string;
+        version: number;
+        application: { id: string; remoteId: string };
+        network: { id: string; protocol: string };
+        device: { id: string; remoteId: string; devEui: string };
+        fCnt: number;
+        payload: string;
+        decoded: { temperature: number; humidity: number };
+        radio: { gateways: { rssi: number }[] };
+      };
+      validate(doc);
+      expect(headers['idempotency-key']).toBe(doc.id);
+      expect(doc.version).toBe(1);
+      expect(doc.application).toEqual({ id: weather.applicationId, remoteId: 'acme-weather' });
+      expect(doc.network).toEqual({ id: networkId, protocol: 'ttn-v2' });
+      expect(doc.device.id).toBe(weather.devices.get(doc.device.remoteId));
+      expect(Buffer.from(doc.payload, 'base64')).toHaveLength(3);
+      expect(doc.decoded.humidity).toBe(Buffer.from(doc.payload, 'base64')[2]);
+      expect(doc.radio.gateways.length).toBeGreaterThan(0);
+      ids.add(doc.id);
+      counters.add(`${doc.device.remoteId}/${doc.fCnt}`);
+    }
+    expect(ids.size).toBe(1000);
+    expect(counters.size).toBe(1000);
+
+    await waitFor(async () => (await status(weather.applicationId)).delivered === 1000, 5_000, 'recorded deliveries');
+    const s = await status(weather.applicationId);
+    expect(s).toMatchObject({ backlog: 0, deadLetters: 0, delivered: 1000, secretSet: true });
+    expect(s.endpoint.state).toBe('ok');
+    expect(s.subscriptions).toEqual([expect.objectContaining({ networkId, state: 'subscribed', lastError: null })]);
+  });
+
+  it('lists recent uplinks of the application and of a device, and when the device was last seen', async () => {
+    const res = await t.request('GET', `/api/applications/${weather.applicationId}/uplinks?limit=5`, { token: member.token });
+    expect(res.statusCode, res.body).toBe(200);
+    const page = res.json() as { total: number; items: { id: string; document: { id: string }; delivery: { status: string } }[] };
+    expect(page.total).toBe(1000);
+    expect(page.items).toHaveLength(5);
+    expect(page.items[0]!.document.id).toBe(page.items[0]!.id);
+    expect(page.items[0]!.delivery.status).toBe('delivered');
+
+    const deviceId = weather.devices.get('device-0003')!;
+    const dev = await t.request('GET', `/api/devices/${deviceId}/uplinks?limit=200`, { token: member.token });
+    expect(dev.statusCode, dev.body).toBe(200);
+    const devPage = dev.json() as { total: number; lastSeenAt: string | null; items: { document: { device: { id: string } } }[] };
+    expect(devPage.total).toBe(100);
+    expect(devPage.items.every((i) => i.document.device.id === deviceId)).toBe(true);
+    expect(devPage.lastSeenAt).not.toBeNull();
+  });
+
+  it("keeps another organization's uplinks out of reach", async () => {
+    const other = await createTenant(t, 'Other');
+    for (const url of [
+      `/api/applications/${weather.applicationId}/uplinks`,
+      `/api/applications/${weather.applicationId}/delivery`,
+      `/api/devices/${weather.devices.get('device-0001')!}/uplinks`,
+    ]) {
+      const res = await t.request('GET', url, { token: other.admin.token });
+      expect(problemOf(res)).toMatchObject({ status: 404, code: 'not_found' });
+    }
+    const secretRes = await t.request('POST', `/api/applications/${weather.applicationId}/reporting-secret`, {
+      token: member.token,
+    });
+    expect(problemOf(secretRes)).toMatchObject({ status: 403, code: 'forbidden' });
+  });
+
+  it('streams new uplinks to a live view (Server-Sent Events)', async () => {
+    const address = await t.app.listen({ host: '127.0.0.1', port: 0 });
+    const controller = new AbortController();
+    const res = await fetch(`${address}/api/applications/${weather.applicationId}/uplinks/live`, {
+      headers: { authorization: `Bearer ${member.token}` },
+      signal: controller.signal,
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const reader = res.body!.getReader();
+    let text = '';
+    const events = () => text.split('\n\n').filter((e) => e.includes('event: uplink'));
+    const timer = setTimeout(() => controller.abort(), 10_000);
+    try {
+      // The stream says it is live before anything new is sent.
+      while (!text.includes(': live')) text += new TextDecoder().decode((await reader.read()).value);
+      await ttn.control('/uplinks', { appId: 'acme-weather', count: 3, perSecond: 100, devId: 'device-0007' });
+      while (events().length < 3) text += new TextDecoder().decode((await reader.read()).value);
+    } finally {
+      clearTimeout(timer);
+      controller.abort();
+    }
+    const docs = events().map((e) => JSON.parse(/^data: (.*)$/m.exec(e)![1]!) as { id: string; device: { remoteId: string } });
+    expect(docs.map((d) => d.device.remoteId)).toEqual(['device-0007', 'device-0007', 'device-0007']);
+    expect(events()[0]).toContain(`id: ${docs[0]!.id}`);
+  });
+
+  it('test-sends a signed document marked as a test, and reports a failing endpoint', async () => {
+    const res = await t.request('POST', `/api/applications/${weather.applicationId}/delivery/test`, { token: admin.token });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ delivered: true, status: 200, error: null });
+    const { messageId } = res.json() as { messageId: string };
+    const got = endpoint.received.find((r) => r.headers['idempotency-key'] === messageId)!;
+    expect(JSON.parse(got.body)).toMatchObject({ test: true, id: messageId });
+    documentValidator()(JSON.parse(got.body));
+    expect(got.headers['x-lpwan-signature']).toBe(createHmac('sha256', secret).update(got.body).digest('hex'));
+
+    endpoint.respond = () => 503;
+    try {
+      const failed = await t.request('POST', `/api/applications/${weather.applicationId}/delivery/test`, { token: admin.token });
+      expect(failed.json()).toMatchObject({ delivered: false, status: 503 });
+      expect((failed.json() as { error: string }).error).toContain('503');
+    } finally {
+      endpoint.respond = () => 200;
+    }
+  });
+
+  it('sends a downlink to the device on TTN', async () => {
+    const deviceId = weather.devices.get('device-0002')!;
+    const res = await t.request('POST', `/api/devices/${deviceId}/downlinks`, {
+      token: admin.token,
+      body: { fPort: 10, payload: 'AQID', confirmed: true },
+    });
+    expect(res.statusCode, res.body).toBe(202);
+    expect(res.json()).toMatchObject({ deviceId, networkId, fPort: 10, confirmed: true });
+    const sim = (await ttn.control('/downlinks?appId=acme-weather&devId=device-0002', undefined, 'GET')) as {
+      downlinks: { topic: string; payload: unknown }[];
+    };
+    expect(sim.downlinks).toEqual([
+      expect.objectContaining({
+        topic: 'acme-weather/devices/device-0002/down',
+        payload: { port: 10, confirmed: true, payload_raw: 'AQID', schedule: 'replace' },
+      }),
+    ]);
+
+    const bad = await t.request('POST', `/api/devices/${deviceId}/downlinks`, {
+      token: admin.token,
+      body: { fPort: 0, payload: 'not base64!' },
+    });
+    expect(problemOf(bad)).toMatchObject({ status: 400, code: 'validation_failed' });
+  });
+
+  it('records a refused access key as the link error, and subscribes once the key is replaced', async () => {
+    const broken = await linkApplication(
+      { db: t.db, secretBox: t.secretBox, ttn },
+      { organizationId, networkId, remoteId: 'acme-broken', devices: 1, reportingUrl: endpoint.url },
+    );
+    await t.db
+      .updateTable('application_links')
+      .set({ access_key_sealed: t.secretBox.seal('ttn-account-v2.revoked', `application_links:${broken.linkId}:access_key`) })
+      .where('id', '=', broken.linkId)
+      .execute();
+    const linkError = async () =>
+      (await t.db.selectFrom('application_links').select('last_error').where('id', '=', broken.linkId).executeTakeFirstOrThrow())
+        .last_error;
+    await waitFor(async () => (await linkError()) !== null, 10_000, 'the link error');
+    expect(await linkError()).toMatch(/refused the access key/);
+    expect((await status(broken.applicationId)).subscriptions[0]).toMatchObject({ state: 'refused' });
+
+    // A new key (as a push would store it) replaces the subscription at once.
+    await t.db
+      .updateTable('application_links')
+      .set({ access_key_sealed: t.secretBox.seal(broken.accessKey, `application_links:${broken.linkId}:access_key`) })
+      .where('id', '=', broken.linkId)
+      .execute();
+    await waitFor(async () => (await linkError()) === null, 10_000, 'the link error to clear');
+    await waitFor(async () => (await status(broken.applicationId)).subscriptions[0]?.state === 'subscribed', 10_000, 'subscribed');
+  });
+});
