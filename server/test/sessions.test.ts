@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, problemOf, type TestApp } from './harness/app.js';
+import { createTenant, problemOf, startTestApp, type TestApp } from './harness/app.js';
 import { DIALECTS } from './harness/database.js';
 
 describe.each(DIALECTS)('sessions (%s)', (dialect) => {
@@ -86,6 +86,37 @@ describe.each(DIALECTS)('sessions (%s)', (dialect) => {
 
   it('signing out without a session still answers 204', async () => {
     expect((await t.request('DELETE', '/api/sessions')).statusCode).toBe(204);
+  });
+
+  it('users change their own password with the current one; other sessions end', async () => {
+    const { member } = await createTenant(t, 'Password Org');
+    const other = await t.signIn('password-org-member', 'member-password-1');
+    const wrong = await t.request('PUT', '/api/users/me/password', {
+      token: member.token,
+      body: { currentPassword: 'not-it-at-all', newPassword: 'brand-new-password' },
+    });
+    expect(problemOf(wrong)).toMatchObject({ status: 400, code: 'validation_failed' });
+    expect(problemOf(wrong).errors).toEqual([
+      { field: 'currentPassword', message: 'is not correct' },
+    ]);
+    const short = await t.request('PUT', '/api/users/me/password', {
+      token: member.token,
+      body: { currentPassword: 'member-password-1', newPassword: 'short' },
+    });
+    expect(problemOf(short).errors?.[0]?.field).toBe('newPassword');
+
+    const changed = await t.request('PUT', '/api/users/me/password', {
+      token: member.token,
+      body: { currentPassword: 'member-password-1', newPassword: 'brand-new-password' },
+    });
+    expect(changed.statusCode).toBe(204);
+    expect((await t.request('GET', '/api/users/me', { token: member.token })).statusCode).toBe(200);
+    expect((await t.request('GET', '/api/users/me', { token: other.token })).statusCode).toBe(401);
+    await t.signIn('password-org-member', 'brand-new-password');
+    const old = await t.request('POST', '/api/sessions', {
+      body: { username: 'password-org-member', password: 'member-password-1' },
+    });
+    expect(problemOf(old)).toMatchObject({ status: 401, code: 'invalid_credentials' });
   });
 
   it('validates the sign-in body', async () => {

@@ -4,7 +4,8 @@ import { AppError } from '../http/problem.js';
 import { AUTHENTICATED, problemResponses } from '../http/schemas.js';
 import { SESSION_COOKIE, credentialOf, principalOf } from './auth.js';
 import { signIn, signOut } from './sessions.service.js';
-import { UserSchema } from './users.schemas.js';
+import { NewPassword, UserSchema } from './users.schemas.js';
+import { changeOwnPassword } from './users.service.js';
 
 export const sessionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const secureCookie = app.config.publicUrl.startsWith('https:');
@@ -88,6 +89,41 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => principalOf(request).user,
+  );
+
+  app.put(
+    '/api/users/me/password',
+    {
+      onRequest: [app.authenticate],
+      // Guessing the current password through this route is limited like signing in.
+      config: {
+        rateLimit: {
+          max: app.config.loginRateLimit.max,
+          timeWindow: app.config.loginRateLimit.timeWindowMs,
+        },
+      },
+      schema: {
+        tags: ['users'],
+        summary: 'Change your own password',
+        description:
+          'Needs the current password (a wrong one is 400 validation_failed on `currentPassword`). ' +
+          'Ends your other sessions; this one stays signed in.',
+        security: AUTHENTICATED,
+        body: Type.Object(
+          {
+            currentPassword: Type.String({ minLength: 1, maxLength: 256 }),
+            newPassword: NewPassword,
+          },
+          { additionalProperties: false },
+        ),
+        response: { 204: Type.Null(), ...problemResponses(400, 401, 413, 429) },
+      },
+    },
+    async (request, reply) => {
+      const { currentPassword, newPassword } = request.body;
+      await changeOwnPassword(app.db, principalOf(request), currentPassword, newPassword);
+      return reply.code(204).send(null);
+    },
   );
 };
 

@@ -39,6 +39,15 @@ export async function findUserWithOrganization(
   return selectUsersWithOrganization(db).where('users.id', '=', id).executeTakeFirst();
 }
 
+export async function findUserPasswordHash(db: Db, id: string): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('users')
+    .select('password_hash')
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return row?.password_hash;
+}
+
 export async function findUserByUsername(db: Db, username: string): Promise<UserRow | undefined> {
   return db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
 }

@@ -3,13 +3,14 @@ import { nowIso } from '../clock.js';
 import type { Db } from '../db/database.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { Page, PageResult } from '../db/paging.js';
-import { AppError, conflict, forbidden, notFound } from '../http/problem.js';
+import { AppError, conflict, forbidden, notFound, validationFailed } from '../http/problem.js';
 import { findOrganization } from './organizations.repository.js';
-import { hashPassword } from './passwords.js';
+import { hashPassword, verifyPassword } from './passwords.js';
 import { toUserView, type Principal } from './principal.js';
 import { deleteOtherSessions } from './sessions.repository.js';
 import {
   deleteUser as deleteUserRow,
+  findUserPasswordHash,
   findUserWithOrganization,
   insertUser,
   listUsersWithOrganization,
@@ -141,4 +142,26 @@ export async function deleteUser(db: Db, actor: Principal, id: string): Promise<
     throw new AppError(409, 'cannot_delete_self', 'You cannot delete your own account.');
   }
   await deleteUserRow(db, id);
+}
+
+/**
+ * Any user changes their own password, proving the current one. Ends their other sessions
+ * (the one making the change stays signed in).
+ */
+export async function changeOwnPassword(
+  db: Db,
+  actor: Principal,
+  currentPassword: string,
+  newPassword: string,
+): Promise<void> {
+  const hash = await findUserPasswordHash(db, actor.user.id);
+  if (hash === undefined || !(await verifyPassword(hash, currentPassword))) {
+    // 400, not 401: the caller is signed in; only this field is wrong.
+    throw validationFailed([{ field: 'currentPassword', message: 'is not correct' }]);
+  }
+  await updateUserRow(db, actor.user.id, {
+    password_hash: await hashPassword(newPassword),
+    updated_at: nowIso(),
+  });
+  await deleteOtherSessions(db, actor.user.id, actor.sessionId);
 }
