@@ -82,7 +82,7 @@ function logCreatedAdmin(
     // Deliberately logged once: the issue asks for it, and there is no other way to sign in first.
     logger.warn(
       `Created system administrator "${created.username}" with the generated password: ${created.generatedPassword} ` +
-        '(shown once; change it after signing in, or set LPWAN_ADMIN_PASSWORD before the first start)',
+        '(shown once; change it after signing in with PUT /api/users/me/password, or set LPWAN_ADMIN_PASSWORD before the first start)',
     );
   } else {
     logger.info(
