@@ -28,15 +28,19 @@ export function loopWorker(
 ): BackgroundWorker {
   let controller: AbortController | undefined;
   let running: Promise<void> | undefined;
-  let wake: (() => void) | undefined;
 
+  // Waits `ms`, or less if the worker is stopped; the abort listener goes away either way, so
+  // a long-running worker does not pile up listeners on its signal.
   const sleep = (ms: number, signal: AbortSignal) =>
     new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      wake = () => {
+      const wake = () => {
         clearTimeout(timer);
         resolve();
       };
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', wake);
+        resolve();
+      }, ms);
       signal.addEventListener('abort', wake, { once: true });
     });
 
