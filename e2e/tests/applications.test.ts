@@ -41,7 +41,10 @@ afterAll(async () => {
 
 describe('applications and devices', () => {
   test('create an application and a device, link it to TTN, see it synced', async () => {
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Applications' }).click();
+    await page
+      .getByRole('navigation', { name: 'Main' })
+      .getByRole('link', { name: 'Applications' })
+      .click();
     await page.waitForURL('**/applications');
     await page.getByLabel('Name', { exact: true }).fill('Weather stations');
     await page.getByRole('button', { name: 'Create Application' }).click();
@@ -64,7 +67,10 @@ describe('applications and devices', () => {
 
     await page.getByLabel('Link to').selectOption({ label: 'TTN Europe' });
     await page.getByRole('button', { name: 'Link', exact: true }).click();
-    const row = page.getByRole('table', { name: 'Links' }).getByRole('row').filter({ hasText: 'TTN Europe' });
+    const row = page
+      .getByRole('table', { name: 'Links' })
+      .getByRole('row')
+      .filter({ hasText: 'TTN Europe' });
     await row.getByText('Synced', { exact: true }).waitFor({ timeout: 30_000 });
     await row.getByText('1 synced', { exact: true }).waitFor({ timeout: 30_000 });
     await screenshot(page, 'application-synced');
@@ -73,7 +79,9 @@ describe('applications and devices', () => {
     const created = await stack.sim.requests({ server: 'account', path: '/api/v2/applications' });
     expect(created.some((r) => r.method === 'POST' && r.status === 201)).toBe(true);
     const devices = await stack.sim.requests({ server: 'handler' });
-    expect(devices.some((r) => r.method === 'POST' && /\/devices$/.test(r.path) && r.status === 200)).toBe(true);
+    expect(
+      devices.some((r) => r.method === 'POST' && /\/devices$/.test(r.path) && r.status === 200),
+    ).toBe(true);
 
     // The device page shows its state on the network.
     await page.getByRole('link', { name: 'Roof sensor' }).click();

@@ -4,7 +4,13 @@
  * CSV import with per-line errors.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTenant, problemOf, startTestApp, type SignedIn, type TestApp } from './harness/app.js';
+import {
+  createTenant,
+  problemOf,
+  startTestApp,
+  type SignedIn,
+  type TestApp,
+} from './harness/app.js';
 import { DIALECTS } from './harness/database.js';
 
 const OTAA = {
@@ -46,15 +52,25 @@ describe.each(DIALECTS)('applications and devices (%s)', (dialect) => {
     expect(list.json()).toMatchObject({ total: expect.any(Number), limit: 1, offset: 0 });
     expect((list.json() as { items: unknown[] }).items).toHaveLength(1);
     expect(
-      problemOf(await t.request('POST', '/api/applications', { token: member.token, body: { name: 'No' } })),
+      problemOf(
+        await t.request('POST', '/api/applications', { token: member.token, body: { name: 'No' } }),
+      ),
     ).toMatchObject({ status: 403 });
     const renamed = await t.request('PATCH', `/api/applications/${created.id}`, {
       token: admin.token,
       body: { name: 'Parking lots', reportingUrl: 'https://vendor.example.com/uplinks' },
     });
-    expect(renamed.json()).toMatchObject({ name: 'Parking lots', reportingUrl: 'https://vendor.example.com/uplinks' });
-    expect((await t.request('DELETE', `/api/applications/${created.id}`, { token: admin.token })).statusCode).toBe(204);
-    expect(problemOf(await t.request('GET', `/api/applications/${created.id}`, { token: admin.token }))).toMatchObject({
+    expect(renamed.json()).toMatchObject({
+      name: 'Parking lots',
+      reportingUrl: 'https://vendor.example.com/uplinks',
+    });
+    expect(
+      (await t.request('DELETE', `/api/applications/${created.id}`, { token: admin.token }))
+        .statusCode,
+    ).toBe(204);
+    expect(
+      problemOf(await t.request('GET', `/api/applications/${created.id}`, { token: admin.token })),
+    ).toMatchObject({
       status: 404,
     });
   });
@@ -91,22 +107,27 @@ describe.each(DIALECTS)('applications and devices (%s)', (dialect) => {
 
   it('validates devices with a 400 naming the field', async () => {
     const app = await createApp();
-    const post = (body: unknown) => t.request('POST', `/api/applications/${app.id}/devices`, { token: admin.token, body });
+    const post = (body: unknown) =>
+      t.request('POST', `/api/applications/${app.id}/devices`, { token: admin.token, body });
     expect(problemOf(await post({ ...OTAA, devEui: '70B3D57ED000001' }))).toMatchObject({
       status: 400,
       code: 'validation_failed',
       errors: [{ field: 'devEui', message: 'must be 16 hexadecimal digits' }],
     });
-    expect(problemOf(await post({ ...OTAA, devEui: 'not-hex-at-all!!' })).errors?.[0]?.field).toBe('devEui');
+    expect(problemOf(await post({ ...OTAA, devEui: 'not-hex-at-all!!' })).errors?.[0]?.field).toBe(
+      'devEui',
+    );
     expect(problemOf(await post({ ...OTAA, appKey: 'ABC' })).errors).toEqual([
       { field: 'appKey', message: 'must be 32 hexadecimal digits' },
     ]);
-    expect(problemOf(await post({ name: 'n', devEui: OTAA.devEui, activation: 'abp' })).errors?.map((e) => e.field)).toEqual([
-      'devAddr',
-      'nwkSKey',
-      'appSKey',
-    ]);
-    expect(problemOf(await post({ ...OTAA, joinEui: undefined })).errors?.[0]?.field).toBe('joinEui');
+    expect(
+      problemOf(await post({ name: 'n', devEui: OTAA.devEui, activation: 'abp' })).errors?.map(
+        (e) => e.field,
+      ),
+    ).toEqual(['devAddr', 'nwkSKey', 'appSKey']);
+    expect(problemOf(await post({ ...OTAA, joinEui: undefined })).errors?.[0]?.field).toBe(
+      'joinEui',
+    );
     // Separators and lower case are accepted and normalized.
     const ok = await post({ ...OTAA, devEui: '70:b3:d5:7e:d0:00:00:01' });
     expect(ok.json()).toMatchObject({ devEui: '70B3D57ED0000001', activation: 'otaa' });
@@ -129,13 +150,21 @@ describe.each(DIALECTS)('applications and devices (%s)', (dialect) => {
     expect(res.statusCode, res.body).toBe(201);
     expect(res.body).not.toContain('AAAABBBB');
     const id = (res.json() as { id: string }).id;
-    const detail = await t.request('GET', `/api/applications/${app.id}/devices/${id}`, { token: member.token });
+    const detail = await t.request('GET', `/api/applications/${app.id}/devices/${id}`, {
+      token: member.token,
+    });
     expect(detail.json()).toMatchObject({ devAddr: '26011234', links: [] });
     expect(detail.body).not.toContain('AAAABBBB');
-    const row = await t.db.selectFrom('devices').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    const row = await t.db
+      .selectFrom('devices')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
     expect(JSON.stringify(row)).not.toContain('AAAABBBB');
     const keysUrl = `/api/applications/${app.id}/devices/${id}/keys`;
-    expect(problemOf(await t.request('GET', keysUrl, { token: member.token }))).toMatchObject({ status: 403 });
+    expect(problemOf(await t.request('GET', keysUrl, { token: member.token }))).toMatchObject({
+      status: 403,
+    });
     const keys = await t.request('GET', keysUrl, { token: admin.token });
     expect(keys.json()).toEqual({
       appKey: null,
@@ -145,8 +174,14 @@ describe.each(DIALECTS)('applications and devices (%s)', (dialect) => {
     // A patch merges; switching to OTAA needs the OTAA fields.
     const patch = (body: unknown) =>
       t.request('PATCH', `/api/applications/${app.id}/devices/${id}`, { token: admin.token, body });
-    expect(problemOf(await patch({ activation: 'otaa' })).errors?.map((e) => e.field)).toEqual(['joinEui', 'appKey']);
-    expect((await patch({ name: 'ABP renamed' })).json()).toMatchObject({ name: 'ABP renamed', devAddr: '26011234' });
+    expect(problemOf(await patch({ activation: 'otaa' })).errors?.map((e) => e.field)).toEqual([
+      'joinEui',
+      'appKey',
+    ]);
+    expect((await patch({ name: 'ABP renamed' })).json()).toMatchObject({
+      name: 'ABP renamed',
+      devAddr: '26011234',
+    });
   });
 
   it('pages and searches devices by name or DevEUI', async () => {
@@ -154,16 +189,31 @@ describe.each(DIALECTS)('applications and devices (%s)', (dialect) => {
     for (let i = 0; i < 12; i++) {
       const res = await t.request('POST', `/api/applications/${app.id}/devices`, {
         token: admin.token,
-        body: { ...OTAA, name: `meter-${String(i).padStart(2, '0')}`, devEui: `A0000000000000${String(i).padStart(2, '0')}` },
+        body: {
+          ...OTAA,
+          name: `meter-${String(i).padStart(2, '0')}`,
+          devEui: `A0000000000000${String(i).padStart(2, '0')}`,
+        },
       });
       expect(res.statusCode, res.body).toBe(201);
     }
-    const page = await t.request('GET', `/api/applications/${app.id}/devices?limit=5&offset=10`, { token: member.token });
+    const page = await t.request('GET', `/api/applications/${app.id}/devices?limit=5&offset=10`, {
+      token: member.token,
+    });
     expect(page.json()).toMatchObject({ total: 12, limit: 5, offset: 10 });
-    expect((page.json() as { items: { name: string }[] }).items.map((d) => d.name)).toEqual(['meter-10', 'meter-11']);
-    const byName = await t.request('GET', `/api/applications/${app.id}/devices?search=METER-0`, { token: member.token });
+    expect((page.json() as { items: { name: string }[] }).items.map((d) => d.name)).toEqual([
+      'meter-10',
+      'meter-11',
+    ]);
+    const byName = await t.request('GET', `/api/applications/${app.id}/devices?search=METER-0`, {
+      token: member.token,
+    });
     expect((byName.json() as { total: number }).total).toBe(10);
-    const byEui = await t.request('GET', `/api/applications/${app.id}/devices?search=a00000000000000`, { token: member.token });
+    const byEui = await t.request(
+      'GET',
+      `/api/applications/${app.id}/devices?search=a00000000000000`,
+      { token: member.token },
+    );
     expect((byEui.json() as { items: { devEui: string }[] }).items.map((d) => d.devEui)).toEqual([
       'A000000000000000',
       'A000000000000001',
@@ -205,19 +255,30 @@ describe.each(DIALECTS)('applications and devices (%s)', (dialect) => {
         { line: 5, field: 'devEui', message: 'repeats the DevEUI of line 2' },
       ],
     });
-    const devices = await t.request('GET', `/api/applications/${app.id}/devices`, { token: admin.token });
-    expect((devices.json() as { items: { name: string; activation: string }[] }).items).toMatchObject([
+    const devices = await t.request('GET', `/api/applications/${app.id}/devices`, {
+      token: admin.token,
+    });
+    expect(
+      (devices.json() as { items: { name: string; activation: string }[] }).items,
+    ).toMatchObject([
       { name: 'one', activation: 'otaa' },
       { name: 'three', activation: 'abp' },
     ]);
-    const again = await t.request('POST', `/api/applications/${app.id}/devices/import?lineOffset=100`, {
-      token: admin.token,
-      payload: 'name,dev_eui,join_eui,app_key\none,70B3D57ED0001001,70B3D57ED0000000,00112233445566778899AABBCCDDEEFF\n',
-      headers: { 'content-type': 'text/csv' },
-    });
+    const again = await t.request(
+      'POST',
+      `/api/applications/${app.id}/devices/import?lineOffset=100`,
+      {
+        token: admin.token,
+        payload:
+          'name,dev_eui,join_eui,app_key\none,70B3D57ED0001001,70B3D57ED0000000,00112233445566778899AABBCCDDEEFF\n',
+        headers: { 'content-type': 'text/csv' },
+      },
+    );
     expect(again.json()).toMatchObject({
       created: 0,
-      errors: [{ line: 102, field: 'devEui', message: 'is used by another device of your organization' }],
+      errors: [
+        { line: 102, field: 'devEui', message: 'is used by another device of your organization' },
+      ],
     });
     const noHeader = await t.request('POST', `/api/applications/${app.id}/devices/import`, {
       token: admin.token,

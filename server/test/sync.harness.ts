@@ -8,7 +8,9 @@ import { createTtnNetwork, signInAtTtn, TTN_USER, type Ttn } from './harness/ttn
 /** Creates a ttn-v2 network pointing at the simulator and links alice's account to it. */
 export async function linkedTtnNetwork(t: TestApp, admin: SignedIn, ttn: Ttn): Promise<string> {
   const id = await createTtnNetwork(t, admin, ttn);
-  const start = await t.request('POST', `/api/networks/${id}/authorization`, { token: admin.token });
+  const start = await t.request('POST', `/api/networks/${id}/authorization`, {
+    token: admin.token,
+  });
   if (start.statusCode !== 200) throw new Error(`authorization start: ${start.body}`);
   const query = await signInAtTtn((start.json() as { authorizeUrl: string }).authorizeUrl);
   const done = await t.request('POST', '/api/oauth/callback', {
@@ -57,7 +59,10 @@ export interface SimDevice {
  * her own, the account API with her token, the handler with app-scoped tokens.
  */
 export async function aliceAtTtn(ttn: Ttn) {
-  const client = { id: `inspector-${Math.random().toString(36).slice(2, 8)}`, secret: 'inspector-secret' };
+  const client = {
+    id: `inspector-${Math.random().toString(36).slice(2, 8)}`,
+    secret: 'inspector-secret',
+  };
   await ttn.control('/clients', {
     ...client,
     name: 'Test inspector',
@@ -71,13 +76,22 @@ export async function aliceAtTtn(ttn: Ttn) {
       'content-type': 'application/json',
       authorization: `Basic ${Buffer.from(`${client.id}:${client.secret}`).toString('base64')}`,
     },
-    body: JSON.stringify({ grant_type: 'password', username: TTN_USER.username, password: TTN_USER.password }),
+    body: JSON.stringify({
+      grant_type: 'password',
+      username: TTN_USER.username,
+      password: TTN_USER.password,
+    }),
   });
   if (!tokenRes.ok) throw new Error(`password grant: ${tokenRes.status} ${await tokenRes.text()}`);
   const { access_token: token } = (await tokenRes.json()) as { access_token: string };
   const account = async (path: string) => {
-    const res = await fetch(`${ttn.sim.accountUrl}/api/v2${path}`, { headers: { authorization: `Bearer ${token}` } });
-    return { status: res.status, body: res.status === 204 ? undefined : ((await res.json()) as unknown) };
+    const res = await fetch(`${ttn.sim.accountUrl}/api/v2${path}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    return {
+      status: res.status,
+      body: res.status === 204 ? undefined : ((await res.json()) as unknown),
+    };
   };
   const handler = async (appId: string, path: string) => {
     const restricted = await fetch(`${ttn.sim.accountUrl}/users/restrict-token`, {

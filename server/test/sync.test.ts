@@ -22,7 +22,11 @@ interface Link {
   devices: { synced: number; pending: number; error: number };
 }
 
-const KEYS = ['00112233445566778899AABBCCDDEEF0', '00112233445566778899AABBCCDDEEF1', '00112233445566778899AABBCCDDEEF2'];
+const KEYS = [
+  '00112233445566778899AABBCCDDEEF0',
+  '00112233445566778899AABBCCDDEEF1',
+  '00112233445566778899AABBCCDDEEF2',
+];
 
 describe.each(DIALECTS)('pushing to TTN (%s)', (dialect) => {
   let t: TestApp;
@@ -48,7 +52,10 @@ describe.each(DIALECTS)('pushing to TTN (%s)', (dialect) => {
   });
 
   const api = async (method: string, url: string, body?: unknown) => {
-    const res = await t.request(method, url, { token: admin.token, ...(body !== undefined ? { body } : {}) });
+    const res = await t.request(method, url, {
+      token: admin.token,
+      ...(body !== undefined ? { body } : {}),
+    });
     if (res.statusCode >= 400) throw new Error(`${method} ${url}: ${res.statusCode} ${res.body}`);
     return res.statusCode === 204 ? undefined : (res.json() as Record<string, unknown>);
   };
@@ -67,7 +74,8 @@ describe.each(DIALECTS)('pushing to TTN (%s)', (dialect) => {
     }
     return { id: app.id, devices };
   };
-  const links = async (appId: string) => ((await api('GET', `/api/applications/${appId}/links`)) as { items: Link[] }).items;
+  const links = async (appId: string) =>
+    ((await api('GET', `/api/applications/${appId}/links`)) as { items: Link[] }).items;
   const whenSynced = (appId: string, devices: number) =>
     eventually(async () => {
       const [link] = await links(appId);
@@ -76,15 +84,29 @@ describe.each(DIALECTS)('pushing to TTN (%s)', (dialect) => {
 
   it('creates the application, its access key and its devices on TTN with the same EUIs and keys', async () => {
     const app = await appWithDevices('Weather stations', 3, '70B3D57ED00010');
-    const linked = (await api('POST', `/api/applications/${app.id}/links`, { networkId })) as unknown as Link;
-    expect(linked).toMatchObject({ state: 'pending', remoteId: expect.stringMatching(/^weather-stations-[0-9a-f]{8}$/) });
+    const linked = (await api('POST', `/api/applications/${app.id}/links`, {
+      networkId,
+    })) as unknown as Link;
+    expect(linked).toMatchObject({
+      state: 'pending',
+      remoteId: expect.stringMatching(/^weather-stations-[0-9a-f]{8}$/),
+    });
     const link = await whenSynced(app.id, 3);
     expect(link).toMatchObject({ lastError: null, uplinkKey: { set: true }, nextAttemptAt: null });
 
     const remote = await alice.account(`/applications/${link.remoteId}`);
-    expect(remote).toMatchObject({ status: 200, body: { id: link.remoteId, name: 'Weather stations' } });
+    expect(remote).toMatchObject({
+      status: 200,
+      body: { id: link.remoteId, name: 'Weather stations' },
+    });
     const devices = (await alice.devices(link.remoteId)) ?? [];
-    expect(devices.map((d) => [d.lorawan_device.dev_eui, d.lorawan_device.app_eui, d.lorawan_device.app_key])).toEqual([
+    expect(
+      devices.map((d) => [
+        d.lorawan_device.dev_eui,
+        d.lorawan_device.app_eui,
+        d.lorawan_device.app_key,
+      ]),
+    ).toEqual([
       ['70B3D57ED0001000', '70B3D57ED0000000', KEYS[0]],
       ['70B3D57ED0001001', '70B3D57ED0000000', KEYS[1]],
       ['70B3D57ED0001002', '70B3D57ED0000000', KEYS[2]],
@@ -98,7 +120,11 @@ describe.each(DIALECTS)('pushing to TTN (%s)', (dialect) => {
     }[];
     const ours = keys.find((k) => k.name === 'lpwan-server');
     expect(ours?.rights).toEqual(['messages:up:r', 'messages:down:w']);
-    const row = await t.db.selectFrom('application_links').selectAll().where('id', '=', link.id).executeTakeFirstOrThrow();
+    const row = await t.db
+      .selectFrom('application_links')
+      .selectAll()
+      .where('id', '=', link.id)
+      .executeTakeFirstOrThrow();
     expect(t.secretBox.open(row.access_key_sealed!, accessKeyAad(link.id))).toBe(ours?.key);
 
     // Handler calls used app-scoped tokens; nothing secret reached the log.
@@ -119,8 +145,11 @@ describe.each(DIALECTS)('pushing to TTN (%s)', (dialect) => {
       description: 'north gate',
     });
     await eventually(async () => {
-      const device = (await alice.devices(link.remoteId))?.find((d) => d.lorawan_device.dev_eui === first!.devEui);
-      return device?.lorawan_device.app_key === 'FFEEDDCCBBAA99887766554433221100' && device.description === 'north gate'
+      const device = (await alice.devices(link.remoteId))?.find(
+        (d) => d.lorawan_device.dev_eui === first!.devEui,
+      );
+      return device?.lorawan_device.app_key === 'FFEEDDCCBBAA99887766554433221100' &&
+        device.description === 'north gate'
         ? device
         : undefined;
     });
@@ -135,14 +164,24 @@ describe.each(DIALECTS)('pushing to TTN (%s)', (dialect) => {
     });
     await api('DELETE', `/api/applications/${app.id}/devices/${second!.id}`);
     const euis = await eventually(async () => {
-      const list = (await alice.devices(link.remoteId))?.map((d) => d.lorawan_device.dev_eui).sort();
+      const list = (await alice.devices(link.remoteId))
+        ?.map((d) => d.lorawan_device.dev_eui)
+        .sort();
       return list?.length === 2 && list.includes('70B3D57ED0002099') ? list : undefined;
     });
     expect(euis).toEqual([first!.devEui, '70B3D57ED0002099']);
     // The ABP device without a JoinEUI got the application's own EUI on TTN.
-    const abp = (await alice.devices(link.remoteId))!.find((d) => d.lorawan_device.dev_eui === '70B3D57ED0002099')!;
-    const appEuis = ((await alice.account(`/applications/${link.remoteId}`)).body as { euis: string[] }).euis;
-    expect(abp.lorawan_device).toMatchObject({ activation_constraints: 'abp', dev_addr: '26012345', app_eui: appEuis[0] });
+    const abp = (await alice.devices(link.remoteId))!.find(
+      (d) => d.lorawan_device.dev_eui === '70B3D57ED0002099',
+    )!;
+    const appEuis = (
+      (await alice.account(`/applications/${link.remoteId}`)).body as { euis: string[] }
+    ).euis;
+    expect(abp.lorawan_device).toMatchObject({
+      activation_constraints: 'abp',
+      dev_addr: '26012345',
+      app_eui: appEuis[0],
+    });
 
     // Renaming the application renames it on TTN; deleting it deletes it there.
     await api('PATCH', `/api/applications/${app.id}`, { name: 'Parking lots' });
@@ -151,7 +190,9 @@ describe.each(DIALECTS)('pushing to TTN (%s)', (dialect) => {
       return (res.body as { name?: string }).name === 'Parking lots' ? res : undefined;
     });
     await api('DELETE', `/api/applications/${app.id}`);
-    await eventually(async () => ((await alice.account(`/applications/${link.remoteId}`)).status === 404 ? true : undefined));
+    await eventually(async () =>
+      (await alice.account(`/applications/${link.remoteId}`)).status === 404 ? true : undefined,
+    );
     expect(await t.db.selectFrom('sync_tasks').selectAll().execute()).toEqual([]);
   });
 
@@ -160,9 +201,15 @@ describe.each(DIALECTS)('pushing to TTN (%s)', (dialect) => {
     await api('POST', `/api/applications/${app.id}/links`, { networkId });
     const link = await whenSynced(app.id, 1);
 
-    await ttn.control('/faults', { path: '/applications/*/devices/**', server: 'handler', status: 503 });
+    await ttn.control('/faults', {
+      path: '/applications/*/devices/**',
+      server: 'handler',
+      status: 503,
+    });
     const device = app.devices[0]!;
-    await api('PATCH', `/api/applications/${app.id}/devices/${device.id}`, { appKey: 'ABABABABABABABABABABABABABABABAB' });
+    await api('PATCH', `/api/applications/${app.id}/devices/${device.id}`, {
+      appKey: 'ABABABABABABABABABABABABABABABAB',
+    });
     // The failure is visible on the link and on the device, with a next attempt scheduled.
     const failing = await eventually(async () => {
       const [l] = await links(app.id);
@@ -172,7 +219,10 @@ describe.each(DIALECTS)('pushing to TTN (%s)', (dialect) => {
     const detail = (await api('GET', `/api/applications/${app.id}/devices/${device.id}`)) as {
       links: { state: string; lastError: string }[];
     };
-    expect(detail.links[0]).toMatchObject({ state: 'error', lastError: expect.stringContaining('503') });
+    expect(detail.links[0]).toMatchObject({
+      state: 'error',
+      lastError: expect.stringContaining('503'),
+    });
 
     await ttn.control('/faults', undefined, 'DELETE');
     await eventually(async () => {
@@ -184,7 +234,12 @@ describe.each(DIALECTS)('pushing to TTN (%s)', (dialect) => {
 
   it('retries at once on request, and recovers from a rate limit', async () => {
     const app = await appWithDevices('Limited', 1, '70B3D57ED00040');
-    await ttn.control('/faults', { method: 'POST', path: '/api/v2/applications', server: 'account', status: 429 });
+    await ttn.control('/faults', {
+      method: 'POST',
+      path: '/api/v2/applications',
+      server: 'account',
+      status: 429,
+    });
     await api('POST', `/api/applications/${app.id}/links`, { networkId });
     const failed = await eventually(async () => {
       const [l] = await links(app.id);
@@ -192,7 +247,10 @@ describe.each(DIALECTS)('pushing to TTN (%s)', (dialect) => {
     });
     expect(failed.lastError).toContain('429');
     await ttn.control('/faults', undefined, 'DELETE');
-    const retried = (await api('POST', `/api/applications/${app.id}/links/${failed.id}/retry`)) as unknown as Link;
+    const retried = (await api(
+      'POST',
+      `/api/applications/${app.id}/links/${failed.id}/retry`,
+    )) as unknown as Link;
     expect(retried.nextAttemptAt).not.toBeNull();
     await whenSynced(app.id, 1);
   });
@@ -215,11 +273,16 @@ describe.each(DIALECTS)('pushing to TTN (%s)', (dialect) => {
       ],
     });
     const app = await appWithDevices('Adopted', 2, '70B3D57ED00050');
-    await api('POST', `/api/applications/${app.id}/links`, { networkId, remoteId: 'acme-existing' });
+    await api('POST', `/api/applications/${app.id}/links`, {
+      networkId,
+      remoteId: 'acme-existing',
+    });
     const link = await whenSynced(app.id, 2);
     expect(link).toMatchObject({ remoteId: 'acme-existing', uplinkKey: { set: true } });
     const apps = (await alice.account('/applications')).body as { id: string; name: string }[];
-    expect(apps.filter((a) => a.id === 'acme-existing')).toEqual([expect.objectContaining({ name: 'Adopted' })]);
+    expect(apps.filter((a) => a.id === 'acme-existing')).toEqual([
+      expect.objectContaining({ name: 'Adopted' }),
+    ]);
     const devices = (await alice.devices('acme-existing'))!;
     expect(devices.map((d) => [d.dev_id, d.lorawan_device.app_key])).toEqual([
       ['70b3d57ed0005000', KEYS[0]],
@@ -232,8 +295,17 @@ describe.each(DIALECTS)('pushing to TTN (%s)', (dialect) => {
   });
 
   it('refuses to adopt an id taken by an application the account cannot use', async () => {
-    await ttn.control('/users', { username: 'mallory', password: 'mallory-password', email: 'm@example.com' });
-    await ttn.control('/applications', { owner: 'mallory', id: 'not-yours', name: 'Mallory', devices: 0 });
+    await ttn.control('/users', {
+      username: 'mallory',
+      password: 'mallory-password',
+      email: 'm@example.com',
+    });
+    await ttn.control('/applications', {
+      owner: 'mallory',
+      id: 'not-yours',
+      name: 'Mallory',
+      devices: 0,
+    });
     const app = await appWithDevices('Clash', 0, '');
     await api('POST', `/api/applications/${app.id}/links`, { networkId, remoteId: 'not-yours' });
     const link = await eventually(async () => {
@@ -241,7 +313,11 @@ describe.each(DIALECTS)('pushing to TTN (%s)', (dialect) => {
       return l?.state === 'error' ? l : undefined;
     });
     expect(link.lastError).toContain('not-yours is taken');
-    const task = await t.db.selectFrom('sync_tasks').selectAll().where('application_link_id', '=', link.id).executeTakeFirstOrThrow();
+    const task = await t.db
+      .selectFrom('sync_tasks')
+      .selectAll()
+      .where('application_link_id', '=', link.id)
+      .executeTakeFirstOrThrow();
     expect(task.state).toBe('failed');
   });
 });

@@ -15,7 +15,10 @@ export function ApplicationPage() {
   const { id = '' } = useParams();
   const { user } = useAuth();
   const isAdmin = user?.role === 'admin';
-  const application = useAsync(() => unwrap(api.GET('/api/applications/{id}', { params: { path: { id } } })), [id]);
+  const application = useAsync(
+    () => unwrap(api.GET('/api/applications/{id}', { params: { path: { id } } })),
+    [id],
+  );
   const [devicesVersion, setDevicesVersion] = useState(0);
 
   if (application.status === 'loading') return <p className="muted">Loading the application…</p>;
@@ -47,22 +50,30 @@ export function ApplicationPage() {
         {isAdmin && <EditApplication app={app} onSaved={application.reload} />}
       </div>
       <DevicesTable applicationId={app.id} version={devicesVersion} />
-      {isAdmin && <DeviceImport applicationId={app.id} onImported={() => setDevicesVersion((v) => v + 1)} />}
+      {isAdmin && (
+        <DeviceImport applicationId={app.id} onImported={() => setDevicesVersion((v) => v + 1)} />
+      )}
     </section>
   );
 }
 
 function Links({ applicationId, isAdmin }: { applicationId: string; isAdmin: boolean }) {
   const links = useAsync(
-    () => unwrap(api.GET('/api/applications/{id}/links', { params: { path: { id: applicationId } } })),
+    () =>
+      unwrap(api.GET('/api/applications/{id}/links', { params: { path: { id: applicationId } } })),
     [applicationId],
   );
-  const networks = useAsync(() => unwrap(api.GET('/api/networks', { params: { query: { limit: 200 } } })), []);
+  const networks = useAsync(
+    () => unwrap(api.GET('/api/networks', { params: { query: { limit: 200 } } })),
+    [],
+  );
   const [networkId, setNetworkId] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const items = links.data?.items ?? [];
-  const unsettled = items.some((l) => l.state !== 'synced' || l.devices.pending > 0 || l.devices.error > 0);
+  const unsettled = items.some(
+    (l) => l.state !== 'synced' || l.devices.pending > 0 || l.devices.error > 0,
+  );
 
   // Pushes run in the background: follow them while something is still on its way.
   useEffect(() => {
@@ -72,7 +83,8 @@ function Links({ applicationId, isAdmin }: { applicationId: string; isAdmin: boo
   }, [links.data, unsettled, links.reload]);
 
   const networkName = (nid: string) => networks.data?.items.find((n) => n.id === nid)?.name ?? nid;
-  const linkable = networks.data?.items.filter((n) => !items.some((l) => l.networkId === n.id)) ?? [];
+  const linkable =
+    networks.data?.items.filter((n) => !items.some((l) => l.networkId === n.id)) ?? [];
 
   async function link(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -80,7 +92,10 @@ function Links({ applicationId, isAdmin }: { applicationId: string; isAdmin: boo
     setError(null);
     try {
       await unwrap(
-        api.POST('/api/applications/{id}/links', { params: { path: { id: applicationId } }, body: { networkId } }),
+        api.POST('/api/applications/{id}/links', {
+          params: { path: { id: applicationId } },
+          body: { networkId },
+        }),
       );
       setNetworkId('');
       links.reload();
@@ -172,7 +187,11 @@ function Links({ applicationId, isAdmin }: { applicationId: string; isAdmin: boo
           <label htmlFor="link-network" className="muted">
             Link to
           </label>
-          <select id="link-network" value={networkId} onChange={(e) => setNetworkId(e.target.value)}>
+          <select
+            id="link-network"
+            value={networkId}
+            onChange={(e) => setNetworkId(e.target.value)}
+          >
             <option value="">Choose a network…</option>
             {linkable.map((n) => (
               <option key={n.id} value={n.id}>
@@ -207,7 +226,11 @@ function EditApplication({ app, onSaved }: { app: Application; onSaved(): void }
       await unwrap(
         api.PATCH('/api/applications/{id}', {
           params: { path: { id: app.id } },
-          body: { name: name.trim(), description: description.trim() || null, reportingUrl: reportingUrl.trim() || null },
+          body: {
+            name: name.trim(),
+            description: description.trim() || null,
+            reportingUrl: reportingUrl.trim() || null,
+          },
         }),
       );
       setSaved(true);
@@ -219,7 +242,8 @@ function EditApplication({ app, onSaved }: { app: Application; onSaved(): void }
   }
 
   async function remove() {
-    if (!window.confirm(`Delete ${app.name} and its devices, here and on every linked network?`)) return;
+    if (!window.confirm(`Delete ${app.name} and its devices, here and on every linked network?`))
+      return;
     try {
       await unwrap(api.DELETE('/api/applications/{id}', { params: { path: { id: app.id } } }));
       navigate('/applications');
@@ -245,7 +269,11 @@ function EditApplication({ app, onSaved }: { app: Application; onSaved(): void }
       </div>
       <div className="field">
         <label htmlFor="edit-description">Description</label>
-        <input id="edit-description" value={description} onChange={(e) => setDescription(e.target.value)} />
+        <input
+          id="edit-description"
+          value={description}
+          onChange={(e) => setDescription(e.target.value)}
+        />
       </div>
       <div className={`field${fieldError('reportingUrl') ? ' invalid' : ''}`}>
         <label htmlFor="edit-reporting-url">Reporting URL</label>
@@ -256,7 +284,9 @@ function EditApplication({ app, onSaved }: { app: Application; onSaved(): void }
           onChange={(e) => setReportingUrl(e.target.value)}
         />
         <p className="help">Where the devices' uplinks are delivered.</p>
-        {fieldError('reportingUrl') && <p className="field-error">Reporting URL {fieldError('reportingUrl')}</p>}
+        {fieldError('reportingUrl') && (
+          <p className="field-error">Reporting URL {fieldError('reportingUrl')}</p>
+        )}
       </div>
       <div className="actions">
         <button type="submit">Save</button>

@@ -26,7 +26,8 @@ export function ApplicationsPage() {
         <h1>Applications</h1>
       </div>
       <p className="muted">
-        Manage applications and devices once here; they are pushed to every network they are linked to.
+        Manage applications and devices once here; they are pushed to every network they are linked
+        to.
       </p>
       {isAdmin && (
         <div className="grid">
@@ -118,7 +119,10 @@ function NewApplication() {
     try {
       const created = await unwrap(
         api.POST('/api/applications', {
-          body: { name: name.trim(), ...(description.trim() ? { description: description.trim() } : {}) },
+          body: {
+            name: name.trim(),
+            ...(description.trim() ? { description: description.trim() } : {}),
+          },
         }),
       );
       navigate(`/applications/${created.id}`);
@@ -168,7 +172,10 @@ function NewApplication() {
 
 /** Pull: import a linked network account's applications and devices, with a progress bar. */
 function PullFromNetwork({ onDone }: { onDone(): void }) {
-  const networks = useAsync(() => unwrap(api.GET('/api/networks', { params: { query: { limit: 200 } } })), []);
+  const networks = useAsync(
+    () => unwrap(api.GET('/api/networks', { params: { query: { limit: 200 } } })),
+    [],
+  );
   const [networkId, setNetworkId] = useState('');
   const [jobId, setJobId] = useState<string | null>(null);
   const [job, setJob] = useState<Job | null>(null);
@@ -180,7 +187,9 @@ function PullFromNetwork({ onDone }: { onDone(): void }) {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const poll = async () => {
       try {
-        const current = await unwrap(api.GET('/api/jobs/{id}', { params: { path: { id: jobId } } }));
+        const current = await unwrap(
+          api.GET('/api/jobs/{id}', { params: { path: { id: jobId } } }),
+        );
         if (!live) return;
         setJob(current);
         if (current.state === 'done' || current.state === 'failed') {
@@ -218,7 +227,8 @@ function PullFromNetwork({ onDone }: { onDone(): void }) {
     <div className="card" aria-label="Import from a network">
       <h2>Import from a network</h2>
       <p className="muted">
-        Brings in the applications and devices the network account has. Importing again adds only what is new.
+        Brings in the applications and devices the network account has. Importing again adds only
+        what is new.
       </p>
       <div className="field">
         <label htmlFor="pull-network">Network</label>
@@ -249,9 +259,13 @@ function PullFromNetwork({ onDone }: { onDone(): void }) {
             value={job.state === 'done' ? Math.max(1, job.progress.total) : job.progress.done}
           />
           <p>
-            {job.state === 'done' ? 'Import finished' : job.state === 'failed' ? 'Import failed' : 'Importing…'}:{' '}
-            {job.progress.done} of {job.progress.total} applications; devices {job.counts.devices.created} new,{' '}
-            {job.counts.devices.matched} already here
+            {job.state === 'done'
+              ? 'Import finished'
+              : job.state === 'failed'
+                ? 'Import failed'
+                : 'Importing…'}
+            : {job.progress.done} of {job.progress.total} applications; devices{' '}
+            {job.counts.devices.created} new, {job.counts.devices.matched} already here
             {job.errorCount > 0 ? `, ${job.errorCount} not imported` : ''}.
           </p>
           {job.message && <p className="alert error">{job.message}</p>}

@@ -23,7 +23,10 @@ const ROWS_PER_PART = 500;
  * Splits a CSV file into parts of whole records, each with the header, and the number of lines
  * before each part (for the server's line numbers). A record may span lines inside quotes.
  */
-export function csvParts(text: string, rowsPerPart = ROWS_PER_PART): { body: string; lineOffset: number }[] {
+export function csvParts(
+  text: string,
+  rowsPerPart = ROWS_PER_PART,
+): { body: string; lineOffset: number }[] {
   const lines = text.replace(/\r\n?/g, '\n').split('\n');
   const header = lines[0] ?? '';
   const records: { text: string; firstLine: number }[] = [];
@@ -46,13 +49,22 @@ export function csvParts(text: string, rowsPerPart = ROWS_PER_PART): { body: str
   for (let i = 0; i < records.length; i += rowsPerPart) {
     const chunk = records.slice(i, i + rowsPerPart);
     // The server numbers the header line 1 and the rows after it; shift to the file's lines.
-    parts.push({ body: [header, ...chunk.map((r) => r.text)].join('\n') + '\n', lineOffset: chunk[0]!.firstLine - 1 });
+    parts.push({
+      body: [header, ...chunk.map((r) => r.text)].join('\n') + '\n',
+      lineOffset: chunk[0]!.firstLine - 1,
+    });
   }
   return parts;
 }
 
 /** CSV import of devices: imports the good rows, lists each bad row with its line and reason. */
-export function DeviceImport({ applicationId, onImported }: { applicationId: string; onImported(): void }) {
+export function DeviceImport({
+  applicationId,
+  onImported,
+}: {
+  applicationId: string;
+  onImported(): void;
+}) {
   const [progress, setProgress] = useState<{ done: number; total: number } | null>(null);
   const [result, setResult] = useState<ImportResult | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -98,15 +110,25 @@ export function DeviceImport({ applicationId, onImported }: { applicationId: str
     <div className="card" aria-label="Import devices">
       <h2>Import devices from CSV</h2>
       <p className="muted">
-        Columns: name, DevEUI, JoinEUI (or AppEUI), AppKey — or for ABP devices DevAddr, NwkSKey, AppSKey. The
-        first row names the columns.
+        Columns: name, DevEUI, JoinEUI (or AppEUI), AppKey — or for ABP devices DevAddr, NwkSKey,
+        AppSKey. The first row names the columns.
       </p>
       <div className="field">
         <label htmlFor="csv-file">CSV file</label>
-        <input id="csv-file" type="file" accept=".csv,text/csv" onChange={handleFile} disabled={progress !== null} />
+        <input
+          id="csv-file"
+          type="file"
+          accept=".csv,text/csv"
+          onChange={handleFile}
+          disabled={progress !== null}
+        />
       </div>
       {progress && (
-        <progress aria-label="Import progress" max={Math.max(1, progress.total)} value={progress.done} />
+        <progress
+          aria-label="Import progress"
+          max={Math.max(1, progress.total)}
+          value={progress.done}
+        />
       )}
       {error && (
         <p role="alert" className="alert error">

@@ -9,7 +9,8 @@ import { SyncBadge } from './ApplicationBadges';
 import type { DeviceDetail, DeviceKeys } from './ApplicationTypes';
 
 type Activation = 'otaa' | 'abp';
-type Field = 'name' | 'description' | 'devEui' | 'joinEui' | 'appKey' | 'devAddr' | 'nwkSKey' | 'appSKey';
+type Field =
+  'name' | 'description' | 'devEui' | 'joinEui' | 'appKey' | 'devAddr' | 'nwkSKey' | 'appSKey';
 const LABELS: Record<Field, string> = {
   name: 'Name',
   description: 'Description',
@@ -38,7 +39,11 @@ export function DevicePage() {
     () =>
       isNew
         ? Promise.resolve(undefined)
-        : unwrap(api.GET('/api/applications/{id}/devices/{deviceId}', { params: { path: { id, deviceId } } })),
+        : unwrap(
+            api.GET('/api/applications/{id}/devices/{deviceId}', {
+              params: { path: { id, deviceId } },
+            }),
+          ),
     [id, deviceId],
   );
   if (device.status === 'loading') return <p className="muted">Loading the device…</p>;
@@ -122,7 +127,8 @@ function DeviceForm({
         navigate(`/applications/${applicationId}`);
       }
     } catch (e) {
-      if (e instanceof ApiError && (e.status === 400 || e.status === 409) && e.errors.length > 0) setProblem(e);
+      if (e instanceof ApiError && (e.status === 400 || e.status === 409) && e.errors.length > 0)
+        setProblem(e);
       else setError(`The device could not be saved: ${messageFor(e)}`);
     }
     setBusy(false);
@@ -144,7 +150,8 @@ function DeviceForm({
   }
 
   async function remove() {
-    if (!device || !window.confirm(`Delete ${device.name} here and on every linked network?`)) return;
+    if (!device || !window.confirm(`Delete ${device.name} here and on every linked network?`))
+      return;
     try {
       await unwrap(
         api.DELETE('/api/applications/{id}/devices/{deviceId}', {
@@ -161,7 +168,8 @@ function DeviceForm({
   return (
     <section className="narrow">
       <p className="crumbs">
-        <Link to={`/applications/${applicationId}`}>Application</Link> / {device ? device.name : 'New device'}
+        <Link to={`/applications/${applicationId}`}>Application</Link> /{' '}
+        {device ? device.name : 'New device'}
       </p>
       <h1>{device ? device.name : 'Add Device'}</h1>
       <form className="card" onSubmit={handleSubmit} noValidate aria-label="Device">
@@ -226,7 +234,9 @@ function DeviceForm({
       {device && (
         <div className="card" aria-label="Networks">
           <h2>Networks</h2>
-          {device.links.length === 0 && <p className="muted">The application is not linked to any network.</p>}
+          {device.links.length === 0 && (
+            <p className="muted">The application is not linked to any network.</p>
+          )}
           {device.links.length > 0 && (
             <table className="table">
               <thead>
@@ -251,7 +261,9 @@ function DeviceForm({
                     </td>
                     <td>
                       {l.lastError ?? <span className="muted">—</span>}
-                      {l.lastAttemptAt && <div className="muted">{formatDate(l.lastAttemptAt)}</div>}
+                      {l.lastAttemptAt && (
+                        <div className="muted">{formatDate(l.lastAttemptAt)}</div>
+                      )}
                     </td>
                   </tr>
                 ))}

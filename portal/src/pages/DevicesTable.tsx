@@ -8,7 +8,13 @@ import { useAsync } from '../useAsync';
 const PAGE_SIZE = 50;
 
 /** An application's devices, searchable by name or DevEUI, a page at a time. */
-export function DevicesTable({ applicationId, version }: { applicationId: string; version: number }) {
+export function DevicesTable({
+  applicationId,
+  version,
+}: {
+  applicationId: string;
+  version: number;
+}) {
   const [search, setSearch] = useState('');
   const [query, setQuery] = useState('');
   const [offset, setOffset] = useState(0);

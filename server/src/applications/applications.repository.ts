@@ -54,7 +54,10 @@ export async function listApplications(
       .executeTakeFirst(),
   ]);
   return {
-    rows: rows.map((r) => ({ ...r, device_count: toCount(r.device_count as number | string | null ?? 0) })),
+    rows: rows.map((r) => ({
+      ...r,
+      device_count: toCount((r.device_count as number | string | null) ?? 0),
+    })),
     total: toCount(count?.n),
   };
 }
@@ -83,7 +86,11 @@ export async function updateApplication(
   return result.numUpdatedRows > 0n;
 }
 
-export async function deleteApplication(db: Db, organizationId: string, id: string): Promise<boolean> {
+export async function deleteApplication(
+  db: Db,
+  organizationId: string,
+  id: string,
+): Promise<boolean> {
   const result = await db
     .deleteFrom('applications')
     .where('organization_id', '=', organizationId)

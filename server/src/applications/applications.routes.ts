@@ -1,7 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { principalOf } from '../accounts/auth.js';
-import { AUTHENTICATED, IdParams, PageQuery, pageOf, pageParams, problemResponses } from '../http/schemas.js';
+import {
+  AUTHENTICATED,
+  IdParams,
+  PageQuery,
+  pageOf,
+  pageParams,
+  problemResponses,
+} from '../http/schemas.js';
 import { ApplicationInput, ApplicationSchema } from './applications.schemas.js';
 import {
   createApplication,
@@ -35,7 +42,8 @@ export const applicationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 201: ApplicationSchema, ...problemResponses(400, 401, 403) },
       },
     },
-    async (request, reply) => reply.code(201).send(await createApplication(app.db, principalOf(request), request.body)),
+    async (request, reply) =>
+      reply.code(201).send(await createApplication(app.db, principalOf(request), request.body)),
   );
 
   app.get(
@@ -86,7 +94,8 @@ export const applicationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: ApplicationSchema, ...problemResponses(400, 401, 403, 404) },
       },
     },
-    async (request) => updateApplication(app.db, principalOf(request), request.params.id, request.body),
+    async (request) =>
+      updateApplication(app.db, principalOf(request), request.params.id, request.body),
   );
 
   app.delete(
@@ -96,7 +105,8 @@ export const applicationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         ...common,
         summary: 'Delete an application and its devices (organization admin)',
-        description: 'The application is deleted on every linked network too (queued, retried until done).',
+        description:
+          'The application is deleted on every linked network too (queued, retried until done).',
         params: IdParams,
         response: { 204: Type.Null(), ...problemResponses(400, 401, 403, 404) },
       },

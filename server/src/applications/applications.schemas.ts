@@ -86,7 +86,8 @@ export const DeviceKeysSchema = Type.Object(
 );
 export type DeviceKeysView = Static<typeof DeviceKeysSchema>;
 
-const Hex = (description: string) => Type.Union([Type.String({ maxLength: 64, description }), Type.Null()]);
+const Hex = (description: string) =>
+  Type.Union([Type.String({ maxLength: 64, description }), Type.Null()]);
 
 /** Checked by the service (hex, lengths, what each activation needs), so CSV rows get the same messages. */
 export const DeviceFieldsBody = {

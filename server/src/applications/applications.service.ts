@@ -48,7 +48,11 @@ const blankToNull = (value: string | null | undefined) =>
   value === undefined ? undefined : value === null || value.trim() === '' ? null : value.trim();
 
 /** The application of the caller's organization, or 404. */
-export async function requireApplication(db: Db, actor: Principal, id: string): Promise<ApplicationRow> {
+export async function requireApplication(
+  db: Db,
+  actor: Principal,
+  id: string,
+): Promise<ApplicationRow> {
   const row = await findApplication(db, actor.user.organizationId, id);
   if (row === undefined) throw notFound('application');
   return row;
@@ -76,7 +80,11 @@ export async function createApplication(
   return toView(row, 0);
 }
 
-export async function getApplication(db: Db, actor: Principal, id: string): Promise<ApplicationView> {
+export async function getApplication(
+  db: Db,
+  actor: Principal,
+  id: string,
+): Promise<ApplicationView> {
   const row = await requireApplication(db, actor, id);
   return toView(row, await countDevicesOfApplication(db, id));
 }
@@ -106,7 +114,9 @@ export async function updateApplication(
     await updateApplicationRow(trx, actor.user.organizationId, id, {
       ...(name !== undefined ? { name } : {}),
       ...(patch.description !== undefined ? { description: blankToNull(patch.description) } : {}),
-      ...(patch.reportingUrl !== undefined ? { reporting_url: blankToNull(patch.reportingUrl) } : {}),
+      ...(patch.reportingUrl !== undefined
+        ? { reporting_url: blankToNull(patch.reportingUrl) }
+        : {}),
       updated_at: now,
     });
     if (name === undefined || name === current.name) return;

@@ -65,11 +65,15 @@ function hex(
  * Checks a whole device. Activation defaults to OTAA unless only ABP fields are given.
  * OTAA needs JoinEUI and AppKey; ABP needs DevAddr, NwkSKey and AppSKey (JoinEUI optional).
  */
-export function checkDeviceFields(input: DeviceFieldsInput): { device?: DeviceFields; errors: FieldError[] } {
+export function checkDeviceFields(input: DeviceFieldsInput): {
+  device?: DeviceFields;
+  errors: FieldError[];
+} {
   const errors: FieldError[] = [];
   const name = (input.name ?? '').trim();
   if (name === '') errors.push({ field: 'name', message: 'is required' });
-  else if (name.length > 200) errors.push({ field: 'name', message: 'must be at most 200 characters' });
+  else if (name.length > 200)
+    errors.push({ field: 'name', message: 'must be at most 200 characters' });
 
   let activation: DeviceActivation;
   const wanted = (input.activation ?? '').trim().toLowerCase();

@@ -57,27 +57,41 @@ export async function importDevices(
   const application = await requireApplication(deps.db, actor, applicationId);
   let records: { line: number; values: string[] }[];
   try {
-    const parsed = parse(text, { bom: true, relax_column_count: true, skip_empty_lines: true, trim: true, info: true }) as unknown as {
+    const parsed = parse(text, {
+      bom: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+      trim: true,
+      info: true,
+    }) as unknown as {
       record: string[];
       info: { lines: number };
     }[];
     records = parsed.map((r) => ({ line: r.info.lines + lineOffset, values: r.record }));
   } catch (error) {
     const line = (error as { lines?: number }).lines;
-    throw validationFailed(
-      [{ field: '(body)', message: `is not valid CSV${line !== undefined ? ` (line ${line + lineOffset})` : ''}` }],
-    );
+    throw validationFailed([
+      {
+        field: '(body)',
+        message: `is not valid CSV${line !== undefined ? ` (line ${line + lineOffset})` : ''}`,
+      },
+    ]);
   }
   const [header, ...rows] = records;
-  if (header === undefined) throw validationFailed([{ field: '(body)', message: 'has no header row' }]);
+  if (header === undefined)
+    throw validationFailed([{ field: '(body)', message: 'has no header row' }]);
   const columns = header.values.map((h) => COLUMNS[normalize(h)]);
   for (const needed of ['name', 'devEui'] as const) {
     if (!columns.includes(needed)) {
-      throw validationFailed([{ field: '(body)', message: `has no ${needed === 'name' ? 'name' : 'DevEUI'} column` }]);
+      throw validationFailed([
+        { field: '(body)', message: `has no ${needed === 'name' ? 'name' : 'DevEUI'} column` },
+      ]);
     }
   }
   if (rows.length > MAX_IMPORT_ROWS) {
-    throw validationFailed([{ field: '(body)', message: `has more than ${MAX_IMPORT_ROWS} rows; import it in parts` }]);
+    throw validationFailed([
+      { field: '(body)', message: `has more than ${MAX_IMPORT_ROWS} rows; import it in parts` },
+    ]);
   }
 
   const errors: ImportResultView['errors'] = [];
@@ -87,7 +101,8 @@ export async function importDevices(
   for (const { line, values } of rows) {
     const input: DeviceFieldsInput = {};
     columns.forEach((field, i) => {
-      if (field !== undefined && values[i] !== undefined && values[i] !== '') input[field] = values[i];
+      if (field !== undefined && values[i] !== undefined && values[i] !== '')
+        input[field] = values[i];
     });
     const { device, errors: fieldErrors } = checkDeviceFields(input);
     if (device === undefined) {
@@ -104,17 +119,33 @@ export async function importDevices(
   }
 
   const taken = new Set(
-    (await findDevicesByEui(deps.db, application.organization_id, good.map((g) => g.row.dev_eui))).map((d) => d.dev_eui),
+    (
+      await findDevicesByEui(
+        deps.db,
+        application.organization_id,
+        good.map((g) => g.row.dev_eui),
+      )
+    ).map((d) => d.dev_eui),
   );
   const fresh = good.filter(({ line, row }) => {
     if (!taken.has(row.dev_eui)) return true;
-    errors.push({ line, field: 'devEui', message: 'is used by another device of your organization' });
+    errors.push({
+      line,
+      field: 'devEui',
+      message: 'is used by another device of your organization',
+    });
     return false;
   });
   try {
     await deps.db.transaction().execute(async (trx) => {
       const links = await listLinksOfApplication(trx, application.id);
-      await addDevices(trx, application.organization_id, fresh.map((f) => f.row), links, now);
+      await addDevices(
+        trx,
+        application.organization_id,
+        fresh.map((f) => f.row),
+        links,
+        now,
+      );
     });
   } catch (error) {
     // Another request took one of the DevEUIs meanwhile: nothing was stored; try again.

@@ -7,7 +7,10 @@ const INSERT_CHUNK = 500;
 
 export async function insertDevices(db: Db, rows: NewDeviceRow[]): Promise<void> {
   for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-    await db.insertInto('devices').values(rows.slice(i, i + INSERT_CHUNK)).execute();
+    await db
+      .insertInto('devices')
+      .values(rows.slice(i, i + INSERT_CHUNK))
+      .execute();
   }
 }
 
@@ -73,7 +76,13 @@ export async function listDevices(
     );
   }
   const [rows, count] = await Promise.all([
-    base.select(LIST_COLUMNS).orderBy('name').orderBy('id').limit(page.limit).offset(page.offset).execute(),
+    base
+      .select(LIST_COLUMNS)
+      .orderBy('name')
+      .orderBy('id')
+      .limit(page.limit)
+      .offset(page.offset)
+      .execute(),
     base.select((eb) => eb.fn.countAll().as('n')).executeTakeFirst(),
   ]);
   return { rows, total: toCount(count?.n) };
@@ -98,7 +107,11 @@ export async function listDeviceEuisOfApplication(
   db: Db,
   applicationId: string,
 ): Promise<Pick<DeviceRow, 'id' | 'dev_eui'>[]> {
-  return db.selectFrom('devices').select(['id', 'dev_eui']).where('application_id', '=', applicationId).execute();
+  return db
+    .selectFrom('devices')
+    .select(['id', 'dev_eui'])
+    .where('application_id', '=', applicationId)
+    .execute();
 }
 
 export async function updateDevice(db: Db, id: string, update: DeviceUpdate): Promise<void> {

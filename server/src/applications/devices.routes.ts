@@ -19,9 +19,15 @@ import {
   updateDevice,
 } from './devices.service.js';
 
-const AppParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
+const AppParams = Type.Object(
+  { id: Type.String({ minLength: 1, maxLength: 64 }) },
+  { additionalProperties: false },
+);
 const DeviceParams = Type.Object(
-  { id: Type.String({ minLength: 1, maxLength: 64 }), deviceId: Type.String({ minLength: 1, maxLength: 64 }) },
+  {
+    id: Type.String({ minLength: 1, maxLength: 64 }),
+    deviceId: Type.String({ minLength: 1, maxLength: 64 }),
+  },
   { additionalProperties: false },
 );
 const f = DeviceFieldsBody;
@@ -34,7 +40,9 @@ export const devicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const deps = { db: app.db, secretBox: app.secretBox };
 
   // CSV imports arrive as text; the parser is scoped to this plugin.
-  app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_request, body, done) =>
+    done(null, body),
+  );
 
   app.post(
     '/api/applications/:id/devices',
@@ -65,7 +73,9 @@ export const devicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) =>
-      reply.code(201).send(await createDevice(deps, principalOf(request), request.params.id, request.body)),
+      reply
+        .code(201)
+        .send(await createDevice(deps, principalOf(request), request.params.id, request.body)),
   );
 
   app.get(
@@ -85,7 +95,13 @@ export const devicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) =>
-      listDevices(deps, principalOf(request), request.params.id, pageParams(request.query), request.query.search),
+      listDevices(
+        deps,
+        principalOf(request),
+        request.params.id,
+        pageParams(request.query),
+        request.query.search,
+      ),
   );
 
   app.post(
@@ -110,7 +126,13 @@ export const devicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) =>
-      importDevices(deps, principalOf(request), request.params.id, request.body, request.query.lineOffset),
+      importDevices(
+        deps,
+        principalOf(request),
+        request.params.id,
+        request.body,
+        request.query.lineOffset,
+      ),
   );
 
   app.get(
@@ -124,7 +146,8 @@ export const devicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: DeviceDetailSchema, ...problemResponses(400, 401, 404) },
       },
     },
-    async (request) => getDevice(deps, principalOf(request), request.params.id, request.params.deviceId),
+    async (request) =>
+      getDevice(deps, principalOf(request), request.params.id, request.params.deviceId),
   );
 
   app.get(
@@ -152,7 +175,8 @@ export const devicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         ...common,
         summary: 'Change a device (organization admin)',
-        description: 'Fields left out keep their values; the change is pushed to every linked network.',
+        description:
+          'Fields left out keep their values; the change is pushed to every linked network.',
         params: DeviceParams,
         body: Type.Object(
           {
@@ -172,7 +196,13 @@ export const devicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) =>
-      updateDevice(deps, principalOf(request), request.params.id, request.params.deviceId, request.body),
+      updateDevice(
+        deps,
+        principalOf(request),
+        request.params.id,
+        request.params.deviceId,
+        request.body,
+      ),
   );
 
   app.delete(
@@ -182,7 +212,8 @@ export const devicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         ...common,
         summary: 'Delete a device (organization admin)',
-        description: 'The device is deleted on every linked network too (queued, retried until done).',
+        description:
+          'The device is deleted on every linked network too (queued, retried until done).',
         params: DeviceParams,
         response: { 204: Type.Null(), ...problemResponses(400, 401, 403, 404) },
       },

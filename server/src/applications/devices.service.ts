@@ -11,7 +11,12 @@ import type { Db } from '../db/database.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { Page, PageResult } from '../db/paging.js';
 import { AppError, notFound, validationFailed } from '../http/problem.js';
-import type { ApplicationLinkRow, ApplicationRow, DeviceRow, NewDeviceRow } from './applications.table.js';
+import type {
+  ApplicationLinkRow,
+  ApplicationRow,
+  DeviceRow,
+  NewDeviceRow,
+} from './applications.table.js';
 import { requireApplication } from './applications.service.js';
 import type { DeviceDetailView, DeviceKeysView, DeviceView } from './applications.schemas.js';
 import {
@@ -44,9 +49,12 @@ export interface DevicesDeps {
 }
 
 export const devEuiTaken = (devEui: string) =>
-  new AppError(409, 'dev_eui_taken', `A device with DevEUI ${devEui} exists in your organization already.`, [
-    { field: 'devEui', message: 'is used by another device of your organization' },
-  ]);
+  new AppError(
+    409,
+    'dev_eui_taken',
+    `A device with DevEUI ${devEui} exists in your organization already.`,
+    [{ field: 'devEui', message: 'is used by another device of your organization' }],
+  );
 
 /** The id a device gets on a network: its DevEUI in lower case (a valid TTN id, unique per application). */
 export function remoteDeviceId(devEui: string): string {
@@ -172,7 +180,13 @@ export async function createDevice(
   const row = deviceRow(deps.secretBox, application, device, now);
   try {
     await deps.db.transaction().execute(async (trx) => {
-      await addDevices(trx, application.organization_id, [row], await listLinksOfApplication(trx, application.id), now);
+      await addDevices(
+        trx,
+        application.organization_id,
+        [row],
+        await listLinksOfApplication(trx, application.id),
+        now,
+      );
     });
   } catch (error) {
     if (isUniqueViolation(error)) throw devEuiTaken(device.devEui);
@@ -181,7 +195,12 @@ export async function createDevice(
   return toDeviceView(row);
 }
 
-async function requireDevice(deps: DevicesDeps, actor: Principal, applicationId: string, id: string) {
+async function requireDevice(
+  deps: DevicesDeps,
+  actor: Principal,
+  applicationId: string,
+  id: string,
+) {
   await requireApplication(deps.db, actor, applicationId);
   const row = await findDevice(deps.db, actor.user.organizationId, applicationId, id);
   if (row === undefined) throw notFound('device');
@@ -261,7 +280,13 @@ export async function updateDevice(
   const { device, errors } = checkDeviceFields(merged);
   if (device === undefined) throw validationFailed(errors);
   const now = nowIso();
-  const next = deviceRow(deps.secretBox, { id: applicationId, organization_id: row.organization_id }, device, now, id);
+  const next = deviceRow(
+    deps.secretBox,
+    { id: applicationId, organization_id: row.organization_id },
+    device,
+    now,
+    id,
+  );
   const { id: _id, created_at: _created, last_seen_at: _seen, ...update } = next;
   try {
     await deps.db.transaction().execute(async (trx) => {

@@ -12,11 +12,17 @@ import type { Insertable, Updateable } from 'kysely';
 /** Rows per INSERT (SQLite's bound-value limit; a device link has 10 columns). */
 const INSERT_CHUNK = 1000;
 
-export async function insertApplicationLink(db: Db, row: Insertable<ApplicationLinksTable>): Promise<void> {
+export async function insertApplicationLink(
+  db: Db,
+  row: Insertable<ApplicationLinksTable>,
+): Promise<void> {
   await db.insertInto('application_links').values(row).execute();
 }
 
-export async function findApplicationLink(db: Db, id: string): Promise<ApplicationLinkRow | undefined> {
+export async function findApplicationLink(
+  db: Db,
+  id: string,
+): Promise<ApplicationLinkRow | undefined> {
   return db.selectFrom('application_links').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
@@ -33,7 +39,10 @@ export async function findLinkByRemote(
     .executeTakeFirst();
 }
 
-export async function listLinksOfApplication(db: Db, applicationId: string): Promise<ApplicationLinkRow[]> {
+export async function listLinksOfApplication(
+  db: Db,
+  applicationId: string,
+): Promise<ApplicationLinkRow[]> {
   return db
     .selectFrom('application_links')
     .selectAll()
@@ -65,9 +74,15 @@ export async function updateApplicationLink(
   await db.updateTable('application_links').set(update).where('id', '=', id).execute();
 }
 
-export async function insertDeviceLinks(db: Db, rows: Insertable<DeviceLinksTable>[]): Promise<void> {
+export async function insertDeviceLinks(
+  db: Db,
+  rows: Insertable<DeviceLinksTable>[],
+): Promise<void> {
   for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-    await db.insertInto('device_links').values(rows.slice(i, i + INSERT_CHUNK)).execute();
+    await db
+      .insertInto('device_links')
+      .values(rows.slice(i, i + INSERT_CHUNK))
+      .execute();
   }
 }
 
@@ -92,7 +107,10 @@ export async function listDeviceLinksOfDevice(
     .selectFrom('device_links')
     .innerJoin('application_links', 'application_links.id', 'device_links.application_link_id')
     .selectAll('device_links')
-    .select(['application_links.network_id', 'application_links.remote_id as remote_application_id'])
+    .select([
+      'application_links.network_id',
+      'application_links.remote_id as remote_application_id',
+    ])
     .where('device_links.device_id', '=', deviceId)
     .orderBy('device_links.created_at')
     .execute();

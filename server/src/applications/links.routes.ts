@@ -6,7 +6,10 @@ import type { NetworkDeps } from '../networks/networks.service.js';
 import { ApplicationLinkSchema } from './applications.schemas.js';
 import { linkApplication, listLinks, retryLink } from './links.service.js';
 
-const AppParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
+const AppParams = Type.Object(
+  { id: Type.String({ minLength: 1, maxLength: 64 }) },
+  { additionalProperties: false },
+);
 
 /** An application's links to networks: push, state per network, retry. */
 export const linksRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -31,7 +34,8 @@ export const linksRoutes: FastifyPluginAsyncTypebox = async (app) => {
             remoteId: Type.Optional(
               Type.String({
                 maxLength: 36,
-                description: "The application's id on the network; by default derived from its name",
+                description:
+                  "The application's id on the network; by default derived from its name",
               }),
             ),
           },
@@ -41,7 +45,9 @@ export const linksRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) =>
-      reply.code(202).send(await linkApplication(deps, principalOf(request), request.params.id, request.body)),
+      reply
+        .code(202)
+        .send(await linkApplication(deps, principalOf(request), request.params.id, request.body)),
   );
 
   app.get(
@@ -58,7 +64,9 @@ export const linksRoutes: FastifyPluginAsyncTypebox = async (app) => {
         },
       },
     },
-    async (request) => ({ items: await listLinks(app.db, principalOf(request), request.params.id) }),
+    async (request) => ({
+      items: await listLinks(app.db, principalOf(request), request.params.id),
+    }),
   );
 
   app.post(
@@ -68,9 +76,13 @@ export const linksRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         ...common,
         summary: 'Retry the link now (organization admin)',
-        description: 'Every change waiting for its next attempt, or refused, on this network is tried again at once.',
+        description:
+          'Every change waiting for its next attempt, or refused, on this network is tried again at once.',
         params: Type.Object(
-          { id: Type.String({ minLength: 1, maxLength: 64 }), linkId: Type.String({ minLength: 1, maxLength: 64 }) },
+          {
+            id: Type.String({ minLength: 1, maxLength: 64 }),
+            linkId: Type.String({ minLength: 1, maxLength: 64 }),
+          },
           { additionalProperties: false },
         ),
         response: { 202: ApplicationLinkSchema, ...problemResponses(400, 401, 403, 404) },
@@ -79,6 +91,8 @@ export const linksRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) =>
       reply
         .code(202)
-        .send(await retryLink(app.db, principalOf(request), request.params.id, request.params.linkId)),
+        .send(
+          await retryLink(app.db, principalOf(request), request.params.id, request.params.linkId),
+        ),
   );
 };

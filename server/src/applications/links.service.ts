@@ -78,12 +78,21 @@ export async function linkApplication(
   const network = await getNetwork(deps, actor, input.networkId);
   const protocol = deps.protocols.get(network.protocolId);
   if (protocol?.createApplication === undefined || protocol.createDevice === undefined) {
-    throw new AppError(409, 'not_supported', 'Applications cannot be pushed to this network type.', undefined, network.id);
+    throw new AppError(
+      409,
+      'not_supported',
+      'Applications cannot be pushed to this network type.',
+      undefined,
+      network.id,
+    );
   }
   const remoteId = input.remoteId ?? defaultRemoteId(application.name, application.id);
   if (!REMOTE_ID.test(remoteId)) {
     throw validationFailed([
-      { field: 'remoteId', message: 'must be 2-36 lower-case letters or digits, with single - or _ between them' },
+      {
+        field: 'remoteId',
+        message: 'must be 2-36 lower-case letters or digits, with single - or _ between them',
+      },
     ]);
   }
   const now = nowIso();
@@ -144,7 +153,11 @@ export async function linkApplication(
   return (await toViews(db, [link]))[0]!;
 }
 
-export async function listLinks(db: Db, actor: Principal, applicationId: string): Promise<ApplicationLinkView[]> {
+export async function listLinks(
+  db: Db,
+  actor: Principal,
+  applicationId: string,
+): Promise<ApplicationLinkView[]> {
   await requireApplication(db, actor, applicationId);
   return toViews(db, await listLinksOfApplication(db, applicationId));
 }

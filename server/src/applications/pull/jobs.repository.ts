@@ -9,7 +9,11 @@ export async function insertJob(db: Db, row: NewJobRow): Promise<void> {
   await db.insertInto('jobs').values(row).execute();
 }
 
-export async function findJob(db: Db, organizationId: string, id: string): Promise<JobRow | undefined> {
+export async function findJob(
+  db: Db,
+  organizationId: string,
+  id: string,
+): Promise<JobRow | undefined> {
   return db
     .selectFrom('jobs')
     .selectAll()
@@ -18,7 +22,10 @@ export async function findJob(db: Db, organizationId: string, id: string): Promi
     .executeTakeFirst();
 }
 
-export async function listJobErrors(db: Db, jobId: string): Promise<{ item: string; message: string }[]> {
+export async function listJobErrors(
+  db: Db,
+  jobId: string,
+): Promise<{ item: string; message: string }[]> {
   return db
     .selectFrom('job_errors')
     .select(['item', 'message'])
@@ -69,11 +76,21 @@ export async function updateJob(db: Db, id: string, update: Updateable<JobsTable
 }
 
 /** Records an item error (kept while fewer than MAX_JOB_ERRORS) and counts it. */
-export async function addJobError(db: Db, id: string, position: number, item: string, message: string): Promise<void> {
+export async function addJobError(
+  db: Db,
+  id: string,
+  position: number,
+  item: string,
+  message: string,
+): Promise<void> {
   if (position < MAX_JOB_ERRORS) {
     await db.insertInto('job_errors').values({ job_id: id, position, item, message }).execute();
   }
-  await db.updateTable('jobs').set({ error_count: position + 1 }).where('id', '=', id).execute();
+  await db
+    .updateTable('jobs')
+    .set({ error_count: position + 1 })
+    .where('id', '=', id)
+    .execute();
 }
 
 /** A pull of the network that is queued or running. */

@@ -1,7 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { principalOf } from '../../accounts/auth.js';
-import { AUTHENTICATED, IdParams, NullableTimestamp, Timestamp, problemResponses } from '../../http/schemas.js';
+import {
+  AUTHENTICATED,
+  IdParams,
+  NullableTimestamp,
+  Timestamp,
+  problemResponses,
+} from '../../http/schemas.js';
 import { getJob, startPull, type PullDeps } from './pull.service.js';
 
 const Count = Type.Integer();
@@ -10,7 +16,12 @@ const JobSchema = Type.Object(
     id: Type.String(),
     kind: Type.Literal('pull'),
     networkId: Type.String(),
-    state: Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('done'), Type.Literal('failed')]),
+    state: Type.Union([
+      Type.Literal('queued'),
+      Type.Literal('running'),
+      Type.Literal('done'),
+      Type.Literal('failed'),
+    ]),
     progress: Type.Object(
       { done: Count, total: Count },
       { description: 'Applications imported of those the account has' },
@@ -58,7 +69,8 @@ export const pullRoutes: FastifyPluginAsyncTypebox = async (app) => {
         },
       },
     },
-    async (request, reply) => reply.code(202).send(await startPull(deps, principalOf(request), request.params.id)),
+    async (request, reply) =>
+      reply.code(202).send(await startPull(deps, principalOf(request), request.params.id)),
   );
 
   app.get(

@@ -16,7 +16,12 @@ import type { SecretBox } from '../../crypto/secret-box.js';
 import type { Db } from '../../db/database.js';
 import { AppError, notFound } from '../../http/problem.js';
 import { ProtocolError, RateLimited, Unavailable, NotFound } from '../../protocols/errors.js';
-import type { NetworkProtocol, ProtocolContext, RemoteApplication, RemoteDeviceDetail } from '../../protocols/protocol.js';
+import type {
+  NetworkProtocol,
+  ProtocolContext,
+  RemoteApplication,
+  RemoteDeviceDetail,
+} from '../../protocols/protocol.js';
 import type { ApplicationLinkRow, ApplicationRow, NewDeviceRow } from '../applications.table.js';
 import { insertApplication } from '../applications.repository.js';
 import { accessKeyAad, checkDeviceFields } from '../device-fields.js';
@@ -33,7 +38,14 @@ import {
 import { networkContext, type NetworkCallDeps } from '../network-context.js';
 import { UPLINK_KEY_NAME } from '../sync/push.js';
 import type { JobRow } from './jobs.table.js';
-import { addJobError, findActiveJob, findJob, insertJob, listJobErrors, updateJob } from './jobs.repository.js';
+import {
+  addJobError,
+  findActiveJob,
+  findJob,
+  insertJob,
+  listJobErrors,
+  updateJob,
+} from './jobs.repository.js';
 import type { DeviceLinksTable } from '../applications.table.js';
 import type { Insertable } from 'kysely';
 
@@ -73,10 +85,20 @@ export interface PullDeps extends NetworkCallDeps {
 }
 
 /** Queues a pull of the network; a pull of it already queued or running is answered instead. */
-export async function startPull(deps: PullDeps, actor: Principal, networkId: string): Promise<{ jobId: string }> {
+export async function startPull(
+  deps: PullDeps,
+  actor: Principal,
+  networkId: string,
+): Promise<{ jobId: string }> {
   const { protocol } = await networkContext(deps, networkId, actor.user.organizationId);
   if (protocol.listApplications === undefined || protocol.exportDevices === undefined) {
-    throw new AppError(409, 'not_supported', 'This network type cannot be pulled from.', undefined, networkId);
+    throw new AppError(
+      409,
+      'not_supported',
+      'This network type cannot be pulled from.',
+      undefined,
+      networkId,
+    );
   }
   const active = await findActiveJob(deps.db, networkId);
   if (active !== undefined) return { jobId: active.id };
@@ -204,13 +226,22 @@ class PullRun {
     });
   }
 
-  async importApplication(protocol: NetworkProtocol, ctx: ProtocolContext, remote: RemoteApplication): Promise<void> {
+  async importApplication(
+    protocol: NetworkProtocol,
+    ctx: ProtocolContext,
+    remote: RemoteApplication,
+  ): Promise<void> {
     const link = await this.applicationLink(remote);
     if (link.access_key_sealed === null && protocol.ensureUplinkKey !== undefined) {
       try {
-        const key = await withRetries(() => protocol.ensureUplinkKey!(ctx, remote.id, UPLINK_KEY_NAME));
+        const key = await withRetries(() =>
+          protocol.ensureUplinkKey!(ctx, remote.id, UPLINK_KEY_NAME),
+        );
         const sealed = this.deps.secretBox.seal(key, accessKeyAad(link.id));
-        await updateApplicationLink(this.deps.db, link.id, { access_key_sealed: sealed, updated_at: nowIso() });
+        await updateApplicationLink(this.deps.db, link.id, {
+          access_key_sealed: sealed,
+          updated_at: nowIso(),
+        });
       } catch (error) {
         await this.error(`application ${remote.id}`, `No uplink access key: ${messageOf(error)}`);
       }
@@ -276,13 +307,27 @@ class PullRun {
     return link;
   }
 
-  private async importDevices(link: ApplicationLinkRow, remoteAppId: string, devices: RemoteDeviceDetail[]) {
+  private async importDevices(
+    link: ApplicationLinkRow,
+    remoteAppId: string,
+    devices: RemoteDeviceDetail[],
+  ) {
     const { db, secretBox } = this.deps;
     const linked = new Set(
-      (await findDeviceLinksByRemote(db, link.id, devices.map((d) => d.id))).map((l) => l.remote_id),
+      (
+        await findDeviceLinksByRemote(
+          db,
+          link.id,
+          devices.map((d) => d.id),
+        )
+      ).map((l) => l.remote_id),
     );
     this.counts.devices.matched += linked.size;
-    const candidates: { remote: RemoteDeviceDetail; devEui: string; fields: NonNullable<ReturnType<typeof checkDeviceFields>['device']> }[] = [];
+    const candidates: {
+      remote: RemoteDeviceDetail;
+      devEui: string;
+      fields: NonNullable<ReturnType<typeof checkDeviceFields>['device']>;
+    }[] = [];
     for (const remote of devices) {
       if (linked.has(remote.id)) continue;
       const { device, errors } = checkDeviceFields({
@@ -297,16 +342,32 @@ class PullRun {
         appSKey: remote.appSKey,
       });
       if (device === undefined) {
-        await this.deviceError(remoteAppId, remote.id, errors.map((e) => `${e.field} ${e.message}`).join('; '));
+        await this.deviceError(
+          remoteAppId,
+          remote.id,
+          errors.map((e) => `${e.field} ${e.message}`).join('; '),
+        );
         continue;
       }
       candidates.push({ remote, devEui: device.devEui, fields: device });
     }
     const byEui = new Map(
-      (await findDevicesByEui(db, this.job.organization_id, candidates.map((c) => c.devEui))).map((d) => [d.dev_eui, d]),
+      (
+        await findDevicesByEui(
+          db,
+          this.job.organization_id,
+          candidates.map((c) => c.devEui),
+        )
+      ).map((d) => [d.dev_eui, d]),
     );
     const alreadyLinked = new Set(
-      (await findDeviceLinksByDevice(db, link.id, [...byEui.values()].map((d) => d.id))).map((l) => l.device_id),
+      (
+        await findDeviceLinksByDevice(
+          db,
+          link.id,
+          [...byEui.values()].map((d) => d.id),
+        )
+      ).map((l) => l.device_id),
     );
     const now = nowIso();
     const rows: NewDeviceRow[] = [];
@@ -317,20 +378,37 @@ class PullRun {
       let deviceId: string;
       if (existing !== undefined) {
         if (existing.application_id !== link.application_id) {
-          await this.deviceError(remoteAppId, remote.id, `DevEUI ${devEui} belongs to device "${existing.name}" of another application`);
+          await this.deviceError(
+            remoteAppId,
+            remote.id,
+            `DevEUI ${devEui} belongs to device "${existing.name}" of another application`,
+          );
           continue;
         }
         if (alreadyLinked.has(existing.id) || seen.has(devEui)) {
-          await this.deviceError(remoteAppId, remote.id, `DevEUI ${devEui} is linked to another device of this application on the network`);
+          await this.deviceError(
+            remoteAppId,
+            remote.id,
+            `DevEUI ${devEui} is linked to another device of this application on the network`,
+          );
           continue;
         }
         deviceId = existing.id;
         this.counts.devices.matched++;
       } else if (seen.has(devEui)) {
-        await this.deviceError(remoteAppId, remote.id, `DevEUI ${devEui} appears twice in the application`);
+        await this.deviceError(
+          remoteAppId,
+          remote.id,
+          `DevEUI ${devEui} appears twice in the application`,
+        );
         continue;
       } else {
-        const row = deviceRow(secretBox, { id: link.application_id, organization_id: this.job.organization_id }, fields, now);
+        const row = deviceRow(
+          secretBox,
+          { id: link.application_id, organization_id: this.job.organization_id },
+          fields,
+          now,
+        );
         rows.push(row);
         deviceId = row.id;
         this.counts.devices.created++;

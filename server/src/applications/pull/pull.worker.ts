@@ -5,13 +5,16 @@ import { loopWorker, type BackgroundWorker } from '../../workers/worker.js';
 import { claimJob } from './jobs.repository.js';
 import { JOB_LEASE_MS, runPull, type PullDeps } from './pull.service.js';
 
+/** How soon a new pull starts: looking for one is a cheap indexed query. */
+const IDLE_MS = 100;
+
 export interface PullWorkerDeps extends PullDeps {
   dialect: 'sqlite' | 'postgres';
   log: FastifyBaseLogger;
 }
 
 export function pullWorker(deps: PullWorkerDeps): BackgroundWorker {
-  return loopWorker('pull', { idleMs: 500, log: deps.log }, async (signal) => {
+  return loopWorker('pull', { idleMs: IDLE_MS, log: deps.log }, async (signal) => {
     const job = await claimJob(deps.db, deps.dialect, nowIso(), isoIn(JOB_LEASE_MS));
     if (job === undefined) return { more: false };
     deps.log.info({ jobId: job.id, networkId: job.network_id }, 'pull started');

@@ -37,7 +37,12 @@ function taskRow(kind: SyncTaskKind, target: TaskTarget, now: string): NewSyncTa
 }
 
 /** One task; a queued task of the same kind and target is replaced (it would do the same work). */
-export async function queueTask(db: Db, kind: SyncTaskKind, target: TaskTarget, now: string): Promise<void> {
+export async function queueTask(
+  db: Db,
+  kind: SyncTaskKind,
+  target: TaskTarget,
+  now: string,
+): Promise<void> {
   if (kind === 'application' || kind === 'device') {
     await dropReplacedTasks(db, kind, target.applicationLinkId, target.deviceId ?? null);
   }

@@ -74,7 +74,11 @@ export async function runTask(
       return pushDevice(deps, protocol, ctx, task);
     case 'delete_device':
       return ignoreNotFound(
-        need(protocol, 'deleteDevice')(ctx, task.remote_application_id, task.remote_device_id ?? ''),
+        need(protocol, 'deleteDevice')(
+          ctx,
+          task.remote_application_id,
+          task.remote_device_id ?? '',
+        ),
       );
     case 'delete_application':
       return ignoreNotFound(need(protocol, 'deleteApplication')(ctx, task.remote_application_id));
@@ -106,8 +110,10 @@ async function pushApplication(
       await need(protocol, 'createApplication')(ctx, { id: remoteId, name: application.name });
     } catch (error) {
       if (!(error instanceof Conflict)) throw error;
-      const existing = await adoptable(() => need(protocol, 'getApplication')(ctx, remoteId), () =>
-        `The id ${remoteId} is taken on the network by an application this account cannot use; link with another id.`,
+      const existing = await adoptable(
+        () => need(protocol, 'getApplication')(ctx, remoteId),
+        () =>
+          `The id ${remoteId} is taken on the network by an application this account cannot use; link with another id.`,
       );
       if (existing.name !== application.name) {
         await need(protocol, 'renameApplication')(ctx, remoteId, application.name);
@@ -138,7 +144,11 @@ async function pushApplication(
   });
 }
 
-async function queueDevicesOfLink(db: Db, task: SyncTaskRow, link: ApplicationLinkRow): Promise<void> {
+async function queueDevicesOfLink(
+  db: Db,
+  task: SyncTaskRow,
+  link: ApplicationLinkRow,
+): Promise<void> {
   const deviceLinks = await listDeviceLinksOfLink(db, link.id);
   await queueNewTasks(
     db,
@@ -160,7 +170,8 @@ async function adoptable<T>(read: () => Promise<T>, refusal: () => string): Prom
   try {
     return await read();
   } catch (error) {
-    if (error instanceof NotFound || error instanceof Forbidden) throw new PermanentSyncError(refusal());
+    if (error instanceof NotFound || error instanceof Forbidden)
+      throw new PermanentSyncError(refusal());
     throw error;
   }
 }
@@ -202,8 +213,9 @@ async function pushDevice(
       await need(protocol, 'createDevice')(ctx, appId, spec);
     } catch (error) {
       if (!(error instanceof Conflict)) throw error;
-      const existing = await adoptable(() => need(protocol, 'getDevice')(ctx, appId, spec.id), () =>
-        `A device with DevEUI ${spec.devEui} exists elsewhere on the network.`,
+      const existing = await adoptable(
+        () => need(protocol, 'getDevice')(ctx, appId, spec.id),
+        () => `A device with DevEUI ${spec.devEui} exists elsewhere on the network.`,
       );
       if (existing.devEui !== spec.devEui) {
         throw new PermanentSyncError(

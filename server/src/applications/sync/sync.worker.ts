@@ -59,7 +59,11 @@ async function attempt(deps: SyncWorkerDeps, task: SyncTaskRow): Promise<void> {
 
 /** What to tell the owner; only our own messages, never a raw error that might carry a secret. */
 function describe(error: unknown): string {
-  if (error instanceof PermanentSyncError || error instanceof ProtocolError || error instanceof VaultError) {
+  if (
+    error instanceof PermanentSyncError ||
+    error instanceof ProtocolError ||
+    error instanceof VaultError
+  ) {
     return error.message;
   }
   if (error instanceof AppError) return error.detail;
@@ -75,9 +79,15 @@ async function fail(deps: SyncWorkerDeps, task: SyncTaskRow, error: unknown): Pr
   }
   const now = nowIso();
   if (!(error instanceof ProtocolError || permanent || error instanceof VaultError)) {
-    deps.log.error({ err: error, taskId: task.id, kind: task.kind }, 'sync task failed unexpectedly');
+    deps.log.error(
+      { err: error, taskId: task.id, kind: task.kind },
+      'sync task failed unexpectedly',
+    );
   } else {
-    deps.log.warn({ taskId: task.id, kind: task.kind, attempts: task.attempts, error: message }, 'sync task failed');
+    deps.log.warn(
+      { taskId: task.id, kind: task.kind, attempts: task.attempts, error: message },
+      'sync task failed',
+    );
   }
   await deps.db.transaction().execute(async (trx) => {
     await rescheduleTask(trx, task.id, {
@@ -86,8 +96,14 @@ async function fail(deps: SyncWorkerDeps, task: SyncTaskRow, error: unknown): Pr
       lastError: message,
       now,
     });
-    const state = { state: 'error' as const, last_error: message, last_attempt_at: now, updated_at: now };
-    if (task.kind === 'application') await updateApplicationLink(trx, task.application_link_id, state);
+    const state = {
+      state: 'error' as const,
+      last_error: message,
+      last_attempt_at: now,
+      updated_at: now,
+    };
+    if (task.kind === 'application')
+      await updateApplicationLink(trx, task.application_link_id, state);
     if (task.kind === 'device' && task.device_id !== null) {
       await updateDeviceLink(trx, task.device_id, task.application_link_id, state);
     }

@@ -9,7 +9,10 @@ import type { NewSyncTaskRow, SyncTaskKind, SyncTaskRow } from './sync.table.js'
 
 export async function insertTasks(db: Db, rows: NewSyncTaskRow[]): Promise<void> {
   for (let i = 0; i < rows.length; i += 1000) {
-    await db.insertInto('sync_tasks').values(rows.slice(i, i + 1000)).execute();
+    await db
+      .insertInto('sync_tasks')
+      .values(rows.slice(i, i + 1000))
+      .execute();
   }
 }
 
@@ -27,7 +30,9 @@ export async function dropReplacedTasks(
     .deleteFrom('sync_tasks')
     .where('kind', '=', kind)
     .where('application_link_id', '=', applicationLinkId)
-    .where((eb) => (deviceId === null ? eb('device_id', 'is', null) : eb('device_id', '=', deviceId)))
+    .where((eb) =>
+      deviceId === null ? eb('device_id', 'is', null) : eb('device_id', '=', deviceId),
+    )
     .where('lease_until', 'is', null)
     .execute();
 }
@@ -81,7 +86,11 @@ export async function rescheduleTask(
 }
 
 /** Retry now: every task of the application link, failed or waiting for its backoff. */
-export async function retryTasksOfLink(db: Db, applicationLinkId: string, now: string): Promise<number> {
+export async function retryTasksOfLink(
+  db: Db,
+  applicationLinkId: string,
+  now: string,
+): Promise<number> {
   const result = await db
     .updateTable('sync_tasks')
     .set({ state: 'queued', next_attempt_at: now, attempts: 0, updated_at: now })

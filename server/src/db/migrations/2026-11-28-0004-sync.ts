@@ -65,7 +65,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('finished_at', 'varchar(32)')
     .addColumn('updated_at', 'varchar(32)', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('jobs_state_idx').on('jobs').columns(['state', 'created_at']).execute();
+  await db.schema
+    .createIndex('jobs_state_idx')
+    .on('jobs')
+    .columns(['state', 'created_at'])
+    .execute();
 
   await db.schema
     .createTable('job_errors')

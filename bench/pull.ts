@@ -1,0 +1,225 @@
+/**
+ * Pull of 10,000 devices from TTN into LPWAN Server, against its floor.
+ *
+ * The floor is the time a plain HTTP client needs to page through the same 10,000 devices
+ * on the simulator's handler (app-scoped token, pages of 1,000, as the server reads them),
+ * measured in the same run. The pull is timed from `POST /api/networks/{id}/pull` to its job
+ * reading `done`; the server runs as its own process (the built `server/dist`, SQLite in a
+ * temporary folder unless `--database-url` says otherwise), and its resident memory is
+ * sampled during the pull. Figures are printed, never asserted. The issue's targets: at most
+ * 1.5× the floor, and less than 100 MB of memory growth.
+ *
+ *   npm run build && npm run bench:pull [-- --devices 10000 --database-url postgres://…]
+ */
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { startServer } from '../e2e/harness/server.js';
+import { startTtnSimulator } from '../e2e/harness/simulator.js';
+
+const { values } = parseArgs({
+  options: {
+    devices: { type: 'string', default: '10000' },
+    'database-url': { type: 'string' },
+    runs: { type: 'string', default: '3' },
+  },
+});
+const deviceCount = Number(values.devices);
+const PAGE = 1000;
+const APP_ID = 'bench-fleet';
+const user = { username: 'bench', password: 'bench-password', email: 'bench@example.com' };
+const client = { id: 'lpwan-bench', secret: 'lpwan-bench-secret' };
+
+const sim = await startTtnSimulator();
+const server = await startServer({
+  env: {
+    LOG_LEVEL: 'warn',
+    ...(values['database-url'] ? { DATABASE_URL: values['database-url'] } : {}),
+  },
+});
+try {
+  await sim.createUser(user);
+  await sim.createClient({
+    ...client,
+    name: 'LPWAN Server bench',
+    redirectUris: [server.callbackUrl],
+    // The password grant stands in for the browser sign-in; refresh keeps the link alive.
+    grants: ['password', 'refresh_token'],
+    scope: ['profile', 'apps'],
+  });
+  await sim.control('POST', '/applications', {
+    owner: user.username,
+    id: APP_ID,
+    name: 'Bench fleet',
+    devices: deviceCount,
+  });
+
+  const tokens = await json<{ access_token: string; refresh_token: string; expires_in: number }>(
+    `${sim.accountUrl}/users/token`,
+    {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Basic ${Buffer.from(`${client.id}:${client.secret}`).toString('base64')}`,
+      },
+      body: JSON.stringify({
+        grant_type: 'password',
+        username: user.username,
+        password: user.password,
+      }),
+    },
+  );
+
+  // The server: signed in, a ttn-v2 network holding those tokens.
+  const session = await json<{ token: string }>(`${server.url}/api/sessions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: server.adminUsername, password: server.adminPassword }),
+  });
+  const api = <T>(method: string, path: string, body?: unknown) =>
+    json<T>(`${server.url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${session.token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  const network = await api<{ id: string }>('POST', '/api/networks', {
+    name: 'TTN bench',
+    protocolId: 'ttn-v2',
+    settings: {
+      clientId: client.id,
+      clientSecret: client.secret,
+      accountServerUrl: sim.accountUrl,
+      handlerUrl: sim.handlerUrl,
+      mqttUrl: sim.mqttUrl,
+    },
+  });
+  await api('PUT', `/api/networks/${network.id}/tokens`, {
+    access_token: tokens.access_token,
+    refresh_token: tokens.refresh_token,
+    expires_in: tokens.expires_in,
+  });
+
+  // The floor: a plain client paging through the same devices.
+  const appToken = (
+    await json<{ access_token: string }>(`${sim.accountUrl}/users/restrict-token`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${tokens.access_token}`,
+      },
+      body: JSON.stringify({ scope: [`apps:${APP_ID}`] }),
+    })
+  ).access_token;
+  const floorOnce = async () => {
+    const started = performance.now();
+    for (let offset = 0; ; offset += PAGE) {
+      const page = await json<{ devices: unknown[] }>(
+        `${sim.handlerUrl}/applications/${APP_ID}/devices?limit=${PAGE}&offset=${offset}`,
+        { headers: { authorization: `Bearer ${appToken}` } },
+      );
+      if (page.devices.length < PAGE) break;
+    }
+    return performance.now() - started;
+  };
+
+  const pid = serverPid(server.port);
+  const floors: number[] = [];
+  for (let i = 0; i < Number(values.runs); i++) floors.push(await floorOnce());
+
+  // The pull: the first imports everything; the next ones find everything there already.
+  const rssBefore = rss(pid);
+  let rssPeak = rssBefore;
+  const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rss(pid))), 20);
+  const pulls: { ms: number; created: number; matched: number }[] = [];
+  for (let i = 0; i < Number(values.runs); i++) {
+    const started = performance.now();
+    const { jobId } = await api<{ jobId: string }>('POST', `/api/networks/${network.id}/pull`);
+    for (;;) {
+      const job = await api<{
+        state: string;
+        message: string | null;
+        counts: { devices: { created: number; matched: number } };
+      }>('GET', `/api/jobs/${jobId}`);
+      if (job.state === 'failed') throw new Error(`the pull failed: ${job.message}`);
+      if (job.state === 'done') {
+        pulls.push({ ms: performance.now() - started, ...job.counts.devices });
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+  clearInterval(sampler);
+  floors.push(await floorOnce());
+
+  const floor = Math.min(...floors);
+  const first = pulls[0]!;
+  const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+  console.log(
+    `pull of ${deviceCount} devices (${values['database-url'] ? 'PostgreSQL' : 'SQLite'})`,
+  );
+  console.log(
+    `  floor (plain client paging the handler, best of ${floors.length}): ${floor.toFixed(0)} ms`,
+  );
+  console.log(
+    `  first pull (creates ${first.created}):  ${first.ms.toFixed(0)} ms  = ${(first.ms / floor).toFixed(2)}× the floor (target ≤ 1.5×)`,
+  );
+  for (const again of pulls.slice(1)) {
+    console.log(
+      `  pull again (creates ${again.created}, matches ${again.matched}): ${again.ms.toFixed(0)} ms  = ${(again.ms / floor).toFixed(2)}× the floor`,
+    );
+  }
+  console.log(
+    `  server memory: ${mb(rssBefore)} MB before, ${mb(rssPeak)} MB peak: +${mb(rssPeak - rssBefore)} MB (target < 100 MB)`,
+  );
+} finally {
+  await server.stop();
+  await sim.stop();
+}
+
+async function json<T>(url: string, init: RequestInit = {}): Promise<T> {
+  const res = await fetch(url, init);
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${url}: ${res.status} ${text}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** The pid of the process listening on the server's port (the harness keeps its child private). */
+function serverPid(port: number): number {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols[1]?.endsWith(`:${hex}`) && cols[3] === '0A') inodes.add(cols[9]!);
+    }
+  }
+  for (const entry of readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    for (const fd of readdir(`/proc/${entry}/fd`)) {
+      try {
+        const target = readlinkSync(`/proc/${entry}/fd/${fd}`);
+        const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+        if (inode !== undefined && inodes.has(inode)) return Number(entry);
+      } catch {
+        // a descriptor closed while we looked
+      }
+    }
+  }
+  throw new Error(`no process listens on port ${port}`);
+}
+
+function readdir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** Resident set size of a process, in bytes (Linux). */
+function rss(pid: number): number {
+  const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return Number(kb ?? 0) * 1024;
+}
