@@ -45,7 +45,17 @@ export interface SimulatorHandle {
   createApplication(app: SimApplication): Promise<void>;
   expireTokens(username: string): Promise<void>;
   revokeTokens(username: string): Promise<void>;
-  addFault(fault: Record<string, unknown>): Promise<unknown>;
+  /** Injects a fault (status, latency, dropped connection) on matching simulator routes. */
+  addFault(fault: {
+    server?: 'account' | 'handler';
+    method?: string;
+    path: string;
+    status?: number;
+    latencyMs?: number;
+    share?: number;
+    drop?: boolean;
+  }): Promise<unknown>;
+  clearFaults(): Promise<void>;
   /** Changes the simulator's settings at run time (POST /_sim/settings). */
   setSettings(settings: NonNullable<SimulatorOptions['settings']>): Promise<void>;
   /** The requests the simulator saw, oldest first (never with secrets). */
@@ -88,6 +98,7 @@ export async function startTtnSimulator(
     expireTokens: async (username) => void (await control('POST', '/tokens/expire', { username })),
     revokeTokens: async (username) => void (await control('POST', '/tokens/revoke', { username })),
     addFault: (fault) => control('POST', '/faults', fault),
+    clearFaults: async () => void (await control('DELETE', '/faults')),
     setSettings: async (settings) => void (await control('POST', '/settings', settings)),
     requests: async (filter = {}) => {
       const query = new URLSearchParams(filter as Record<string, string>).toString();

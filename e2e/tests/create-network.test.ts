@@ -191,6 +191,33 @@ describe('Create Network by signing into a Things account', () => {
     }
   });
 
+  test('TTN failing during the exchange is reported as such, and trying again later works', async () => {
+    const account = await registerTtnAccount(stack.sim, stack.server);
+    const page = await stack.newPage();
+    await stack.sim.addFault({
+      server: 'account',
+      method: 'POST',
+      path: '/users/token',
+      status: 503,
+    });
+    try {
+      await startCreateNetwork(page, account, { name: 'Outage network' });
+      await signInAtTtn(page, account, 'Allow');
+      await page.waitForURL('**/oauth/callback**');
+      expect(await alertText(page)).toContain(
+        'The Things Network account server could not be reached or had a problem.',
+      );
+      await screenshot(page, 'oauth-network-unreachable');
+      expect((await networkNamed('Outage network')).status).not.toBe('authorized');
+    } finally {
+      await stack.sim.clearFaults();
+    }
+    // TTN is back: Try again goes through TTN (which remembers the consent) and connects.
+    await page.getByRole('button', { name: 'Try again' }).click();
+    await page.getByRole('heading', { name: `Connected as ${account.user.username}` }).waitFor();
+    expect((await networkNamed('Outage network')).status).toBe('authorized');
+  });
+
   test('a replayed or forged state is refused: the sign-in link cannot be used twice', async () => {
     const account = await registerTtnAccount(stack.sim, stack.server);
     const page = await stack.newPage();

@@ -45,7 +45,7 @@ function callbackMessage(e: unknown): string {
   if (!(e instanceof ApiError)) return messageFor(e);
   switch (e.code) {
     case 'oauth_access_denied':
-      return 'You denied access at The Things Network, so the network was not connected. To connect it, start again and choose Allow.';
+      return 'You denied access at The Things Network, so the network was not connected. To connect it, try again and choose Allow.';
     case 'oauth_state_invalid':
       return 'The sign-in link expired or was already used — start again.';
     case 'oauth_invalid_grant':
