@@ -23,7 +23,10 @@ export interface Received {
 
 export interface Endpoint {
   url: string;
+  /** Requests answered 2xx: the deliveries. */
   received: Received[];
+  /** Requests answered otherwise. */
+  refused: Received[];
   /** Decides each answer (status code, optional delay); 200 by default. */
   respond: (req: Received) => number | { status: number; delayMs: number };
   close(): Promise<void>;
@@ -33,6 +36,7 @@ export async function startEndpoint(): Promise<Endpoint> {
   const endpoint: Endpoint = {
     url: '',
     received: [],
+    refused: [],
     respond: () => 200,
     close: async () => {
       server.closeAllConnections();
@@ -47,7 +51,7 @@ export async function startEndpoint(): Promise<Endpoint> {
       const answer = endpoint.respond(got);
       const { status, delayMs } = typeof answer === 'number' ? { status: answer, delayMs: 0 } : answer;
       setTimeout(() => {
-        if (status >= 200 && status < 300) endpoint.received.push(got);
+        (status >= 200 && status < 300 ? endpoint.received : endpoint.refused).push(got);
         res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : 'failing on purpose');
       }, delayMs);
     });

@@ -117,6 +117,18 @@ export async function postDocument(
   }
 }
 
+interface Outcome {
+  delivery: ClaimedDelivery;
+  outcome: PostOutcome;
+}
+
+interface FailedOutcome {
+  status: 'pending' | 'dead';
+  nextAttemptAt: string;
+  lastStatus: number | null;
+  lastError: string;
+}
+
 interface Target {
   url: string | null;
   secret: string | null;
@@ -136,6 +148,8 @@ export class DeliveryWorker implements BackgroundWorker {
   private controller: AbortController | undefined;
   private running: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  /** A wake-up that came while the loop was busy: its next sleep returns at once. */
+  private woken = false;
   /** The loop waits for a request to finish (every slot taken), not for new work. */
   private waitingForSlot = false;
   private inFlight = 0;
@@ -143,8 +157,8 @@ export class DeliveryWorker implements BackgroundWorker {
   /** Applications whose endpoint failed last: one request at a time until it answers. */
   private readonly failing = new Set<string>();
   private readonly targets = new Map<string, Target>();
-  private delivered: { uplinkId: string; applicationId: string; status: number }[] = [];
-  private flushing: Promise<void> | undefined;
+  private outcomes: Outcome[] = [];
+  private recording: Promise<void> | undefined;
 
   constructor(private readonly deps: DeliveryDeps) {}
 
@@ -161,15 +175,20 @@ export class DeliveryWorker implements BackgroundWorker {
     await this.running;
     this.running = undefined;
     while (this.inFlight > 0) await new Promise((r) => setTimeout(r, 10));
-    await this.flushDelivered();
+    await this.recordOutcomes();
   }
 
   /** New work may be due (an uplink was stored, a dead letter requeued). */
   notify(): void {
+    this.woken = true;
     this.wake?.();
   }
 
   private sleep(ms: number): Promise<void> {
+    if (this.woken) {
+      this.woken = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       function done() {
@@ -178,6 +197,7 @@ export class DeliveryWorker implements BackgroundWorker {
       }
       this.wake = () => {
         this.wake = undefined;
+        this.woken = false;
         done();
       };
     });
@@ -234,7 +254,7 @@ export class DeliveryWorker implements BackgroundWorker {
         else this.perApplication.delete(delivery.application_id);
         // Finished requests matter to the loop only when it waits for a slot (its own or the
         // application's); new work wakes it through notify().
-        if (this.waitingForSlot || left === PER_APPLICATION - 1) this.wake?.();
+        if (this.waitingForSlot || left === PER_APPLICATION - 1) this.notify();
       });
     }
   }
@@ -256,69 +276,89 @@ export class DeliveryWorker implements BackgroundWorker {
     }
   }
 
+  /**
+   * Sends one delivery. Its outcome is recorded with the others that finish in the same turn
+   * of the event loop: a few statements per batch instead of several per delivery, which keeps
+   * the database (and its connection pool) free for other applications' work.
+   */
   private async deliver(delivery: ClaimedDelivery, body: string): Promise<void> {
-    try {
-      const target = this.targets.get(delivery.application_id);
-      const outcome: PostOutcome =
-        target?.url == null
-          ? { ok: false, status: null, error: 'The application has no reporting URL', endpointFailure: true, durationMs: 0 }
-          : await postDocument(target.url, body, delivery.uplink_id, target.secret, this.deps.config.deliveryTimeoutMs);
-      if (outcome.ok) {
-        this.failing.delete(delivery.application_id);
-        this.delivered.push({ uplinkId: delivery.uplink_id, applicationId: delivery.application_id, status: outcome.status! });
-        this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flushDelivered());
-      } else {
-        await this.recordFailure(delivery, outcome);
-      }
-    } catch (err) {
-      // The outcome could not be recorded: the claim expires and the delivery is tried again.
-      this.deps.log.error({ err, uplinkId: delivery.uplink_id }, 'recording a delivery outcome failed');
-    }
+    const target = this.targets.get(delivery.application_id);
+    const outcome: PostOutcome =
+      target?.url == null
+        ? { ok: false, status: null, error: 'The application has no reporting URL', endpointFailure: true, durationMs: 0 }
+        : await postDocument(target.url, body, delivery.uplink_id, target.secret, this.deps.config.deliveryTimeoutMs);
+    if (outcome.ok) this.failing.delete(delivery.application_id);
+    else if (outcome.endpointFailure) this.failing.add(delivery.application_id);
+    this.outcomes.push({ delivery, outcome });
+    this.recording ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.recordOutcomes());
+    await this.recording;
   }
 
-  /** Records the successes gathered since the last flush, in a few statements. */
-  private async flushDelivered(): Promise<void> {
-    const batch = this.delivered;
-    this.delivered = [];
-    this.flushing = undefined;
+  private async recordOutcomes(): Promise<void> {
+    const batch = this.outcomes;
+    this.outcomes = [];
+    this.recording = undefined;
     if (batch.length === 0) return;
-    const now = nowIso();
+    const nowText = nowIso();
     try {
-      await markDelivered(this.deps.db, batch, now);
-      await recordEndpointSuccess(this.deps.db, [...new Set(batch.map((d) => d.applicationId))], now);
+      const delivered = batch.filter((o) => o.outcome.ok);
+      if (delivered.length > 0) {
+        await markDelivered(
+          this.deps.db,
+          delivered.map((o) => ({ uplinkId: o.delivery.uplink_id, status: o.outcome.status! })),
+          nowText,
+        );
+        await recordEndpointSuccess(this.deps.db, [...new Set(delivered.map((o) => o.delivery.application_id))], nowText);
+      }
+      const failedByApp = new Map<string, Outcome[]>();
+      for (const o of batch) {
+        if (!o.outcome.ok) failedByApp.set(o.delivery.application_id, [...(failedByApp.get(o.delivery.application_id) ?? []), o]);
+      }
+      for (const [applicationId, failed] of failedByApp) await this.recordFailures(applicationId, failed);
     } catch (err) {
-      this.deps.log.error({ err, deliveries: batch.length }, 'recording deliveries failed; they will be sent again');
+      // Unrecorded outcomes are sent again once their claim expires: at least once, never lost.
+      this.deps.log.error({ err, deliveries: batch.length }, 'recording delivery outcomes failed');
     }
   }
 
-  private async recordFailure(delivery: ClaimedDelivery, outcome: PostOutcome): Promise<void> {
-    const { db, config } = this.deps;
+  private async recordFailures(applicationId: string, failed: Outcome[]): Promise<void> {
+    const { db, config, log } = this.deps;
     const now = Date.now();
     const nowText = new Date(now).toISOString();
     const expiredBefore = new Date(now - config.retryPeriodMs).toISOString();
-    let nextAttempt = now + backoffMs(delivery.attempts, config.backoffMaxMs);
-    if (outcome.endpointFailure) {
-      this.failing.add(delivery.application_id);
-      const endpoint = await findEndpoint(db, delivery.application_id);
+    let blockedUntil: string | undefined;
+    const endpointFailure = failed.find((o) => o.outcome.endpointFailure);
+    if (endpointFailure) {
+      const endpoint = await findEndpoint(db, applicationId);
       const blocked = endpoint?.blocked_until != null && endpoint.blocked_until > nowText;
       // Requests already in flight when the endpoint failed do not lengthen its backoff.
       const failures = blocked ? endpoint.consecutive_failures : (endpoint?.consecutive_failures ?? 0) + 1;
-      const blockedUntil = blocked ? endpoint.blocked_until! : new Date(now + backoffMs(failures - 1, config.backoffMaxMs)).toISOString();
-      await recordEndpointFailure(db, delivery.application_id, { consecutiveFailures: failures, blockedUntil, error: outcome.error! }, nowText);
-      nextAttempt = Date.parse(blockedUntil);
-      const dead = await deadLetterExpired(db, delivery.application_id, expiredBefore, outcome.error!, nowText);
-      if (dead > 0) this.deps.log.warn({ applicationId: delivery.application_id, deliveries: dead }, 'deliveries dead-lettered');
+      blockedUntil = blocked
+        ? endpoint.blocked_until!
+        : new Date(now + backoffMs(failures - 1, config.backoffMaxMs)).toISOString();
+      const error = endpointFailure.outcome.error!;
+      await recordEndpointFailure(db, applicationId, { consecutiveFailures: failures, blockedUntil, error }, nowText);
+      const dead = await deadLetterExpired(db, applicationId, expiredBefore, error, nowText);
+      if (dead > 0) log.warn({ applicationId, deliveries: dead }, 'deliveries dead-lettered');
     }
-    await markFailed(
-      db,
-      delivery.uplink_id,
-      {
+    // Deliveries failing alike are recorded by one statement.
+    const groups = new Map<string, { ids: string[]; outcome: FailedOutcome }>();
+    for (const { delivery, outcome } of failed) {
+      const result: FailedOutcome = {
         status: delivery.created_at < expiredBefore ? 'dead' : 'pending',
-        nextAttemptAt: new Date(nextAttempt).toISOString(),
+        // An endpoint failure waits for the endpoint; a refused message backs off on its own.
+        nextAttemptAt:
+          outcome.endpointFailure && blockedUntil !== undefined
+            ? blockedUntil
+            : new Date(now + backoffMs(delivery.attempts, config.backoffMaxMs)).toISOString(),
         lastStatus: outcome.status,
         lastError: outcome.error!,
-      },
-      nowText,
-    );
+      };
+      const key = JSON.stringify(result);
+      const group = groups.get(key) ?? { ids: [], outcome: result };
+      group.ids.push(delivery.uplink_id);
+      groups.set(key, group);
+    }
+    for (const { ids, outcome } of groups.values()) await markFailed(db, ids, outcome, nowText);
   }
 }

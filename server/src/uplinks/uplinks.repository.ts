@@ -321,7 +321,7 @@ export async function markDelivered(
 
 export async function markFailed(
   db: Db,
-  uplinkId: string,
+  uplinkIds: string[],
   outcome: { status: DeliveryStatus; nextAttemptAt: string; lastStatus: number | null; lastError: string },
   now: string,
 ): Promise<void> {
@@ -335,7 +335,7 @@ export async function markFailed(
       last_error: outcome.lastError,
       updated_at: now,
     }))
-    .where('uplink_id', '=', uplinkId)
+    .where('uplink_id', 'in', uplinkIds)
     .where('status', '=', 'pending')
     .execute();
 }
