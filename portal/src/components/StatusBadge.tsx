@@ -8,6 +8,17 @@ export const statusLabels: Record<NetworkStatus, string> = {
   disabled: 'Disabled',
 };
 
-export function StatusBadge({ status }: { status: NetworkStatus }) {
-  return <span className={`badge badge-${status}`}>{statusLabels[status] ?? status}</span>;
+/** The status as a coloured badge; `message` (the network's status message) shows on hover. */
+export function StatusBadge({
+  status,
+  message,
+}: {
+  status: NetworkStatus;
+  message?: string | null;
+}) {
+  return (
+    <span className={`badge badge-${status}`} title={message ?? undefined}>
+      {statusLabels[status] ?? status}
+    </span>
+  );
 }

@@ -66,7 +66,7 @@ export function NetworksPage() {
                   </td>
                   <td>{protocolName(n.protocolId)}</td>
                   <td>
-                    <StatusBadge status={n.status} />
+                    <StatusBadge status={n.status} message={n.statusMessage} />
                   </td>
                   <td>{n.linkedAccount?.username ?? <span className="muted">—</span>}</td>
                   <td>{formatDate(n.createdAt)}</td>
