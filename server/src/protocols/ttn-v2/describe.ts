@@ -28,7 +28,7 @@ export const ttnV2Descriptor: ProtocolDescriptor = {
       required: true,
       secret: false,
       placeholder: 'lpwan-server',
-      help: 'The id of the OAuth client you registered for LPWAN Server at The Things Network (ttnctl clients create).',
+      help: 'The id of the OAuth client you registered for LPWAN Server at The Things Network (ttnctl clients request).',
     },
     {
       name: 'clientSecret',
