@@ -266,6 +266,19 @@ describe.each(DIALECTS)('linking a TTN account (%s)', (dialect) => {
     const answers = await Promise.all(Array.from({ length: 100 }, () => remoteApps(id)));
     expect(answers.map((a) => a.statusCode)).toEqual(Array(100).fill(200));
     expect(await ttn.grants('refresh_token')).toBe(1);
+    // The rotated pair is stored, and neither it nor the old one reached an answer or the log.
+    const row = await t.db
+      .selectFrom('oauth_tokens')
+      .selectAll()
+      .where('network_id', '=', id)
+      .executeTakeFirstOrThrow();
+    expect(row.version).toBe(2);
+    const access = t.secretBox.open(row.access_token_sealed, `oauth_tokens:${id}:access_token`);
+    const refresh = t.secretBox.open(row.refresh_token_sealed, `oauth_tokens:${id}:refresh_token`);
+    for (const secret of [access, refresh]) {
+      expect(t.logs.join('\n')).not.toContain(secret);
+      expect(answers.some((a) => a.body.includes(secret))).toBe(false);
+    }
   });
 
   it('refreshes ahead of expiry, at 80% of the lifetime', async () => {
