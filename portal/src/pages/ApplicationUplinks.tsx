@@ -1,0 +1,364 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { Link } from 'react-router';
+import { api, unwrap } from '../api/client';
+import { messageFor } from '../errors';
+import { useAsync } from '../useAsync';
+import { DeliveryStatus } from './DeliveryStatus';
+import { formatTime, payloadHex, type UplinkDocument, type UplinkEntry } from './UplinkTypes';
+
+/** How many of the newest uplinks the application page shows. */
+const SHOWN = 25;
+
+export type StreamState = 'connecting' | 'live' | 'reconnecting' | 'closed';
+
+/**
+ * Follows an application's new uplinks over Server-Sent Events
+ * (`GET /api/applications/{id}/uplinks/live`, with the session cookie). The browser reconnects
+ * by itself after a dropped connection; `onReconnected` is then called, since the stream does
+ * not replay what was missed meanwhile. A refused stream (signed out, application gone) is
+ * `closed`; `reconnect()` opens it again.
+ */
+export function useUplinkStream(
+  applicationId: string,
+  onUplink: (id: string, document: UplinkDocument) => void,
+  onReconnected?: () => void,
+): { state: StreamState; reconnect(): void } {
+  const [state, setState] = useState<StreamState>('connecting');
+  const [attempt, setAttempt] = useState(0);
+  // The latest callbacks, without reopening the stream when they change.
+  const handlers = useRef({ onUplink, onReconnected });
+  useEffect(() => {
+    handlers.current = { onUplink, onReconnected };
+  });
+
+  useEffect(() => {
+    if (typeof EventSource === 'undefined') {
+      setState('closed');
+      return;
+    }
+    setState('connecting');
+    const source = new EventSource(
+      `/api/applications/${encodeURIComponent(applicationId)}/uplinks/live`,
+      { withCredentials: true },
+    );
+    let dropped = false;
+    source.onopen = () => {
+      setState('live');
+      if (dropped) handlers.current.onReconnected?.();
+      dropped = false;
+    };
+    source.onerror = () => {
+      if (source.readyState === EventSource.CLOSED) {
+        setState('closed');
+      } else {
+        dropped = true;
+        setState('reconnecting');
+      }
+    };
+    source.addEventListener('uplink', (event) => {
+      const message = event as MessageEvent<string>;
+      try {
+        const document = JSON.parse(message.data) as UplinkDocument;
+        handlers.current.onUplink(message.lastEventId || document.id, document);
+      } catch {
+        // Not a document: nothing to show.
+      }
+    });
+    return () => source.close();
+  }, [applicationId, attempt]);
+
+  const reconnect = useCallback(() => setAttempt((a) => a + 1), []);
+  return { state, reconnect };
+}
+
+/** An uplink shown in a table: as listed by the API, or just arrived on the live stream. */
+export type UplinkRow = UplinkEntry & { arrived?: true };
+
+/** Merges uplinks that arrived live into the newest-first list, at most `max` of them. */
+export function mergeArrived(rows: UplinkRow[], arrived: UplinkRow[], max: number): UplinkRow[] {
+  const known = new Set(rows.map((r) => r.id));
+  const fresh = arrived.filter((r) => !known.has(r.id));
+  return [...fresh, ...rows]
+    .sort((a, b) => (a.document.receivedAt < b.document.receivedAt ? 1 : -1))
+    .slice(0, max);
+}
+
+export function arrivedRow(id: string, document: UplinkDocument): UplinkRow {
+  return { id, ingestedAt: new Date().toISOString(), document, delivery: null, arrived: true };
+}
+
+/**
+ * The uplinks part of the application page: delivery to the reporting URL, then the recent
+ * uplinks, live.
+ */
+export function ApplicationUplinksSection({
+  applicationId,
+  isAdmin,
+}: {
+  applicationId: string;
+  isAdmin: boolean;
+}) {
+  const networks = useAsync(
+    () => unwrap(api.GET('/api/networks', { params: { query: { limit: 200 } } })),
+    [],
+  );
+  const networkName = (id: string) =>
+    networks.data?.items.find((n) => n.id === id)?.name ?? 'Network';
+  return (
+    <section aria-label="Uplinks and delivery" className="uplinks-section">
+      <DeliveryStatus applicationId={applicationId} isAdmin={isAdmin} networkName={networkName} />
+      <ApplicationUplinks applicationId={applicationId} />
+    </section>
+  );
+}
+
+/**
+ * An application's recent uplinks (`GET /api/applications/{id}/uplinks`), updated live: new
+ * uplinks appear at the top as they arrive, and their delivery is read again shortly after.
+ */
+export function ApplicationUplinks({ applicationId }: { applicationId: string }) {
+  const [rows, setRows] = useState<UplinkRow[] | null>(null);
+  const [total, setTotal] = useState(0);
+  const [error, setError] = useState<string | null>(null);
+  const refreshTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const loading = useRef(false);
+
+  const load = useCallback(async () => {
+    if (loading.current) return;
+    loading.current = true;
+    try {
+      const page = await unwrap(
+        api.GET('/api/applications/{id}/uplinks', {
+          params: { path: { id: applicationId }, query: { limit: SHOWN } },
+        }),
+      );
+      // Uplinks that arrived while the page was loading stay until the list has them.
+      setRows((current) =>
+        mergeArrived(
+          page.items,
+          (current ?? []).filter((r) => r.arrived),
+          SHOWN,
+        ),
+      );
+      setTotal(page.total);
+      setError(null);
+    } catch (e) {
+      setError(`The uplinks could not be loaded: ${messageFor(e)}`);
+    } finally {
+      loading.current = false;
+    }
+  }, [applicationId]);
+
+  useEffect(() => {
+    setRows(null);
+    void load();
+  }, [load]);
+
+  // Delivery follows right after an uplink is stored: the list is read again 1.5 s after the
+  // first of a burst of arrivals (so at most that often while uplinks keep coming).
+  const refreshSoon = useCallback(() => {
+    if (refreshTimer.current) return;
+    refreshTimer.current = setTimeout(() => {
+      refreshTimer.current = null;
+      void load();
+    }, 1500);
+  }, [load]);
+  useEffect(
+    () => () => {
+      if (refreshTimer.current) clearTimeout(refreshTimer.current);
+      refreshTimer.current = null;
+    },
+    [],
+  );
+
+  const stream = useUplinkStream(
+    applicationId,
+    (id, document) => {
+      setRows((current) => mergeArrived(current ?? [], [arrivedRow(id, document)], SHOWN));
+      setTotal((t) => t + 1);
+      refreshSoon();
+    },
+    () => void load(),
+  );
+
+  // Deliveries still pending (retries) are followed every 5 s.
+  const pending = rows?.some((r) => r.delivery?.status === 'pending') ?? false;
+  useEffect(() => {
+    if (!pending) return;
+    const timer = setInterval(() => void load(), 5000);
+    return () => clearInterval(timer);
+  }, [pending, load]);
+
+  return (
+    <div className="card" aria-label="Recent uplinks">
+      <div className="card-head">
+        <h2>Recent uplinks</h2>
+        <LiveIndicator state={stream.state} onReconnect={stream.reconnect} />
+      </div>
+      {error && (
+        <p role="alert" className="alert error">
+          {error}
+        </p>
+      )}
+      {rows === null && !error && <p className="muted">Loading the uplinks…</p>}
+      {rows !== null && rows.length === 0 && (
+        <p className="muted">No uplinks yet. They appear here as soon as the devices send them.</p>
+      )}
+      {rows !== null && rows.length > 0 && (
+        <>
+          <p className="muted uplink-count" aria-live="polite">
+            {total === 1 ? '1 uplink kept' : `${total} uplinks kept`}
+            {total > rows.length && `, the newest ${rows.length} shown`}.
+          </p>
+          <UplinksTable rows={rows} applicationId={applicationId} showDevice />
+        </>
+      )}
+    </div>
+  );
+}
+
+const liveLabels: Record<StreamState, string> = {
+  connecting: 'Connecting…',
+  live: 'Live',
+  reconnecting: 'Reconnecting…',
+  closed: 'Not live',
+};
+
+export function LiveIndicator({ state, onReconnect }: { state: StreamState; onReconnect(): void }) {
+  return (
+    <span className="live-indicator">
+      <span role="status" className={`live-dot live-${state}`}>
+        {liveLabels[state]}
+      </span>
+      {state === 'closed' && (
+        <button type="button" className="secondary small" onClick={onReconnect}>
+          Reconnect
+        </button>
+      )}
+    </span>
+  );
+}
+
+function decodedText(decoded: UplinkDocument['decoded']): string | null {
+  if (!decoded) return null;
+  return Object.entries(decoded)
+    .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .join(', ');
+}
+
+function signalText(document: UplinkDocument): string | null {
+  const gateways = document.radio.gateways;
+  const best = [...gateways].sort((a, b) => (b.rssi ?? -999) - (a.rssi ?? -999))[0];
+  const parts: string[] = [];
+  if (best?.rssi != null) parts.push(`${best.rssi} dBm`);
+  if (best?.snr != null) parts.push(`SNR ${best.snr}`);
+  if (document.radio.dataRate) parts.push(document.radio.dataRate);
+  if (gateways.length > 1) parts.push(`${gateways.length} gateways`);
+  return parts.length > 0 ? parts.join(' · ') : null;
+}
+
+export function DeliveryBadge({ row }: { row: UplinkRow }) {
+  if (row.arrived) return <span className="badge badge-neutral">Received</span>;
+  const d = row.delivery;
+  if (d === null) {
+    return (
+      <span className="badge badge-neutral" title="There was no reporting URL when it arrived">
+        Not delivered
+      </span>
+    );
+  }
+  const attempts = d.attempts === 1 ? '1 attempt' : `${d.attempts} attempts`;
+  if (d.status === 'delivered') {
+    return (
+      <span className="badge badge-authorized" title={`Delivered ${formatTime(d.deliveredAt)}`}>
+        Delivered
+      </span>
+    );
+  }
+  return (
+    <>
+      <span
+        className={`badge ${d.status === 'dead' ? 'badge-error' : 'badge-pending_authorization'}`}
+      >
+        {d.status === 'dead' ? 'Dead letter' : 'Pending'}
+      </span>
+      {d.attempts > 0 && <div className="muted small-text">{attempts}</div>}
+      {d.lastError && <div className="small-text uplink-error">{d.lastError}</div>}
+    </>
+  );
+}
+
+/** Uplinks as a table; the device column links to the device page. */
+export function UplinksTable({
+  rows,
+  applicationId,
+  showDevice = false,
+}: {
+  rows: UplinkRow[];
+  applicationId: string;
+  showDevice?: boolean;
+}) {
+  return (
+    <div className="table-scroll">
+      <table className="table compact" aria-label="Uplinks">
+        <thead>
+          <tr>
+            <th scope="col">Received</th>
+            {showDevice && <th scope="col">Device</th>}
+            <th scope="col">fPort</th>
+            <th scope="col">fCnt</th>
+            <th scope="col">Payload (hex)</th>
+            <th scope="col">Decoded</th>
+            {showDevice && <th scope="col">Signal</th>}
+            <th scope="col">Delivery</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((row) => {
+            const doc = row.document;
+            const hex = payloadHex(doc.payload);
+            const decoded = decodedText(doc.decoded);
+            const signal = signalText(doc);
+            return (
+              <tr key={row.id} data-uplink={row.id} className={row.arrived ? 'arrived' : undefined}>
+                <td className="nowrap">{formatTime(doc.receivedAt)}</td>
+                {showDevice && (
+                  <td>
+                    {doc.device.id ? (
+                      <Link to={`/applications/${applicationId}/devices/${doc.device.id}`}>
+                        {doc.device.remoteId}
+                      </Link>
+                    ) : (
+                      <span title="Not (yet) a device of this application">
+                        {doc.device.remoteId}
+                      </span>
+                    )}
+                    {doc.device.devEui && (
+                      <div className="muted small-text">{doc.device.devEui}</div>
+                    )}
+                  </td>
+                )}
+                <td>{doc.fPort ?? '—'}</td>
+                <td>{doc.fCnt ?? '—'}</td>
+                <td>
+                  {hex ? (
+                    <code title={`base64 ${doc.payload ?? ''}`}>{hex}</code>
+                  ) : (
+                    <span className="muted">none</span>
+                  )}
+                </td>
+                <td className="small-text">{decoded ?? <span className="muted">—</span>}</td>
+                {showDevice && (
+                  <td className="small-text">{signal ?? <span className="muted">—</span>}</td>
+                )}
+                <td>
+                  <DeliveryBadge row={row} />
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}
