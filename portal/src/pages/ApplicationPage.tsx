@@ -6,6 +6,7 @@ import { messageFor } from '../errors';
 import { formatDate } from '../format';
 import { useAsync } from '../useAsync';
 import { SyncBadge } from './ApplicationBadges';
+import { ApplicationUplinksSection } from './ApplicationUplinks';
 import type { Application, ApplicationLink } from './ApplicationTypes';
 import { DeviceImport } from './DeviceImport';
 import { DevicesTable } from './DevicesTable';
@@ -49,6 +50,7 @@ export function ApplicationPage() {
         <Links applicationId={app.id} isAdmin={isAdmin} />
         {isAdmin && <EditApplication app={app} onSaved={application.reload} />}
       </div>
+      <ApplicationUplinksSection applicationId={app.id} isAdmin={isAdmin} />
       <DevicesTable applicationId={app.id} version={devicesVersion} />
       {isAdmin && (
         <DeviceImport applicationId={app.id} onImported={() => setDevicesVersion((v) => v + 1)} />
