@@ -7,6 +7,7 @@ import { formatDate } from '../format';
 import { useAsync } from '../useAsync';
 import { SyncBadge } from './ApplicationBadges';
 import type { DeviceDetail, DeviceKeys } from './ApplicationTypes';
+import { DeviceUplinks } from './DeviceUplinks';
 
 type Activation = 'otaa' | 'abp';
 type Field =
@@ -271,6 +272,10 @@ function DeviceForm({
             </table>
           )}
         </div>
+      )}
+
+      {device && (
+        <DeviceUplinks applicationId={applicationId} deviceId={device.id} isAdmin={isAdmin} />
       )}
 
       {device && isAdmin && (
