@@ -13,7 +13,7 @@ import {
 } from './harness/app.js';
 import { DIALECTS } from './harness/database.js';
 import { startTtn, TTN_USER, type Ttn } from './harness/ttn.js';
-import { eventually, linkedTtnNetwork } from './sync.harness.js';
+import { aliceAtTtn, eventually, linkedTtnNetwork } from './sync.harness.js';
 
 interface Job {
   id: string;
@@ -228,6 +228,47 @@ describe.each(DIALECTS)('pulling from TTN (%s)', (dialect) => {
     const apps = await applications();
     expect(apps.filter((a) => a.name === 'Third')).toHaveLength(2);
     expect(apps.find((a) => a.id === localId)?.deviceCount).toBe(0);
+  });
+
+  it("pushes devices a pull brings in to the application's other networks", async () => {
+    const small = (await applications()).find(
+      (a) => a.deviceCount === 2 && a.name === 'Big fleet',
+    )!;
+    // Another TTN (one handler refuses the same AppEUI+DevEUI in two applications).
+    const other = await startTtn(`${t.config.publicUrl}/oauth/callback`);
+    try {
+      const second = await linkedTtnNetwork(t, admin, other);
+      const linked = await t.request('POST', `/api/applications/${small.id}/links`, {
+        token: admin.token,
+        body: { networkId: second, remoteId: 'small-copy' },
+      });
+      expect(linked.statusCode, linked.body).toBe(202);
+      const there = await aliceAtTtn(other);
+      await eventually(async () =>
+        (await there.devices('small-copy'))?.length === 2 ? true : undefined,
+      );
+
+      // A device added on the first TTN reaches the second after the next pull.
+      const here = await aliceAtTtn(ttn);
+      const added = await here.handler('small-mixed', '/devices', 'POST', {
+        dev_id: 'late-one',
+        lorawan_device: {
+          app_eui: '70B3D57ED0000000',
+          dev_eui: '70B3D57ED0009003',
+          app_key: '0000000000000000000000000000000F',
+        },
+      });
+      expect(added.status).toBe(200);
+      const job = await pull();
+      expect(job.counts.devices).toMatchObject({ created: 1 });
+      const copies = await eventually(async () => {
+        const devices = await there.devices('small-copy');
+        return devices?.length === 3 ? devices : undefined;
+      });
+      expect(copies.map((d) => d.lorawan_device.dev_eui)).toContain('70B3D57ED0009003');
+    } finally {
+      await other.close();
+    }
   });
 
   it('refuses pulls of unknown or foreign networks and answers a running pull instead of starting another', async () => {

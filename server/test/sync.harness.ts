@@ -93,7 +93,7 @@ export async function aliceAtTtn(ttn: Ttn) {
       body: res.status === 204 ? undefined : ((await res.json()) as unknown),
     };
   };
-  const handler = async (appId: string, path: string) => {
+  const handler = async (appId: string, path: string, method = 'GET', body?: unknown) => {
     const restricted = await fetch(`${ttn.sim.accountUrl}/users/restrict-token`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
@@ -102,7 +102,12 @@ export async function aliceAtTtn(ttn: Ttn) {
     if (!restricted.ok) return { status: restricted.status, body: undefined };
     const { access_token: appToken } = (await restricted.json()) as { access_token: string };
     const res = await fetch(`${ttn.sim.handlerUrl}/applications/${appId}${path}`, {
-      headers: { authorization: `Bearer ${appToken}` },
+      method,
+      headers: {
+        authorization: `Bearer ${appToken}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     return { status: res.status, body: (await res.json()) as unknown };
   };

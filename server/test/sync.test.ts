@@ -319,5 +319,15 @@ describe.each(DIALECTS)('pushing to TTN (%s)', (dialect) => {
       .where('application_link_id', '=', link.id)
       .executeTakeFirstOrThrow();
     expect(task.state).toBe('failed');
+
+    // Deleting the application here leaves the other owner's application alone, and ends.
+    await api('DELETE', `/api/applications/${app.id}`);
+    await eventually(async () =>
+      (await t.db.selectFrom('sync_tasks').selectAll().execute()).length === 0 ? true : undefined,
+    );
+    const requests = await ttn.requests();
+    expect(
+      requests.filter((r) => r.method === 'DELETE' && r.path === '/api/v2/applications/not-yours'),
+    ).toEqual([expect.objectContaining({ status: 403 })]);
   });
 });

@@ -17,6 +17,7 @@ import {
 import type { ApplicationView } from './applications.schemas.js';
 import { listLinksOfApplication } from './links.repository.js';
 import { queueTask } from './sync/enqueue.js';
+import { dropTasksOf } from './sync/tasks.repository.js';
 
 export interface ApplicationFields {
   name: string;
@@ -133,6 +134,7 @@ export async function deleteApplication(db: Db, actor: Principal, id: string): P
   const now = nowIso();
   await db.transaction().execute(async (trx) => {
     for (const link of await listLinksOfApplication(trx, id)) {
+      await dropTasksOf(trx, { applicationLinkId: link.id });
       await queueTask(trx, 'delete_application', targetOf(actor, link), now);
     }
     await deleteApplicationRow(trx, actor.user.organizationId, id);

@@ -42,6 +42,7 @@ import {
   markDeviceLinksPending,
 } from './links.repository.js';
 import { queueNewTasks, queueTask } from './sync/enqueue.js';
+import { dropTasksOf } from './sync/tasks.repository.js';
 
 export interface DevicesDeps {
   db: Db;
@@ -326,6 +327,7 @@ export async function deleteDevice(
   await deps.db.transaction().execute(async (trx) => {
     for (const link of await listDeviceLinksOfDevice(trx, id)) {
       // Queued even when never synced: a create may be in flight; a delete of nothing is fine.
+      await dropTasksOf(trx, { applicationLinkId: link.application_link_id, deviceId: id });
       await queueTask(
         trx,
         'delete_device',

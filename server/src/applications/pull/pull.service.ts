@@ -25,14 +25,15 @@ import type {
 import type { ApplicationLinkRow, ApplicationRow, NewDeviceRow } from '../applications.table.js';
 import { insertApplication } from '../applications.repository.js';
 import { accessKeyAad, checkDeviceFields } from '../device-fields.js';
-import { findDevicesByEui, insertDevices } from '../devices.repository.js';
-import { deviceRow } from '../devices.service.js';
+import { findDevicesByEui } from '../devices.repository.js';
+import { addDevices, deviceRow } from '../devices.service.js';
 import {
   findDeviceLinksByDevice,
   findDeviceLinksByRemote,
   findLinkByRemote,
   insertApplicationLink,
   insertDeviceLinks,
+  listLinksOfApplication,
   updateApplicationLink,
 } from '../links.repository.js';
 import { networkContext, type NetworkCallDeps } from '../network-context.js';
@@ -429,7 +430,11 @@ class PullRun {
     }
     if (deviceLinks.length === 0) return;
     await db.transaction().execute(async (trx) => {
-      await insertDevices(trx, rows);
+      // New devices also go to the application's other networks, as devices added by hand do.
+      const otherLinks = (await listLinksOfApplication(trx, link.application_id)).filter(
+        (other) => other.id !== link.id,
+      );
+      await addDevices(trx, this.job.organization_id, rows, otherLinks, now);
       await insertDeviceLinks(trx, deviceLinks);
     });
   }

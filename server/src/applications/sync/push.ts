@@ -73,7 +73,7 @@ export async function runTask(
     case 'device':
       return pushDevice(deps, protocol, ctx, task);
     case 'delete_device':
-      return ignoreNotFound(
+      return alreadyGone(
         need(protocol, 'deleteDevice')(
           ctx,
           task.remote_application_id,
@@ -81,15 +81,20 @@ export async function runTask(
         ),
       );
     case 'delete_application':
-      return ignoreNotFound(need(protocol, 'deleteApplication')(ctx, task.remote_application_id));
+      return alreadyGone(need(protocol, 'deleteApplication')(ctx, task.remote_application_id));
   }
 }
 
-async function ignoreNotFound(call: Promise<void>): Promise<void> {
+/**
+ * A delete is done when the object is gone (404), or when the account has no rights on it
+ * (403): then it was never ours (say, an id that belonged to somebody else's application) or
+ * its application is gone, and no retry would change that.
+ */
+async function alreadyGone(call: Promise<void>): Promise<void> {
   try {
     await call;
   } catch (error) {
-    if (!(error instanceof NotFound)) throw error;
+    if (!(error instanceof NotFound || error instanceof Forbidden)) throw error;
   }
 }
 

@@ -119,3 +119,19 @@ export async function nextAttemptOfLink(db: Db, applicationLinkId: string): Prom
     .executeTakeFirst();
   return (row?.next as string | null | undefined) ?? null;
 }
+
+/**
+ * Drops the tasks (not running) of an application link, or of one device under it: what is
+ * being deleted needs no more pushing. A running task finds its rows gone and ends.
+ */
+export async function dropTasksOf(
+  db: Db,
+  target: { applicationLinkId: string; deviceId?: string },
+): Promise<void> {
+  let query = db
+    .deleteFrom('sync_tasks')
+    .where('application_link_id', '=', target.applicationLinkId)
+    .where('lease_until', 'is', null);
+  if (target.deviceId !== undefined) query = query.where('device_id', '=', target.deviceId);
+  await query.execute();
+}
