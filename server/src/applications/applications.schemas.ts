@@ -65,7 +65,6 @@ export const DeviceLinkSchema = Type.Object(
   },
   { $id: 'DeviceLink' },
 );
-export type DeviceLinkView = Static<typeof DeviceLinkSchema>;
 
 export const DeviceDetailSchema = Type.Object(
   {

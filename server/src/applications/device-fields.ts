@@ -33,9 +33,13 @@ export interface DeviceFields {
 }
 
 export type DeviceKeyField = 'appKey' | 'nwkSKey' | 'appSKey';
-export const DEVICE_KEY_FIELDS: readonly DeviceKeyField[] = ['appKey', 'nwkSKey', 'appSKey'];
 
 const SEPARATORS = /[\s:-]/g;
+const HEX: Record<number, RegExp> = {
+  8: /^[0-9A-F]{8}$/,
+  16: /^[0-9A-F]{16}$/,
+  32: /^[0-9A-F]{32}$/,
+};
 
 function blank(value: string | null | undefined): boolean {
   return value === undefined || value === null || value.trim() === '';
@@ -44,7 +48,7 @@ function blank(value: string | null | undefined): boolean {
 function hex(
   input: DeviceFieldsInput,
   field: keyof DeviceFieldsInput,
-  digits: number,
+  digits: 8 | 16 | 32,
   required: boolean,
   errors: FieldError[],
 ): string | null {
@@ -54,7 +58,7 @@ function hex(
     return null;
   }
   const value = String(raw).replace(SEPARATORS, '').toUpperCase();
-  if (!new RegExp(`^[0-9A-F]{${digits}}$`).test(value)) {
+  if (!HEX[digits]!.test(value)) {
     errors.push({ field, message: `must be ${digits} hexadecimal digits` });
     return null;
   }

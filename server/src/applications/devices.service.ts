@@ -29,7 +29,6 @@ import {
 import {
   deleteDevice as deleteDeviceRow,
   findDevice,
-  findDevicesByEui,
   insertDevices,
   listDevices as listDeviceRows,
   updateDevice as updateDeviceRow,
@@ -344,9 +343,4 @@ export async function deleteDevice(
     }
     await deleteDeviceRow(trx, id);
   });
-}
-
-/** The organization's devices among these DevEUIs (for imports: which rows would collide). */
-export async function devicesWithEuis(db: Db, organizationId: string, devEuis: readonly string[]) {
-  return findDevicesByEui(db, organizationId, devEuis);
 }

@@ -100,15 +100,6 @@ export async function retryTasksOfLink(
   return Number(result.numUpdatedRows);
 }
 
-export async function countTasksOfLink(db: Db, applicationLinkId: string): Promise<number> {
-  const row = await db
-    .selectFrom('sync_tasks')
-    .select((eb) => eb.fn.countAll().as('n'))
-    .where('application_link_id', '=', applicationLinkId)
-    .executeTakeFirst();
-  return Number(row?.n ?? 0);
-}
-
 /** When the next attempt of the link's queued tasks is due (null: none waiting). */
 export async function nextAttemptOfLink(db: Db, applicationLinkId: string): Promise<string | null> {
   const row = await db
