@@ -255,6 +255,32 @@ describe.each(DIALECTS)('pushing to TTN (%s)', (dialect) => {
     await whenSynced(app.id, 1);
   });
 
+  it.runIf(dialect === 'postgres')(
+    'runs each task once when several server processes share the database',
+    async () => {
+      // A second server on the same database, with the same key: both run the sync worker.
+      const twin = await startTestApp(dialect, { database: t.database, secretKey: t.secretKey });
+      twin.app.workers.startAll();
+      try {
+        await ttn.control('/requests', undefined, 'DELETE');
+        const app = await appWithDevices('Shared', 12, '70B3D57ED00060');
+        await api('POST', `/api/applications/${app.id}/links`, { networkId });
+        const link = await whenSynced(app.id, 12);
+        const requests = await ttn.requests();
+        const creates = requests.filter(
+          (r) => r.method === 'POST' && r.path === `/applications/${link.remoteId}/devices`,
+        );
+        expect(creates).toHaveLength(12);
+        expect(creates.every((r) => r.status === 200)).toBe(true);
+        expect(
+          requests.filter((r) => r.method === 'POST' && r.path === '/api/v2/applications'),
+        ).toHaveLength(1);
+      } finally {
+        await twin.close();
+      }
+    },
+  );
+
   it('adopts an application and a device that exist on TTN already (409) instead of duplicating them', async () => {
     await ttn.control('/applications', {
       owner: TTN_USER.username,
