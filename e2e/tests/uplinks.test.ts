@@ -210,7 +210,7 @@ describe('uplinks', () => {
     expect(await count('dead').textContent()).toBe('0');
     await page.getByText('5 uplinks kept.').waitFor();
     // The rows show the device and what it sent; the endpoint got the same five documents.
-    expect(await rows.first().getByRole('link', { name: remoteDeviceId }).count()).toBe(1);
+    await rows.first().getByRole('link', { name: 'Roof sensor' }).waitFor();
     expect(deliveredUplinks(endpoint)).toHaveLength(5);
     const first = JSON.parse(deliveredUplinks(endpoint)[0]!.body) as {
       id: string;
@@ -312,6 +312,11 @@ describe('uplinks', () => {
     await waitFor(async () => (await count('dead').textContent()) === '0', 'no dead letters');
     await waitFor(async () => (await count('delivered').textContent()) === '8', '8 delivered');
     expect(deliveredUplinks(endpoint).length - deliveredBefore).toBe(3);
+    // The uplinks' delivery column follows without a reload.
+    await waitFor(
+      async () => (await rows.getByText('Delivered', { exact: true }).count()) === 8,
+      'every row delivered again',
+    );
     await delivery.getByText('Delivering', { exact: true }).waitFor();
     expect(
       await delivery.getByRole('button', { name: 'Redeliver dead letters' }).isDisabled(),
@@ -323,7 +328,7 @@ describe('uplinks', () => {
     await page.goto(`/applications/${applicationId}`);
     await page
       .getByRole('table', { name: 'Uplinks' })
-      .getByRole('link', { name: remoteDeviceId })
+      .getByRole('link', { name: 'Roof sensor' })
       .first()
       .click();
     await page.getByRole('heading', { name: 'Roof sensor' }).waitFor();

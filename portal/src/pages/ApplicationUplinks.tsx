@@ -104,10 +104,18 @@ export function ApplicationUplinksSection({
   );
   const networkName = (id: string) =>
     networks.data?.items.find((n) => n.id === id)?.name ?? 'Network';
+  // When the delivery counts move (deliveries made, failed, dead-lettered, requeued), the
+  // uplinks' delivery column is read again.
+  const [deliveryVersion, setDeliveryVersion] = useState('');
   return (
     <section aria-label="Uplinks and delivery" className="uplinks-section">
-      <DeliveryStatus applicationId={applicationId} isAdmin={isAdmin} networkName={networkName} />
-      <ApplicationUplinks applicationId={applicationId} />
+      <DeliveryStatus
+        applicationId={applicationId}
+        isAdmin={isAdmin}
+        networkName={networkName}
+        onStatus={(s) => setDeliveryVersion(`${s.delivered}/${s.backlog}/${s.deadLetters}`)}
+      />
+      <ApplicationUplinks applicationId={applicationId} deliveryVersion={deliveryVersion} />
     </section>
   );
 }
@@ -116,15 +124,26 @@ export function ApplicationUplinksSection({
  * An application's recent uplinks (`GET /api/applications/{id}/uplinks`), updated live: new
  * uplinks appear at the top as they arrive, and their delivery is read again shortly after.
  */
-export function ApplicationUplinks({ applicationId }: { applicationId: string }) {
+export function ApplicationUplinks({
+  applicationId,
+  deliveryVersion,
+}: {
+  applicationId: string;
+  /** Changes when the application's delivery counts change: the list is then read again. */
+  deliveryVersion?: string;
+}) {
   const [rows, setRows] = useState<UplinkRow[] | null>(null);
   const [total, setTotal] = useState(0);
   const [error, setError] = useState<string | null>(null);
   const refreshTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const loading = useRef(false);
+  const loadAgain = useRef(false);
 
-  const load = useCallback(async () => {
-    if (loading.current) return;
+  const load = useCallback(async (): Promise<void> => {
+    if (loading.current) {
+      loadAgain.current = true;
+      return;
+    }
     loading.current = true;
     try {
       const page = await unwrap(
@@ -146,6 +165,10 @@ export function ApplicationUplinks({ applicationId }: { applicationId: string })
       setError(`The uplinks could not be loaded: ${messageFor(e)}`);
     } finally {
       loading.current = false;
+    }
+    if (loadAgain.current) {
+      loadAgain.current = false;
+      await load();
     }
   }, [applicationId]);
 
@@ -181,6 +204,10 @@ export function ApplicationUplinks({ applicationId }: { applicationId: string })
     () => void load(),
   );
 
+  useEffect(() => {
+    if (deliveryVersion) refreshSoon();
+  }, [deliveryVersion, refreshSoon]);
+
   // Deliveries still pending (retries) are followed every 5 s.
   const pending = rows?.some((r) => r.delivery?.status === 'pending') ?? false;
   useEffect(() => {
@@ -188,6 +215,8 @@ export function ApplicationUplinks({ applicationId }: { applicationId: string })
     const timer = setInterval(() => void load(), 5000);
     return () => clearInterval(timer);
   }, [pending, load]);
+
+  const deviceNames = useDeviceNames(applicationId, rows);
 
   return (
     <div className="card" aria-label="Recent uplinks">
@@ -210,11 +239,45 @@ export function ApplicationUplinks({ applicationId }: { applicationId: string })
             {total === 1 ? '1 uplink kept' : `${total} uplinks kept`}
             {total > rows.length && `, the newest ${rows.length} shown`}.
           </p>
-          <UplinksTable rows={rows} applicationId={applicationId} showDevice />
+          <UplinksTable
+            rows={rows}
+            applicationId={applicationId}
+            deviceNames={deviceNames}
+            showDevice
+          />
         </>
       )}
     </div>
   );
+}
+
+/**
+ * The names of the devices in `rows` (the uplink documents carry ids only): each device is
+ * read once (`GET /api/applications/{id}/devices/{deviceId}`) while the view is open.
+ */
+function useDeviceNames(applicationId: string, rows: UplinkRow[] | null): Record<string, string> {
+  const [names, setNames] = useState<Record<string, string>>({});
+  const asked = useRef(new Set<string>());
+  useEffect(() => {
+    const wanted = new Set<string>();
+    for (const r of rows ?? []) {
+      const id = r.document.device.id;
+      if (id && !asked.current.has(id)) wanted.add(id);
+    }
+    for (const deviceId of wanted) {
+      asked.current.add(deviceId);
+      unwrap(
+        api.GET('/api/applications/{id}/devices/{deviceId}', {
+          params: { path: { id: applicationId, deviceId } },
+        }),
+      ).then(
+        (device) => setNames((n) => ({ ...n, [deviceId]: device.name })),
+        // A deleted device keeps its id on the network as its label.
+        () => undefined,
+      );
+    }
+  }, [applicationId, rows]);
+  return names;
 }
 
 const liveLabels: Record<StreamState, string> = {
@@ -250,10 +313,10 @@ function signalText(document: UplinkDocument): string | null {
   const gateways = document.radio.gateways;
   const best = [...gateways].sort((a, b) => (b.rssi ?? -999) - (a.rssi ?? -999))[0];
   const parts: string[] = [];
-  if (best?.rssi != null) parts.push(`${best.rssi} dBm`);
-  if (best?.snr != null) parts.push(`SNR ${best.snr}`);
+  if (best?.rssi != null) parts.push(`${best.rssi}\u00a0dBm`);
+  if (best?.snr != null) parts.push(`SNR\u00a0${best.snr}`);
   if (document.radio.dataRate) parts.push(document.radio.dataRate);
-  if (gateways.length > 1) parts.push(`${gateways.length} gateways`);
+  if (gateways.length > 1) parts.push(`${gateways.length}\u00a0gateways`);
   return parts.length > 0 ? parts.join(' · ') : null;
 }
 
@@ -292,10 +355,13 @@ export function DeliveryBadge({ row }: { row: UplinkRow }) {
 export function UplinksTable({
   rows,
   applicationId,
+  deviceNames = {},
   showDevice = false,
 }: {
   rows: UplinkRow[];
   applicationId: string;
+  /** Device names by device id, where known. */
+  deviceNames?: Record<string, string>;
   showDevice?: boolean;
 }) {
   return (
@@ -326,7 +392,7 @@ export function UplinksTable({
                   <td>
                     {doc.device.id ? (
                       <Link to={`/applications/${applicationId}/devices/${doc.device.id}`}>
-                        {doc.device.remoteId}
+                        {deviceNames[doc.device.id] ?? doc.device.remoteId}
                       </Link>
                     ) : (
                       <span title="Not (yet) a device of this application">

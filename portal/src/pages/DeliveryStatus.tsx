@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { ApiError, api, unwrap } from '../api/client';
 import { messageFor } from '../errors';
 import { relativeTime } from '../format';
@@ -40,16 +40,23 @@ export function DeliveryStatus({
   applicationId,
   isAdmin,
   networkName,
+  onStatus,
 }: {
   applicationId: string;
   isAdmin: boolean;
   /** A network's name by id, when the page knows it. */
   networkName?: (id: string) => string;
+  /** Told every status read. */
+  onStatus?: (status: DeliveryStatusView) => void;
 }) {
   const [status, setStatus] = useState<DeliveryStatusView | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
   const [generation, setGeneration] = useState(0);
   const reload = () => setGeneration((g) => g + 1);
+  const statusListener = useRef(onStatus);
+  useEffect(() => {
+    statusListener.current = onStatus;
+  });
 
   useEffect(() => {
     let live = true;
@@ -62,6 +69,7 @@ export function DeliveryStatus({
         if (!live) return;
         setStatus(answer);
         setLoadError(null);
+        statusListener.current?.(answer);
       } catch (e) {
         if (!live) return;
         setLoadError(`The delivery status could not be loaded: ${messageFor(e)}`);
