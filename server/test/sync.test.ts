@@ -255,6 +255,21 @@ describe.each(DIALECTS)('pushing to TTN (%s)', (dialect) => {
     await whenSynced(app.id, 1);
   });
 
+  it("keeps to TTN's handler rate limit: waits instead of failing every task", async () => {
+    await ttn.control('/settings', { handlerRateLimitPerSecond: 5 });
+    try {
+      const app = await appWithDevices('Rate limited', 15, '70B3D57ED00070');
+      await api('POST', `/api/applications/${app.id}/links`, { networkId });
+      const link = await whenSynced(app.id, 15);
+      expect((await alice.devices(link.remoteId))?.length).toBe(15);
+      const limited = (await ttn.requests()).filter((r) => r.status === 429);
+      // Each refusal held back the rest of its round: far fewer 429s than devices.
+      expect(limited.length).toBeLessThan(8);
+    } finally {
+      await ttn.control('/settings', { handlerRateLimitPerSecond: 0 });
+    }
+  });
+
   it.runIf(dialect === 'postgres')(
     'runs each task once when several server processes share the database',
     async () => {

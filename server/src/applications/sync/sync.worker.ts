@@ -14,7 +14,7 @@ import { updateApplicationLink, updateDeviceLink } from '../links.repository.js'
 import { networkContext, type NetworkCallDeps } from '../network-context.js';
 import { PermanentSyncError, runTask } from './push.js';
 import type { SyncTaskRow } from './sync.table.js';
-import { claimDueTasks, deleteTask, rescheduleTask } from './tasks.repository.js';
+import { claimDueTasks, deleteTask, releaseTasks, rescheduleTask } from './tasks.repository.js';
 
 /** Tasks claimed per round; they run one after the other (TTN limits requests per application). */
 const BATCH = 20;
@@ -39,21 +39,35 @@ export function syncWorker(deps: SyncWorkerDeps): BackgroundWorker {
   return loopWorker('sync', { idleMs: IDLE_MS, log: deps.log }, async (signal) => {
     const now = nowIso();
     const tasks = await claimDueTasks(deps.db, deps.dialect, now, isoIn(LEASE_MS), BATCH);
+    // A network that rate-limits gets no more calls this round: its other tasks wait untried.
+    const slowDown = new Map<string, string>();
+    const postponed = new Map<string, string[]>();
     for (const task of tasks) {
-      if (signal.aborted) break;
-      await attempt(deps, task);
+      const until = signal.aborted ? nowIso() : slowDown.get(task.network_id);
+      if (until !== undefined) {
+        postponed.set(until, [...(postponed.get(until) ?? []), task.id]);
+        continue;
+      }
+      const error = await attempt(deps, task);
+      if (error instanceof RateLimited) {
+        slowDown.set(task.network_id, isoIn(Math.max(1, error.retryAfter ?? 1) * 1000));
+      }
     }
+    for (const [until, ids] of postponed) await releaseTasks(deps.db, ids, until, nowIso());
     return { more: tasks.length === BATCH };
   });
 }
 
-async function attempt(deps: SyncWorkerDeps, task: SyncTaskRow): Promise<void> {
+/** Runs one task; its failure is recorded and returned. */
+async function attempt(deps: SyncWorkerDeps, task: SyncTaskRow): Promise<unknown> {
   try {
     const { protocol, ctx } = await networkContext(deps, task.network_id);
     await runTask(deps, protocol, ctx, task);
     await deleteTask(deps.db, task.id);
+    return undefined;
   } catch (error) {
     await fail(deps, task, error);
+    return error;
   }
 }
 

@@ -126,3 +126,26 @@ export async function dropTasksOf(
   if (target.deviceId !== undefined) query = query.where('device_id', '=', target.deviceId);
   await query.execute();
 }
+
+/**
+ * Hands claimed tasks back untried (the worker stops, or their network asked to slow down):
+ * no attempt is counted, and they are due again at `nextAttemptAt`.
+ */
+export async function releaseTasks(
+  db: Db,
+  ids: readonly string[],
+  nextAttemptAt: string,
+  now: string,
+): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .updateTable('sync_tasks')
+    .set((eb) => ({
+      lease_until: null,
+      attempts: eb('attempts', '-', 1),
+      next_attempt_at: nextAttemptAt,
+      updated_at: now,
+    }))
+    .where('id', 'in', ids)
+    .execute();
+}
