@@ -259,6 +259,7 @@ describe('uplinks', () => {
       await delivery.getByRole('button', { name: 'Send test uplink' }).click();
       await result.getByText('Test uplink not delivered.').waitFor();
       expect(await result.textContent()).toContain('The reporting URL answered 503');
+      await screenshot(page, 'test-send-failed');
     } finally {
       endpoint.status = 200;
     }
@@ -342,6 +343,7 @@ describe('uplinks', () => {
     await form.getByLabel('Payload', { exact: true }).fill('01 0A zz');
     await form.getByRole('button', { name: 'Send downlink' }).click();
     await form.getByText('Hex may only hold 0–9 and A–F.').waitFor();
+    await screenshot(page, 'downlink-invalid');
 
     await form.getByLabel('Payload', { exact: true }).fill('01 0A FF');
     await form.getByLabel('Confirmed (the device acknowledges it)').check();
