@@ -8,7 +8,7 @@ import {
   Timestamp,
   problemResponses,
 } from '../../http/schemas.js';
-import { getJob, startPull, type PullDeps } from './pull.service.js';
+import { getJob, startPull, type PullDeps } from './jobs.service.js';
 
 const Count = Type.Integer();
 const JobSchema = Type.Object(

@@ -3,7 +3,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import { isoIn, nowIso } from '../../clock.js';
 import { loopWorker, type BackgroundWorker } from '../../workers/worker.js';
 import { claimJob } from './jobs.repository.js';
-import { JOB_LEASE_MS, runPull, type PullDeps } from './pull.service.js';
+import type { PullDeps } from './jobs.service.js';
+import { JOB_LEASE_MS, runPull } from './pull.run.js';
 
 /** How soon a new pull starts: looking for one is a cheap indexed query. */
 const IDLE_MS = 100;

@@ -1,5 +1,5 @@
 /**
- * Pulls (imports) a network account's applications and devices.
+ * Runs a pull: imports a network account's applications and devices.
  *
  * Matching, never by name: an application is the one linked to the same remote id on this
  * network; a device is the one linked to the same remote id under that application link, else
@@ -10,19 +10,23 @@
  * written (one transaction per page), so memory holds at most two pages.
  */
 import { randomUUID } from 'node:crypto';
-import type { Principal } from '../../accounts/principal.js';
-import { nowIso, isoIn } from '../../clock.js';
-import type { SecretBox } from '../../crypto/secret-box.js';
-import type { Db } from '../../db/database.js';
-import { AppError, notFound } from '../../http/problem.js';
-import { ProtocolError, RateLimited, Unavailable, NotFound } from '../../protocols/errors.js';
+import type { Insertable } from 'kysely';
+import { isoIn, nowIso } from '../../clock.js';
+import { AppError } from '../../http/problem.js';
+import { VaultError } from '../../oauth/token-vault.js';
+import { NotFound, ProtocolError, RateLimited, Unavailable } from '../../protocols/errors.js';
 import type {
   NetworkProtocol,
   ProtocolContext,
   RemoteApplication,
   RemoteDeviceDetail,
 } from '../../protocols/protocol.js';
-import type { ApplicationLinkRow, ApplicationRow, NewDeviceRow } from '../applications.table.js';
+import type {
+  ApplicationLinkRow,
+  ApplicationRow,
+  DeviceLinksTable,
+  NewDeviceRow,
+} from '../applications.table.js';
 import { insertApplication } from '../applications.repository.js';
 import { accessKeyAad, checkDeviceFields } from '../device-fields.js';
 import { findDevicesByEui } from '../devices.repository.js';
@@ -36,113 +40,17 @@ import {
   listLinksOfApplication,
   updateApplicationLink,
 } from '../links.repository.js';
-import { networkContext, type NetworkCallDeps } from '../network-context.js';
+import { networkContext } from '../network-context.js';
 import { UPLINK_KEY_NAME } from '../sync/push.js';
+import { addJobError, updateJob } from './jobs.repository.js';
+import { emptyCounts, type PullCounts, type PullDeps } from './jobs.service.js';
 import type { JobRow } from './jobs.table.js';
-import {
-  addJobError,
-  findActiveJob,
-  findJob,
-  insertJob,
-  listJobErrors,
-  updateJob,
-} from './jobs.repository.js';
-import type { DeviceLinksTable } from '../applications.table.js';
-import type { Insertable } from 'kysely';
 
 /** Devices per page asked of the network. */
 export const PULL_PAGE_SIZE = 1000;
 /** A job's lease; renewed with every page. */
 export const JOB_LEASE_MS = 2 * 60_000;
 const PAGE_ATTEMPTS = 4;
-
-export interface PullCounts {
-  applications: { created: number; matched: number };
-  devices: { created: number; matched: number; failed: number };
-}
-
-export interface JobView {
-  id: string;
-  kind: 'pull';
-  networkId: string;
-  state: JobRow['state'];
-  progress: { done: number; total: number };
-  counts: PullCounts;
-  errorCount: number;
-  errors: { item: string; message: string }[];
-  message: string | null;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-}
-
-const emptyCounts = (): PullCounts => ({
-  applications: { created: 0, matched: 0 },
-  devices: { created: 0, matched: 0, failed: 0 },
-});
-
-export interface PullDeps extends NetworkCallDeps {
-  secretBox: SecretBox;
-}
-
-/** Queues a pull of the network; a pull of it already queued or running is answered instead. */
-export async function startPull(
-  deps: PullDeps,
-  actor: Principal,
-  networkId: string,
-): Promise<{ jobId: string }> {
-  const { protocol } = await networkContext(deps, networkId, actor.user.organizationId);
-  if (protocol.listApplications === undefined || protocol.exportDevices === undefined) {
-    throw new AppError(
-      409,
-      'not_supported',
-      'This network type cannot be pulled from.',
-      undefined,
-      networkId,
-    );
-  }
-  const active = await findActiveJob(deps.db, networkId);
-  if (active !== undefined) return { jobId: active.id };
-  const now = nowIso();
-  const id = randomUUID();
-  await insertJob(deps.db, {
-    id,
-    organization_id: actor.user.organizationId,
-    network_id: networkId,
-    kind: 'pull',
-    state: 'queued',
-    done: 0,
-    total: 0,
-    counts_json: JSON.stringify(emptyCounts()),
-    error_count: 0,
-    message: null,
-    lease_until: null,
-    created_at: now,
-    started_at: null,
-    finished_at: null,
-    updated_at: now,
-  });
-  return { jobId: id };
-}
-
-export async function getJob(db: Db, actor: Principal, id: string): Promise<JobView> {
-  const row = await findJob(db, actor.user.organizationId, id);
-  if (row === undefined) throw notFound('job');
-  return {
-    id: row.id,
-    kind: row.kind,
-    networkId: row.network_id,
-    state: row.state,
-    progress: { done: row.done, total: row.total },
-    counts: JSON.parse(row.counts_json) as PullCounts,
-    errorCount: row.error_count,
-    errors: await listJobErrors(db, row.id),
-    message: row.message,
-    createdAt: row.created_at,
-    startedAt: row.started_at,
-    finishedAt: row.finished_at,
-  };
-}
 
 /** Runs a claimed pull job to its end; item failures are recorded, the job goes on. */
 export async function runPull(deps: PullDeps, job: JobRow, signal: AbortSignal): Promise<void> {
@@ -169,7 +77,7 @@ export async function runPull(deps: PullDeps, job: JobRow, signal: AbortSignal):
 function messageOf(error: unknown): string {
   if (error instanceof ProtocolError) return error.message;
   if (error instanceof AppError) return error.detail;
-  if (error instanceof Error && error.name === 'VaultError') return error.message;
+  if (error instanceof VaultError) return error.message;
   return 'Unexpected failure; see the server log.';
 }
 
