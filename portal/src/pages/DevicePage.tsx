@@ -88,6 +88,11 @@ function DeviceForm({
   const [saved, setSaved] = useState(false);
   const [busy, setBusy] = useState(false);
   const [keys, setKeys] = useState<DeviceKeys | null>(null);
+  const networks = useAsync(
+    () => unwrap(api.GET('/api/networks', { params: { query: { limit: 200 } } })),
+    [],
+  );
+  const networkName = (id: string) => networks.data?.items.find((n) => n.id === id)?.name ?? id;
 
   const shown: Field[] =
     activation === 'otaa'
@@ -252,7 +257,10 @@ function DeviceForm({
                 {device.links.map((l) => (
                   <tr key={l.applicationLinkId}>
                     <td>
-                      <Link to={`/networks/${l.networkId}`}>{l.remoteApplicationId}</Link>
+                      <Link to={`/networks/${l.networkId}`}>{networkName(l.networkId)}</Link>
+                      <div className="muted">
+                        <code>{l.remoteApplicationId}</code>
+                      </div>
                     </td>
                     <td>
                       <code>{l.remoteId}</code>
