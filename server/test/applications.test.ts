@@ -230,6 +230,61 @@ describe.each(DIALECTS)('applications and devices (%s)', (dialect) => {
     expect(app2.json()).toMatchObject({ deviceCount: 12 });
   });
 
+  it('links once per network, and only to networks of the same organization', async () => {
+    const network = await t.request('POST', '/api/networks', {
+      token: admin.token,
+      body: {
+        name: 'TTN (never contacted)',
+        protocolId: 'ttn-v2',
+        settings: {
+          clientId: 'client',
+          clientSecret: 'client-secret',
+          accountServerUrl: 'http://127.0.0.1:9',
+          handlerUrl: 'http://127.0.0.1:9',
+          mqttUrl: 'mqtt://127.0.0.1:9',
+        },
+      },
+    });
+    expect(network.statusCode, network.body).toBe(201);
+    const networkId = (network.json() as { id: string }).id;
+    const app = await createApp('Linked');
+    const link = (body: unknown, who = admin, appId = app.id) =>
+      t.request('POST', `/api/applications/${appId}/links`, { token: who.token, body });
+    const first = await link({ networkId, remoteId: 'linked-app' });
+    expect(first.statusCode, first.body).toBe(202);
+    expect(first.json()).toMatchObject({
+      state: 'pending',
+      remoteId: 'linked-app',
+      uplinkKey: { set: false },
+    });
+    expect(problemOf(await link({ networkId }))).toMatchObject({
+      status: 409,
+      code: 'link_exists',
+    });
+    expect(
+      problemOf(
+        await link({ networkId, remoteId: 'Not Valid!' }, admin, (await createApp('Other')).id),
+      ),
+    ).toMatchObject({
+      status: 400,
+      errors: [{ field: 'remoteId' }],
+    });
+    expect(problemOf(await link({ networkId }, member))).toMatchObject({ status: 403 });
+    const theirs = await createApp('Theirs too', other);
+    expect(problemOf(await link({ networkId }, other, theirs.id))).toMatchObject({ status: 404 });
+    const linkId = (first.json() as { id: string }).id;
+    expect(
+      problemOf(
+        await t.request('POST', `/api/applications/${app.id}/links/${linkId}/retry`, {
+          token: other.token,
+        }),
+      ),
+    ).toMatchObject({ status: 404 });
+    expect(
+      problemOf(await t.request('POST', `/api/networks/${networkId}/pull`, { token: other.token })),
+    ).toMatchObject({ status: 404 });
+  });
+
   it('imports good CSV rows and reports each bad row with its line number', async () => {
     const app = await createApp('Imported');
     const csv = [
