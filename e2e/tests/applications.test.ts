@@ -113,4 +113,18 @@ describe('applications and devices', () => {
     await page.getByLabel('Search devices').fill('garde');
     await page.getByRole('link', { name: 'garage' }).waitFor({ state: 'detached' });
   });
+
+  test('import from the network: progress, then what was found', async () => {
+    await page.goto('/applications');
+    await page.getByLabel('Network', { exact: true }).selectOption({ label: 'TTN Europe' });
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    // The application pushed earlier is found again by its id on TTN, not duplicated.
+    await page
+      .getByText(/^Import finished: 1 of 1 applications; devices 0 new, \d+ already here\.$/)
+      .waitFor();
+    expect(await page.getByRole('progressbar', { name: 'Import progress' }).count()).toBe(1);
+    await screenshot(page, 'pull-finished');
+    const rows = page.getByRole('table', { name: 'Applications' }).getByRole('row');
+    expect(await rows.filter({ hasText: 'Weather stations' }).count()).toBe(1);
+  });
 });
