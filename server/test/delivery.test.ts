@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant, startTestApp, type SignedIn, type TestApp } from './harness/app.js';
 import { DIALECTS } from './harness/database.js';
-import { createTtnNetwork, startTtn, type Ttn } from './harness/ttn.js';
+import { createTtnNetwork, startTtn, TTN_USER, type Ttn } from './harness/ttn.js';
 import { purgeDelivered } from '../src/uplinks/uplinks.repository.js';
 import { linkApplication, startEndpoint, waitFor, type Endpoint, type LinkedApp } from './uplinks-fixture.js';
 
@@ -49,7 +49,7 @@ describe.each(DIALECTS)('delivery (%s)', (dialect) => {
     endpoints.push(endpoint);
     const app = await linkApplication(
       { db: t.db, secretBox: t.secretBox, ttn },
-      { organizationId, networkId, remoteId, devices: 5, reportingUrl: endpoint.url },
+      { owner: TTN_USER.username, organizationId, networkId, remoteId, devices: 5, reportingUrl: endpoint.url },
     );
     await waitFor(async () => (await status(app.applicationId)).subscriptions[0]?.state === 'subscribed', 10_000, 'subscription');
     return { app, endpoint };

@@ -13,7 +13,6 @@ import type { Db } from '../src/db/database.js';
 import type { SecretBox } from '../src/crypto/secret-box.js';
 import { uplinkJsonSchema } from '../src/uplinks/document.js';
 import { accessKeyAad } from '../src/uplinks/subscriptions.js';
-import { TTN_USER, type Ttn } from './harness/ttn.js';
 
 export interface Received {
   headers: http.IncomingHttpHeaders;
@@ -75,11 +74,19 @@ export interface LinkedApp {
  * (reporting to `reportingUrl`), as a push of the applications feature would.
  */
 export async function linkApplication(
-  deps: { db: Db; secretBox: SecretBox; ttn: Ttn },
-  input: { organizationId: string; networkId: string; remoteId: string; devices: number; reportingUrl: string | null },
+  deps: { db: Db; secretBox: SecretBox; ttn: { control(path: string, body?: unknown): Promise<unknown> } },
+  input: {
+    /** The TTN user that owns the application in the simulator. */
+    owner: string;
+    organizationId: string;
+    networkId: string;
+    remoteId: string;
+    devices: number;
+    reportingUrl: string | null;
+  },
 ): Promise<LinkedApp> {
   const seeded = (await deps.ttn.control('/applications', {
-    owner: TTN_USER.username,
+    owner: input.owner,
     id: input.remoteId,
     name: input.remoteId,
     devices: input.devices,

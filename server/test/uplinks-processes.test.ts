@@ -17,7 +17,7 @@ import { generateKey } from '../src/crypto/key-ring.js';
 import { createDatabase } from '../src/db/database.js';
 import { ADMIN_PASSWORD, createTenant, startTestApp } from './harness/app.js';
 import { createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from './harness/database.js';
-import { createTtnNetwork, startTtn, type Ttn } from './harness/ttn.js';
+import { createTtnNetwork, startTtn, TTN_USER, type Ttn } from './harness/ttn.js';
 import { linkApplication, startEndpoint, waitFor, type Endpoint, type LinkedApp } from './uplinks-fixture.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -101,7 +101,7 @@ async function prepare(database: TestDatabase, secretKey: string, ttn: Ttn, endp
       apps.push(
         await linkApplication(
           { db: t.db, secretBox: t.secretBox, ttn },
-          { organizationId, networkId, remoteId, devices: 5, reportingUrl: endpoint.url },
+          { owner: TTN_USER.username, organizationId, networkId, remoteId, devices: 5, reportingUrl: endpoint.url },
         ),
       );
     }
@@ -150,8 +150,9 @@ describe.each(DIALECTS)('a server killed mid-stream (%s)', (dialect: Dialect) =>
   it('delivers every uplink at least once after a restart, duplicates with the same idempotency key', async () => {
     const secretKey = generateKey();
     await prepare(database, secretKey, ttn, endpoint, ['acme-kill']);
-    // Slower than the traffic: a backlog builds and 32 requests are always in flight.
-    endpoint.respond = () => ({ status: 200, delayMs: 250 });
+    // Slower than the traffic (64 requests at a time, 0.6 s each): a backlog builds and
+    // requests are always in flight.
+    endpoint.respond = () => ({ status: 200, delayMs: 600 });
 
     const first = await startServer(database, secretKey);
     servers.push(first);

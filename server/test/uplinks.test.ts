@@ -7,7 +7,7 @@ import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant, problemOf, startTestApp, type SignedIn, type TestApp } from './harness/app.js';
 import { DIALECTS } from './harness/database.js';
-import { createTtnNetwork, startTtn, type Ttn } from './harness/ttn.js';
+import { createTtnNetwork, startTtn, TTN_USER, type Ttn } from './harness/ttn.js';
 import { documentValidator, linkApplication, startEndpoint, waitFor, type Endpoint, type LinkedApp } from './uplinks-fixture.js';
 
 const UPLINKS_CONFIG = {
@@ -39,7 +39,7 @@ describe.each(DIALECTS)('uplinks (%s)', (dialect) => {
     endpoint = await startEndpoint();
     weather = await linkApplication(
       { db: t.db, secretBox: t.secretBox, ttn },
-      { organizationId, networkId, remoteId: 'acme-weather', devices: 10, reportingUrl: endpoint.url },
+      { owner: TTN_USER.username, organizationId, networkId, remoteId: 'acme-weather', devices: 10, reportingUrl: endpoint.url },
     );
     const res = await t.request('POST', `/api/applications/${weather.applicationId}/reporting-secret`, {
       token: admin.token,
@@ -117,6 +117,12 @@ describe.each(DIALECTS)('uplinks (%s)', (dialect) => {
     expect(s.subscriptions).toEqual([expect.objectContaining({ networkId, state: 'subscribed', lastError: null })]);
   });
 
+  it('publishes the JSON Schema of the document', async () => {
+    const res = await t.request('GET', '/api/uplink-schema');
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ $schema: 'https://json-schema.org/draft/2020-12/schema', $id: 'UplinkDocument' });
+  });
+
   it('lists recent uplinks of the application and of a device, and when the device was last seen', async () => {
     const res = await t.request('GET', `/api/applications/${weather.applicationId}/uplinks?limit=5`, { token: member.token });
     expect(res.statusCode, res.body).toBe(200);
@@ -171,6 +177,7 @@ describe.each(DIALECTS)('uplinks (%s)', (dialect) => {
       while (events().length < 3) text += new TextDecoder().decode((await reader.read()).value);
     } finally {
       clearTimeout(timer);
+      await reader.cancel();
       controller.abort();
     }
     const docs = events().map((e) => JSON.parse(/^data: (.*)$/m.exec(e)![1]!) as { id: string; device: { remoteId: string } });
@@ -226,7 +233,7 @@ describe.each(DIALECTS)('uplinks (%s)', (dialect) => {
   it('records a refused access key as the link error, and subscribes once the key is replaced', async () => {
     const broken = await linkApplication(
       { db: t.db, secretBox: t.secretBox, ttn },
-      { organizationId, networkId, remoteId: 'acme-broken', devices: 1, reportingUrl: endpoint.url },
+      { owner: TTN_USER.username, organizationId, networkId, remoteId: 'acme-broken', devices: 1, reportingUrl: endpoint.url },
     );
     await t.db
       .updateTable('application_links')

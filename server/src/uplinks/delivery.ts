@@ -33,11 +33,12 @@ const BACKOFF_MIN_MS = 1_000;
 /** Past the request time-out: a claim outlives the request it was made for. */
 const CLAIM_MARGIN_MS = 5_000;
 const MAX_IN_FLIGHT = 256;
-const PER_APPLICATION = 32;
+const PER_APPLICATION = 64;
 const MAX_CLAIM = 200;
 const IDLE_MS = 500;
 const TARGET_CACHE_MS = 2_000;
 const ERROR_BODY_CHARS = 200;
+const SUCCESS_RECORD_MS = 1_000;
 
 /** Associated data of an application's sealed reporting secret. */
 export function reportingSecretAad(applicationId: string): string {
@@ -157,6 +158,7 @@ export class DeliveryWorker implements BackgroundWorker {
   /** Applications whose endpoint failed last: one request at a time until it answers. */
   private readonly failing = new Set<string>();
   private readonly targets = new Map<string, Target>();
+  private readonly successRecordedAt = new Map<string, number>();
   private outcomes: Outcome[] = [];
   private recording: Promise<void> | undefined;
 
@@ -223,15 +225,17 @@ export class DeliveryWorker implements BackgroundWorker {
   }
 
   private claim(limit: number): Promise<ClaimedDelivery[]> {
+    // Claims of half the limit, for applications with at most half of it in flight, keep each
+    // under the limit while claiming in bulk.
     const excluded = [...this.perApplication]
-      .filter(([app, n]) => n >= PER_APPLICATION || (this.failing.has(app) && n > 0))
+      .filter(([app, n]) => n > PER_APPLICATION / 2 || (this.failing.has(app) && n > 0))
       .map(([app]) => app);
     const now = Date.now();
     return claimDeliveries(this.deps.db, this.deps.dialect, {
       now: new Date(now).toISOString(),
       leaseUntil: new Date(now + this.deps.config.deliveryTimeoutMs + CLAIM_MARGIN_MS).toISOString(),
       limit,
-      perApplication: PER_APPLICATION,
+      perApplication: PER_APPLICATION / 2,
       excluded,
     });
   }
@@ -252,9 +256,9 @@ export class DeliveryWorker implements BackgroundWorker {
         const left = (this.perApplication.get(delivery.application_id) ?? 1) - 1;
         if (left > 0) this.perApplication.set(delivery.application_id, left);
         else this.perApplication.delete(delivery.application_id);
-        // Finished requests matter to the loop only when it waits for a slot (its own or the
-        // application's); new work wakes it through notify().
-        if (this.waitingForSlot || left === PER_APPLICATION - 1) this.notify();
+        // Finished requests matter to the loop only when it waits for a slot (its own, or half
+        // of the application's, so that it claims many at once); new work wakes it through notify().
+        if (this.waitingForSlot || left === PER_APPLICATION / 2) this.notify();
       });
     }
   }
@@ -287,8 +291,9 @@ export class DeliveryWorker implements BackgroundWorker {
       target?.url == null
         ? { ok: false, status: null, error: 'The application has no reporting URL', endpointFailure: true, durationMs: 0 }
         : await postDocument(target.url, body, delivery.uplink_id, target.secret, this.deps.config.deliveryTimeoutMs);
-    if (outcome.ok) this.failing.delete(delivery.application_id);
-    else if (outcome.endpointFailure) this.failing.add(delivery.application_id);
+    if (outcome.ok) {
+      if (this.failing.delete(delivery.application_id)) this.successRecordedAt.delete(delivery.application_id);
+    } else if (outcome.endpointFailure) this.failing.add(delivery.application_id);
     this.outcomes.push({ delivery, outcome });
     this.recording ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.recordOutcomes());
     await this.recording;
@@ -308,7 +313,16 @@ export class DeliveryWorker implements BackgroundWorker {
           delivered.map((o) => ({ uplinkId: o.delivery.uplink_id, status: o.outcome.status! })),
           nowText,
         );
-        await recordEndpointSuccess(this.deps.db, [...new Set(delivered.map((o) => o.delivery.application_id))], nowText);
+        // A healthy endpoint's last success is refreshed once a second, not with every batch;
+        // an endpoint that was failing is marked healthy at once (its backoff ends).
+        const now = Date.now();
+        const stale = [...new Set(delivered.map((o) => o.delivery.application_id))].filter(
+          (app) => now - (this.successRecordedAt.get(app) ?? 0) >= SUCCESS_RECORD_MS,
+        );
+        if (stale.length > 0) {
+          await recordEndpointSuccess(this.deps.db, stale, nowText);
+          for (const app of stale) this.successRecordedAt.set(app, now);
+        }
       }
       const failedByApp = new Map<string, Outcome[]>();
       for (const o of batch) {

@@ -1,8 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { EventEmitter } from 'node:events';
+import type { ServerResponse } from 'node:http';
 import { Type } from 'typebox';
 import { principalOf } from '../accounts/auth.js';
 import { AUTHENTICATED, IdParams, NullableTimestamp, PageQuery, pageOf, pageParams, problemResponses } from '../http/schemas.js';
+import { uplinkJsonSchema } from './document.js';
 import { streamUplinks } from './live.js';
 import {
   DeliveryStatusSchema,
@@ -29,9 +31,27 @@ export const uplinksRoutes: FastifyPluginAsyncTypebox<{ deps: UplinkServiceDeps;
   app,
   { deps, bus },
 ) => {
+  // Live views end when the server closes; otherwise each would hold the shutdown open.
+  const liveStreams = new Set<ServerResponse>();
+  app.addHook('preClose', async () => {
+    for (const raw of liveStreams) raw.end();
+  });
+
   const readers = [app.authenticate];
   const writers = [app.authenticate, app.requireOrgAdmin];
   const common = { tags: ['uplinks'], security: AUTHENTICATED };
+
+  app.get(
+    '/api/uplink-schema',
+    {
+      schema: {
+        tags: ['uplinks'],
+        summary: 'The JSON Schema of the uplink document (version 1) delivered to reporting URLs',
+        response: { 200: Type.Object({}, { additionalProperties: true }) },
+      },
+    },
+    async () => uplinkJsonSchema(),
+  );
 
   app.get(
     '/api/applications/:id/uplinks',
@@ -72,10 +92,14 @@ export const uplinksRoutes: FastifyPluginAsyncTypebox<{ deps: UplinkServiceDeps;
       raw.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-store',
+        // The stream is the connection's last response: ending it (shutdown) closes the socket.
+        connection: 'close',
         'x-request-id': request.id,
         // Proxies (nginx) must not buffer the stream.
         'x-accel-buffering': 'no',
       });
+      liveStreams.add(raw);
+      raw.once('close', () => liveStreams.delete(raw));
       await streamUplinks({ db: deps.db, bus }, application.id, {
         write: (chunk) => void raw.write(chunk),
         onClose: (listener) => raw.once('close', listener),

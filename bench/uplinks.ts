@@ -1,0 +1,381 @@
+/**
+ * Uplinks from the simulator's MQTT broker to a loopback HTTP endpoint: LPWAN Server (durable:
+ * stored, then delivered from the outbox) on SQLite and on PostgreSQL, against a bare relay
+ * measured in the same run (MQTT subscribe → keep-alive HTTP POST of each message, nothing
+ * stored). Broker, relay or server, and endpoint each run as their own process.
+ *
+ * Two figures per target:
+ * - sustained throughput: uplinks offered faster than any target takes them; uplinks per second
+ *   from the first publish to the last unique delivery;
+ * - end-to-end latency (network receive time → endpoint) at a steady 500 uplinks/s: p50, p99.
+ * Every run also counts what was published against what arrived (no uplink may be lost).
+ * Figures are printed, never asserted. Targets (issue 6): durable throughput ≥ 70 % of the
+ * relay on SQLite and ≥ 50 % on PostgreSQL; p99 ≤ 50 ms at 500/s.
+ *
+ *   npm run build && npm run bench:uplinks [-- --count 20000 --offered 10000 --steady-seconds 10 --postgres-url postgres://…]
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import mqtt from 'mqtt';
+import { parseKeyRing } from '../server/src/crypto/key-ring.js';
+import { SecretBox } from '../server/src/crypto/secret-box.js';
+import { createDatabase } from '../server/src/db/database.js';
+import { linkApplication } from '../server/test/uplinks-fixture.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const SELF = fileURLToPath(import.meta.url);
+const USER = { username: 'bench', password: 'bench-password', email: 'bench@example.com' };
+
+const { values } = parseArgs({
+  options: {
+    role: { type: 'string' },
+    count: { type: 'string', default: '20000' },
+    offered: { type: 'string', default: '10000' },
+    'steady-rate': { type: 'string', default: '500' },
+    'steady-seconds': { type: 'string', default: '10' },
+    'postgres-url': { type: 'string' },
+    // relay role
+    mqtt: { type: 'string' },
+    app: { type: 'string' },
+    key: { type: 'string' },
+    endpoint: { type: 'string' },
+  },
+});
+
+// ---- Child roles: the endpoint and the bare relay ----
+
+/** Records the first arrival of each uplink (by Idempotency-Key) and its end-to-end latency. */
+function runEndpoint(): void {
+  let seen = new Map<string, number>();
+  let total = 0;
+  let last = 0;
+  const server = http.createServer((req, res) => {
+    if (req.method === 'GET') {
+      const latencies = [...seen.values()].sort((a, b) => a - b);
+      const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))] ?? 0;
+      res.end(JSON.stringify({ unique: seen.size, total, last, p50: at(0.5), p99: at(0.99) }));
+      return;
+    }
+    if (req.method === 'DELETE') {
+      seen = new Map();
+      total = 0;
+      last = 0;
+      res.end('{}');
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const now = Date.now();
+      total++;
+      const key = String(req.headers['idempotency-key']);
+      if (!seen.has(key)) {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+          receivedAt?: string;
+          metadata?: { time: string };
+        };
+        seen.set(key, now - Date.parse(body.receivedAt ?? body.metadata!.time));
+        last = now;
+      }
+      res.end('ok');
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  server.listen(0, '127.0.0.1', () => {
+    process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/` })}\n`);
+  });
+}
+
+/** The baseline: every uplink POSTed as it arrives, on keep-alive connections, nothing stored. */
+function runRelay(): void {
+  const client = mqtt.connect(values.mqtt!, { username: values.app!, password: values.key!, reconnectPeriod: 1000 });
+  client.on('connect', () =>
+    client.subscribe(`${values.app!}/devices/+/up`, { qos: 1 }, () => process.stdout.write('{"subscribed":true}\n')),
+  );
+  client.on('message', (_topic, payload) => {
+    const message = JSON.parse(payload.toString('utf8')) as { dev_id: string; counter: number; metadata: { time: string } };
+    void fetch(values.endpoint!, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'idempotency-key': `${message.dev_id}/${message.counter}/${message.metadata.time}`,
+      },
+      body: payload,
+    })
+      .then((res) => res.text())
+      .catch((error: unknown) => process.stderr.write(`relay: ${String(error)}\n`));
+  });
+}
+
+// ---- The orchestration ----
+
+interface Child {
+  process: ChildProcess;
+  firstLine: Promise<Record<string, unknown>>;
+  stop(): Promise<void>;
+}
+
+function start(args: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): Child {
+  const child = spawn(process.execPath, args, {
+    cwd,
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const firstLine = new Promise<Record<string, unknown>>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.once('line', (line) => resolve(JSON.parse(line) as Record<string, unknown>));
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
+  });
+  firstLine.catch(() => undefined);
+  return {
+    process: child,
+    firstLine,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+const startRole = (role: string, extra: string[] = []) => start(['--import', 'tsx', SELF, '--role', role, ...extra]);
+
+async function json<T>(url: string, init: RequestInit = {}): Promise<T> {
+  const res = await fetch(url, {
+    ...init,
+    headers: { ...(init.body ? { 'content-type': 'application/json' } : {}), ...init.headers },
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${url}: ${res.status} ${text}`);
+  return (text ? JSON.parse(text) : {}) as T;
+}
+
+async function sleep(ms: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, ms));
+}
+
+interface Stats {
+  unique: number;
+  total: number;
+  last: number;
+  p50: number;
+  p99: number;
+}
+
+interface Figures {
+  throughput: number;
+  lostInThroughputRun: number;
+  p50: number;
+  p99: number;
+  lostInSteadyRun: number;
+  duplicates: number;
+}
+
+/** Runs both measurements against whatever currently delivers the app's uplinks to `endpoint`. */
+async function measure(sim: string, endpoint: string, appId: string): Promise<Figures> {
+  const control = (p: string, body?: unknown, method = 'POST') =>
+    json<Record<string, unknown>>(`${sim}/_sim${p}`, { method, ...(body ? { body: JSON.stringify(body) } : {}) });
+  const run = async (count: number, perSecond: number) => {
+    await json(endpoint, { method: 'DELETE' });
+    await control('/uplinks', undefined, 'DELETE');
+    const started = Date.now();
+    await control('/uplinks', { appId, count, perSecond });
+    let stats = await json<Stats>(endpoint);
+    let stalled = 0;
+    // Until everything arrived, or nothing more arrived for 10 s (something was lost).
+    while (stats.unique < count && stalled < 100) {
+      await sleep(100);
+      const next = await json<Stats>(endpoint);
+      stalled = next.unique === stats.unique ? stalled + 1 : 0;
+      stats = next;
+    }
+    return { stats, seconds: (stats.last - started) / 1000 };
+  };
+  const count = Number(values.count);
+  const burst = await run(count, Number(values.offered));
+  const steadyRate = Number(values['steady-rate']);
+  const steadyCount = steadyRate * Number(values['steady-seconds']);
+  const steady = await run(steadyCount, steadyRate);
+  return {
+    throughput: burst.stats.unique / burst.seconds,
+    lostInThroughputRun: count - burst.stats.unique,
+    p50: steady.stats.p50,
+    p99: steady.stats.p99,
+    lostInSteadyRun: steadyCount - steady.stats.unique,
+    duplicates: burst.stats.total - burst.stats.unique + steady.stats.total - steady.stats.unique,
+  };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A throwaway PostgreSQL from the machine's binaries (as the test harness starts one). */
+async function startPostgres(): Promise<{ url: string; stop(): void }> {
+  const root = '/usr/lib/postgresql';
+  const version = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a))[0] : undefined;
+  const bin = version ? path.join(root, version, 'bin') : '';
+  const dir = mkdtempSync(path.join(tmpdir(), 'lpwan-bench-pg-'));
+  const isRoot = process.getuid?.() === 0;
+  if (isRoot) {
+    const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres']).toString().trim());
+    chownSync(dir, id('-u'), id('-g'));
+  }
+  const run = (command: string, args: string[]) => {
+    const file = path.join(bin, command);
+    if (isRoot) execFileSync('runuser', ['-u', 'postgres', '--', file, ...args], { stdio: 'pipe', cwd: dir });
+    else execFileSync(file, args, { stdio: 'pipe', cwd: dir });
+  };
+  const port = await freePort();
+  const data = path.join(dir, 'data');
+  run('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8']);
+  run('pg_ctl', ['-D', data, '-l', path.join(dir, 'log'), '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`, '-w', 'start']);
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    stop() {
+      run('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** LPWAN Server as its own process on `databaseUrl`, an application linked to `appId`, reporting to `endpoint`. */
+async function startLpwan(databaseUrl: string, sim: Record<string, string>, appId: string, endpoint: string) {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const secretKey = randomBytes(32).toString('base64');
+  const adminPassword = randomBytes(12).toString('base64url');
+  const server = start([path.join(ROOT, 'server', 'dist', 'main.js'), 'serve'], {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    PUBLIC_URL: url,
+    DATABASE_URL: databaseUrl,
+    LPWAN_SECRET_KEY: secretKey,
+    LPWAN_ADMIN_PASSWORD: adminPassword,
+    LOG_LEVEL: 'warn',
+    UPLINK_LEASE_SECONDS: '3',
+  });
+  for (let i = 0; ; i++) {
+    if (await fetch(`${url}/api/health`).then((r) => r.ok, () => false)) break;
+    if (i > 300) throw new Error('the server did not start');
+    await sleep(100);
+  }
+  const session = await json<{ token: string; user: { organizationId: string } }>(`${url}/api/sessions`, {
+    method: 'POST',
+    body: JSON.stringify({ username: 'admin', password: adminPassword }),
+  });
+  const auth = { authorization: `Bearer ${session.token}` };
+  const network = await json<{ id: string }>(`${url}/api/networks`, {
+    method: 'POST',
+    headers: auth,
+    body: JSON.stringify({
+      name: 'TTN',
+      protocolId: 'ttn-v2',
+      settings: {
+        clientId: 'bench',
+        clientSecret: 'bench-secret',
+        accountServerUrl: sim.accountUrl,
+        handlerUrl: sim.handlerUrl,
+        mqttUrl: sim.mqttUrl,
+      },
+    }),
+  });
+  // The application and its link are written as the applications feature's push leaves them.
+  const db = createDatabase(databaseUrl.startsWith('sqlite:') ? { dialect: 'sqlite', file: databaseUrl.slice(7) } : { dialect: 'postgres', url: databaseUrl });
+  let applicationId: string;
+  try {
+    ({ applicationId } = await linkApplication(
+      {
+        db,
+        secretBox: new SecretBox(parseKeyRing(secretKey)),
+        ttn: { control: (p, body) => json(`${sim.accountUrl}/_sim${p}`, { method: 'POST', body: JSON.stringify(body) }) },
+      },
+      { owner: USER.username, organizationId: session.user.organizationId, networkId: network.id, remoteId: appId, devices: 100, reportingUrl: endpoint },
+    ));
+  } finally {
+    await db.destroy();
+  }
+  await json(`${url}/api/applications/${applicationId}/reporting-secret`, { method: 'POST', headers: auth });
+  for (let i = 0; ; i++) {
+    const status = await json<{ subscriptions: { state: string }[] }>(`${url}/api/applications/${applicationId}/delivery`, { headers: auth });
+    if (status.subscriptions[0]?.state === 'subscribed') break;
+    if (i > 300) throw new Error('the server did not subscribe');
+    await sleep(100);
+  }
+  return server;
+}
+
+function print(name: string, f: Figures, baseline?: Figures): void {
+  const ratio = baseline ? ` (${((100 * f.throughput) / baseline.throughput).toFixed(0)} % of the relay)` : '';
+  console.log(
+    `${name.padEnd(22)} ${f.throughput.toFixed(0).padStart(6)} uplinks/s${ratio.padEnd(24)} ` +
+      `p50 ${f.p50.toFixed(0).padStart(4)} ms  p99 ${f.p99.toFixed(0).padStart(4)} ms  ` +
+      `lost ${f.lostInThroughputRun + f.lostInSteadyRun}  duplicates ${f.duplicates}`,
+  );
+}
+
+async function main(): Promise<void> {
+  const simulator = start([path.join(ROOT, 'simulators', 'ttn', 'dist', 'cli.js'), '--account-port', '0', '--handler-port', '0', '--mqtt-port', '0']);
+  const endpointProcess = startRole('endpoint');
+  const cleanups: (() => Promise<void> | void)[] = [() => simulator.stop(), () => endpointProcess.stop()];
+  try {
+    const sim = (await simulator.firstLine) as Record<string, string>;
+    const endpoint = String((await endpointProcess.firstLine).url);
+    await json(`${sim.accountUrl}/_sim/users`, { method: 'POST', body: JSON.stringify(USER) });
+    console.log(
+      `uplinks: ${values.count} offered at ${values.offered}/s for throughput; ` +
+        `${values['steady-rate']}/s for ${values['steady-seconds']} s for latency\n`,
+    );
+
+    // The bare relay.
+    const relayApp = await json<{ accessKey: string }>(`${sim.accountUrl}/_sim/applications`, {
+      method: 'POST',
+      body: JSON.stringify({ owner: USER.username, id: 'bench-relay', name: 'relay', devices: 100 }),
+    });
+    const relay = startRole('relay', ['--mqtt', sim.mqttUrl!, '--app', 'bench-relay', '--key', relayApp.accessKey, '--endpoint', endpoint]);
+    await relay.firstLine;
+    const baseline = await measure(sim.accountUrl!, endpoint, 'bench-relay');
+    await relay.stop();
+    print('bare relay (baseline)', baseline);
+
+    const sqliteDir = mkdtempSync(path.join(tmpdir(), 'lpwan-bench-sqlite-'));
+    cleanups.push(() => rmSync(sqliteDir, { recursive: true, force: true }));
+    const onSqlite = await startLpwan(`sqlite:${path.join(sqliteDir, 'lpwan.db')}`, sim, 'bench-sqlite', endpoint);
+    const sqlite = await measure(sim.accountUrl!, endpoint, 'bench-sqlite');
+    await onSqlite.stop();
+    print('LPWAN Server, SQLite', sqlite, baseline);
+
+    let postgresUrl = values['postgres-url'];
+    if (!postgresUrl) {
+      const pg = await startPostgres();
+      cleanups.push(() => pg.stop());
+      postgresUrl = pg.url;
+    }
+    const onPostgres = await startLpwan(postgresUrl, sim, 'bench-postgres', endpoint);
+    const postgres = await measure(sim.accountUrl!, endpoint, 'bench-postgres');
+    await onPostgres.stop();
+    print('LPWAN Server, Postgres', postgres, baseline);
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  }
+}
+
+// One file, three roles: the orchestrating run, and its endpoint and relay processes.
+if (values.role === 'endpoint') runEndpoint();
+else if (values.role === 'relay') runRelay();
+else await main();
