@@ -12,7 +12,7 @@ import addFormats from 'ajv-formats';
 import type { Db } from '../src/db/database.js';
 import type { SecretBox } from '../src/crypto/secret-box.js';
 import { uplinkJsonSchema } from '../src/uplinks/document.js';
-import { accessKeyAad } from '../src/uplinks/subscriptions.js';
+import { accessKeyAad } from '../src/applications/device-fields.js';
 
 export interface Received {
   headers: http.IncomingHttpHeaders;

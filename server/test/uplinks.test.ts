@@ -5,6 +5,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accessKeyAad } from '../src/applications/device-fields.js';
 import { createTenant, problemOf, startTestApp, type SignedIn, type TestApp } from './harness/app.js';
 import { DIALECTS } from './harness/database.js';
 import { createTtnNetwork, startTtn, TTN_USER, type Ttn } from './harness/ttn.js';
@@ -237,7 +238,7 @@ describe.each(DIALECTS)('uplinks (%s)', (dialect) => {
     );
     await t.db
       .updateTable('application_links')
-      .set({ access_key_sealed: t.secretBox.seal('ttn-account-v2.revoked', `application_links:${broken.linkId}:access_key`) })
+      .set({ access_key_sealed: t.secretBox.seal('ttn-account-v2.revoked', accessKeyAad(broken.linkId)) })
       .where('id', '=', broken.linkId)
       .execute();
     const linkError = async () =>
@@ -250,7 +251,7 @@ describe.each(DIALECTS)('uplinks (%s)', (dialect) => {
     // A new key (as a push would store it) replaces the subscription at once.
     await t.db
       .updateTable('application_links')
-      .set({ access_key_sealed: t.secretBox.seal(broken.accessKey, `application_links:${broken.linkId}:access_key`) })
+      .set({ access_key_sealed: t.secretBox.seal(broken.accessKey, accessKeyAad(broken.linkId)) })
       .where('id', '=', broken.linkId)
       .execute();
     await waitFor(async () => (await linkError()) === null, 10_000, 'the link error to clear');

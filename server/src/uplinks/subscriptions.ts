@@ -11,6 +11,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
+import { accessKeyAad } from '../applications/device-fields.js';
 import { isoIn, nowIso } from '../clock.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { Db } from '../db/database.js';
@@ -31,11 +32,6 @@ import {
   touchDevices,
   type SubscribableLinkRow,
 } from './uplinks.repository.js';
-
-/** Associated data of a link's sealed access key (as the applications feature seals it). */
-export function accessKeyAad(linkId: string): string {
-  return `application_links:${linkId}:access_key`;
-}
 
 /** Link errors written by this feature start with this, so that only they are cleared here. */
 const LINK_ERROR_PREFIX = 'Uplink subscription: ';

@@ -4,6 +4,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Principal } from '../accounts/principal.js';
+import { accessKeyAad } from '../applications/device-fields.js';
 import { nowIso } from '../clock.js';
 import type { UplinksConfig } from '../config.js';
 import type { SecretBox } from '../crypto/secret-box.js';
@@ -16,7 +17,6 @@ import { ProtocolError } from '../protocols/errors.js';
 import type { ProtocolRegistry } from '../protocols/registry.js';
 import { postDocument, reportingSecretAad } from './delivery.js';
 import { DOCUMENT_VERSION, type UplinkDocument } from './document.js';
-import { accessKeyAad } from './subscriptions.js';
 import {
   countDeliveries,
   findApplication,
