@@ -21,6 +21,7 @@ import {
   findEndpoint,
   markDelivered,
   markFailed,
+  postponeDeliveries,
   recordEndpointFailure,
   recordEndpointSuccess,
   type ClaimedDelivery,
@@ -211,8 +212,9 @@ export class DeliveryWorker implements BackgroundWorker {
         const free = MAX_IN_FLIGHT - this.inFlight;
         const claimed = free > 0 ? await this.claim(Math.min(free, MAX_CLAIM)) : [];
         if (claimed.length > 0) await this.dispatch(claimed);
-        // A full claim means more is waiting; otherwise wait for new work or a free slot.
-        if (claimed.length < Math.min(free, MAX_CLAIM) || free <= 0) {
+        // Claim again while claims find work (per-application limits make them partial);
+        // otherwise wait for new work, a free slot, or an application falling below its limit.
+        if (claimed.length === 0 || free <= 0) {
           this.waitingForSlot = free <= 0;
           await this.sleep(IDLE_MS);
           this.waitingForSlot = false;
@@ -352,6 +354,7 @@ export class DeliveryWorker implements BackgroundWorker {
         : new Date(now + backoffMs(failures - 1, config.backoffMaxMs)).toISOString();
       const error = endpointFailure.outcome.error!;
       await recordEndpointFailure(db, applicationId, { consecutiveFailures: failures, blockedUntil, error }, nowText);
+      if (!blocked) await postponeDeliveries(db, applicationId, blockedUntil);
       const dead = await deadLetterExpired(db, applicationId, expiredBefore, error, nowText);
       if (dead > 0) log.warn({ applicationId, deliveries: dead }, 'deliveries dead-lettered');
     }

@@ -226,6 +226,12 @@ export async function listLeases(
 
 // ---- Delivery ----
 
+/**
+ * How many of the earliest due deliveries a claim looks at. Ranking them per application costs
+ * time in proportion, so a backlog of millions costs no more than this.
+ */
+const CLAIM_SCAN = 2_000;
+
 export interface ClaimedDelivery {
   uplink_id: string;
   application_id: string;
@@ -234,9 +240,10 @@ export interface ClaimedDelivery {
 }
 
 /**
- * Claims due deliveries: at most `perApplication` of each application (one while its endpoint
- * is failing: a probe), none of an endpoint in backoff or of `excluded` applications, ordered
- * so that every application gets its turn before any gets a second one. Claiming moves
+ * Claims due deliveries: among the earliest due ones (CLAIM_SCAN), at most `perApplication` of
+ * each application (one while its endpoint is failing: a probe), none of an endpoint in backoff
+ * or of `excluded` applications (those with enough in flight), ordered so that every
+ * application gets its turn before any gets a second one. Claiming moves
  * `next_attempt_at` to `leaseUntil`: a process that dies mid-request leaves them for another.
  * On PostgreSQL, rows locked by another process's claim are skipped.
  */
@@ -247,28 +254,33 @@ export async function claimDeliveries(
 ): Promise<ClaimedDelivery[]> {
   const { now, leaseUntil, limit, perApplication, excluded } = options;
   const notExcluded =
-    excluded.length > 0 ? sql`and c.application_id not in (${sql.join(excluded)})` : sql``;
+    excluded.length > 0 ? sql`and d.application_id not in (${sql.join(excluded)})` : sql``;
   const lock = dialect === 'postgres' ? sql`for update skip locked` : sql``;
   const result = await sql<ClaimedDelivery>`
     update deliveries set next_attempt_at = ${leaseUntil}, updated_at = ${now}
     where uplink_id in (
-      select d.uplink_id from deliveries d
-      where d.uplink_id in (
+      select l.uplink_id from deliveries l
+      where l.uplink_id in (
         select ranked.uplink_id from (
           select c.uplink_id, c.next_attempt_at,
             row_number() over (partition by c.application_id order by c.next_attempt_at, c.uplink_id) as rank,
-            case when e.consecutive_failures > 0 then 1 else ${perApplication} end as cap
-          from deliveries c
-          left join delivery_endpoints e on e.application_id = c.application_id
-          where c.status = 'pending' and c.next_attempt_at <= ${now}
-            and (e.blocked_until is null or e.blocked_until <= ${now})
-            ${notExcluded}
+            case when c.consecutive_failures > 0 then 1 else ${perApplication} end as cap
+          from (
+            select d.uplink_id, d.application_id, d.next_attempt_at, e.consecutive_failures
+            from deliveries d
+            left join delivery_endpoints e on e.application_id = d.application_id
+            where d.status = 'pending' and d.next_attempt_at <= ${now}
+              and (e.blocked_until is null or e.blocked_until <= ${now})
+              ${notExcluded}
+            order by d.next_attempt_at
+            limit ${CLAIM_SCAN}
+          ) c
         ) ranked
         where ranked.rank <= ranked.cap
         order by ranked.rank, ranked.next_attempt_at
         limit ${limit}
       )
-      and d.status = 'pending' and d.next_attempt_at <= ${now}
+      and l.status = 'pending' and l.next_attempt_at <= ${now}
       ${lock}
     )
     returning uplink_id, application_id, attempts, created_at`.execute(db);
@@ -337,6 +349,20 @@ export async function markFailed(
     }))
     .where('uplink_id', 'in', uplinkIds)
     .where('status', '=', 'pending')
+    .execute();
+}
+
+/**
+ * Holds back every due delivery of an application until `until` (its endpoint's backoff), so
+ * that claims do not even look at them meanwhile.
+ */
+export async function postponeDeliveries(db: Db, applicationId: string, until: string): Promise<void> {
+  await db
+    .updateTable('deliveries')
+    .set({ next_attempt_at: until })
+    .where('application_id', '=', applicationId)
+    .where('status', '=', 'pending')
+    .where('next_attempt_at', '<', until)
     .execute();
 }
 
