@@ -94,13 +94,17 @@ function runEndpoint(): void {
   });
 }
 
-/** The baseline: every uplink POSTed as it arrives, on keep-alive connections, nothing stored. */
+/**
+ * The baseline: every uplink POSTed as it arrives, nothing stored, over keep-alive connections
+ * with at most 64 requests in flight (as the server allows per application); the rest wait in
+ * memory. Unbounded, it opens a connection per uplink and the endpoint starts refusing them.
+ */
 function runRelay(): void {
-  const client = mqtt.connect(values.mqtt!, { username: values.app!, password: values.key!, reconnectPeriod: 1000 });
-  client.on('connect', () =>
-    client.subscribe(`${values.app!}/devices/+/up`, { qos: 1 }, () => process.stdout.write('{"subscribed":true}\n')),
-  );
-  client.on('message', (_topic, payload) => {
+  const MAX_IN_FLIGHT = 64;
+  const waiting: Buffer[] = [];
+  let inFlight = 0;
+  const post = (payload: Buffer) => {
+    inFlight++;
     const message = JSON.parse(payload.toString('utf8')) as { dev_id: string; counter: number; metadata: { time: string } };
     void fetch(values.endpoint!, {
       method: 'POST',
@@ -111,7 +115,20 @@ function runRelay(): void {
       body: payload,
     })
       .then((res) => res.text())
-      .catch((error: unknown) => process.stderr.write(`relay: ${String(error)}\n`));
+      .catch((error: unknown) => process.stderr.write(`relay: ${String(error)}\n`))
+      .finally(() => {
+        inFlight--;
+        const next = waiting.shift();
+        if (next) post(next);
+      });
+  };
+  const client = mqtt.connect(values.mqtt!, { username: values.app!, password: values.key!, reconnectPeriod: 1000 });
+  client.on('connect', () =>
+    client.subscribe(`${values.app!}/devices/+/up`, { qos: 1 }, () => process.stdout.write('{"subscribed":true}\n')),
+  );
+  client.on('message', (_topic, payload) => {
+    if (inFlight < MAX_IN_FLIGHT) post(payload);
+    else waiting.push(payload);
   });
 }
 
