@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import {
+  apiSignIn,
   fillTtnNetworkForm,
   registerTtnAccount,
   screenshot,
@@ -112,6 +113,35 @@ describe('applications and devices', () => {
     await page.getByRole('link', { name: 'garage' }).waitFor();
     await page.getByLabel('Search devices').fill('garde');
     await page.getByRole('link', { name: 'garage' }).waitFor({ state: 'detached' });
+  });
+
+  test('the devices table pages through a large application', async () => {
+    const api = await apiSignIn(stack.server);
+    const created = await api.request('POST', '/api/applications', { name: 'Parking sensors' });
+    expect(created.status).toBe(201);
+    const app = created.body as { id: string };
+    const csv = ['name,DevEUI,AppEUI,AppKey'];
+    for (let i = 0; i < 55; i++) {
+      const n = String(i).padStart(2, '0');
+      csv.push(`spot-${n},70B3D57ED00030${n},70B3D57ED0000000,00112233445566778899AABBCCDD00${n}`);
+    }
+    const imported = await fetch(`${stack.server.url}/api/applications/${app.id}/devices/import`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${api.token}`, 'content-type': 'text/csv' },
+      body: csv.join('\n'),
+    });
+    expect(imported.status).toBe(200);
+
+    await page.goto(`/applications/${app.id}`);
+    const pages = page.getByRole('navigation', { name: 'Device pages' });
+    await pages.getByText('1–50 of 55').waitFor();
+    await page.getByRole('link', { name: 'spot-49' }).waitFor();
+    await pages.getByRole('button', { name: 'Next' }).click();
+    await pages.getByText('51–55 of 55').waitFor();
+    await page.getByRole('link', { name: 'spot-54' }).waitFor();
+    expect(await pages.getByRole('button', { name: 'Next' }).isDisabled()).toBe(true);
+    await pages.getByRole('button', { name: 'Previous' }).click();
+    await page.getByRole('link', { name: 'spot-00' }).waitFor();
   });
 
   test('import from the network: progress, then what was found', async () => {

@@ -6,6 +6,7 @@ import { messageFor } from '../errors';
 import { formatDate } from '../format';
 import { useAsync } from '../useAsync';
 import type { Job } from './ApplicationTypes';
+import { Pager } from '../components/Pager';
 
 const PAGE_SIZE = 25;
 
@@ -74,29 +75,13 @@ export function ApplicationsPage() {
               ))}
             </tbody>
           </table>
-          {applications.data.total > PAGE_SIZE && (
-            <nav className="pager" aria-label="Pages">
-              <button
-                type="button"
-                className="secondary small"
-                disabled={offset === 0}
-                onClick={() => setParams({ offset: String(Math.max(0, offset - PAGE_SIZE)) })}
-              >
-                Previous
-              </button>
-              <span className="muted">
-                {offset + 1}–{offset + applications.data.items.length} of {applications.data.total}
-              </span>
-              <button
-                type="button"
-                className="secondary small"
-                disabled={offset + PAGE_SIZE >= applications.data.total}
-                onClick={() => setParams({ offset: String(offset + PAGE_SIZE) })}
-              >
-                Next
-              </button>
-            </nav>
-          )}
+          <Pager
+            offset={offset}
+            pageSize={PAGE_SIZE}
+            shown={applications.data.items.length}
+            total={applications.data.total}
+            onOffset={(next) => setParams({ offset: String(next) })}
+          />
         </>
       )}
     </section>

@@ -4,6 +4,7 @@ import { api, unwrap } from '../api/client';
 import { messageFor } from '../errors';
 import { formatDate } from '../format';
 import { useAsync } from '../useAsync';
+import { Pager } from '../components/Pager';
 
 const PAGE_SIZE = 50;
 
@@ -88,29 +89,14 @@ export function DevicesTable({
               ))}
             </tbody>
           </table>
-          {devices.data.total > PAGE_SIZE && (
-            <nav className="pager" aria-label="Device pages">
-              <button
-                type="button"
-                className="secondary small"
-                disabled={offset === 0}
-                onClick={() => setOffset(Math.max(0, offset - PAGE_SIZE))}
-              >
-                Previous
-              </button>
-              <span className="muted">
-                {offset + 1}–{offset + devices.data.items.length} of {devices.data.total}
-              </span>
-              <button
-                type="button"
-                className="secondary small"
-                disabled={offset + PAGE_SIZE >= devices.data.total}
-                onClick={() => setOffset(offset + PAGE_SIZE)}
-              >
-                Next
-              </button>
-            </nav>
-          )}
+          <Pager
+            offset={offset}
+            pageSize={PAGE_SIZE}
+            shown={devices.data.items.length}
+            total={devices.data.total}
+            label="Device pages"
+            onOffset={setOffset}
+          />
         </>
       )}
     </div>

@@ -4,6 +4,7 @@ import { StatusBadge } from '../components/StatusBadge';
 import { messageFor } from '../errors';
 import { useAsync } from '../useAsync';
 import { formatDate } from '../format';
+import { Pager } from '../components/Pager';
 
 const PAGE_SIZE = 25;
 
@@ -74,29 +75,13 @@ export function NetworksPage() {
               ))}
             </tbody>
           </table>
-          {networks.data.total > PAGE_SIZE && (
-            <nav className="pager" aria-label="Pages">
-              <button
-                type="button"
-                className="secondary small"
-                disabled={offset === 0}
-                onClick={() => setParams({ offset: String(Math.max(0, offset - PAGE_SIZE)) })}
-              >
-                Previous
-              </button>
-              <span className="muted">
-                {offset + 1}–{offset + networks.data.items.length} of {networks.data.total}
-              </span>
-              <button
-                type="button"
-                className="secondary small"
-                disabled={offset + PAGE_SIZE >= networks.data.total}
-                onClick={() => setParams({ offset: String(offset + PAGE_SIZE) })}
-              >
-                Next
-              </button>
-            </nav>
-          )}
+          <Pager
+            offset={offset}
+            pageSize={PAGE_SIZE}
+            shown={networks.data.items.length}
+            total={networks.data.total}
+            onOffset={(next) => setParams({ offset: String(next) })}
+          />
         </>
       )}
     </section>
