@@ -20,14 +20,17 @@ export function DevicesTable({
   const [query, setQuery] = useState('');
   const [offset, setOffset] = useState(0);
 
-  // Ask the server once typing pauses, not on every key.
+  // Ask the server once typing pauses, not on every key; only a changed search goes back to
+  // the first page (otherwise the pause after mounting would undo an early click on Next).
   useEffect(() => {
+    const next = search.trim();
+    if (next === query) return;
     const timer = setTimeout(() => {
-      setQuery(search.trim());
+      setQuery(next);
       setOffset(0);
     }, 250);
     return () => clearTimeout(timer);
-  }, [search]);
+  }, [search, query]);
 
   const devices = useAsync(
     () =>
