@@ -17,4 +17,10 @@ export {
   type SimRequest,
 } from './simulator.js';
 export { startStack, type Stack, type StackOptions } from './stack.js';
-export { fillTtnNetworkForm, registerTtnAccount, ttnLogIn, type TtnAccount } from './ttn.js';
+export {
+  fillTtnNetworkForm,
+  linkTtnNetworkInPortal,
+  registerTtnAccount,
+  ttnLogIn,
+  type TtnAccount,
+} from './ttn.js';

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Page } from 'playwright-core';
+import { signInAsAdmin } from './portal.js';
 import type { ServerHandle } from './server.js';
 import type { SimClient, SimUser, SimulatorHandle } from './simulator.js';
 
@@ -63,4 +64,33 @@ export async function ttnLogIn(page: Page, user: SimUser): Promise<void> {
   await page.getByLabel('Username').fill(user.username);
   await page.getByLabel('Password').fill(user.password);
   await page.getByRole('button', { name: 'Log in' }).click();
+}
+
+/**
+ * A linked TTN network made the way an owner makes it in the portal: a fresh TTN account,
+ * Create Network, sign in at TTN, Allow, Done. Leaves the page signed in as admin on the
+ * networks list. For tests that need a linked network as their starting point; the flow's own
+ * tests walk it step by step.
+ */
+export async function linkTtnNetworkInPortal(
+  page: Page,
+  sim: SimulatorHandle,
+  server: ServerHandle,
+  name: string,
+): Promise<TtnAccount> {
+  const account = await registerTtnAccount(sim, server);
+  await signInAsAdmin(page, server);
+  await page.getByRole('link', { name: 'Create Network' }).click();
+  await fillTtnNetworkForm(page, sim, {
+    name,
+    clientId: account.client.id,
+    clientSecret: account.client.secret,
+  });
+  await page.getByRole('button', { name: 'Sign Into Your Things Account' }).click();
+  await page.waitForURL(`${sim.accountUrl}/users/authorize?**`);
+  await ttnLogIn(page, account.user);
+  await page.getByRole('button', { name: 'Allow' }).click();
+  await page.getByRole('button', { name: 'Done' }).click();
+  await page.waitForURL('**/networks');
+  return account;
 }

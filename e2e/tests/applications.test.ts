@@ -5,12 +5,9 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import {
   apiSignIn,
-  fillTtnNetworkForm,
-  registerTtnAccount,
+  linkTtnNetworkInPortal,
   screenshot,
-  signInAsAdmin,
   startStack,
-  ttnLogIn,
   type Stack,
 } from '../harness/index.js';
 
@@ -21,20 +18,7 @@ beforeAll(async () => {
   stack = await startStack();
   page = await stack.newPage();
   // A linked TTN network, made the way an owner makes it.
-  const account = await registerTtnAccount(stack.sim, stack.server);
-  await signInAsAdmin(page, stack.server);
-  await page.getByRole('link', { name: 'Create Network' }).click();
-  await fillTtnNetworkForm(page, stack.sim, {
-    name: 'TTN Europe',
-    clientId: account.client.id,
-    clientSecret: account.client.secret,
-  });
-  await page.getByRole('button', { name: 'Sign Into Your Things Account' }).click();
-  await page.waitForURL(`${stack.sim.accountUrl}/users/authorize?**`);
-  await ttnLogIn(page, account.user);
-  await page.getByRole('button', { name: 'Allow' }).click();
-  await page.getByRole('button', { name: 'Done' }).click();
-  await page.waitForURL('**/networks');
+  await linkTtnNetworkInPortal(page, stack.sim, stack.server, 'TTN Europe');
 });
 afterAll(async () => {
   await stack?.stop();

@@ -14,14 +14,11 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
-  REPO_ROOT,
   apiSignIn,
-  fillTtnNetworkForm,
-  registerTtnAccount,
+  linkTtnNetworkInPortal,
+  REPO_ROOT,
   screenshot,
-  signInAsAdmin,
   startStack,
-  ttnLogIn,
   type ApiSession,
   type Stack,
 } from '../harness/index.js';
@@ -100,20 +97,7 @@ beforeAll(async () => {
   page = await stack.newPage();
 
   // A linked TTN network, made the way an owner makes it.
-  const account = await registerTtnAccount(stack.sim, stack.server);
-  await signInAsAdmin(page, stack.server);
-  await page.getByRole('link', { name: 'Create Network' }).click();
-  await fillTtnNetworkForm(page, stack.sim, {
-    name: 'TTN Europe',
-    clientId: account.client.id,
-    clientSecret: account.client.secret,
-  });
-  await page.getByRole('button', { name: 'Sign Into Your Things Account' }).click();
-  await page.waitForURL(`${stack.sim.accountUrl}/users/authorize?**`);
-  await ttnLogIn(page, account.user);
-  await page.getByRole('button', { name: 'Allow' }).click();
-  await page.getByRole('button', { name: 'Done' }).click();
-  await page.waitForURL('**/networks');
+  await linkTtnNetworkInPortal(page, stack.sim, stack.server, 'TTN Europe');
 
   // An application reporting to the endpoint, with one device, pushed to that network (set up
   // through the API: the applications pages have their own test).
