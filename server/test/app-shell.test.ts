@@ -1,7 +1,7 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from './harness/temp.js';
 import { problemOf, startTestApp, type TestApp } from './harness/app.js';
 import { DIALECTS } from './harness/database.js';
 
@@ -90,7 +90,7 @@ describe('OpenAPI', () => {
 
 describe('portal serving', () => {
   it('serves the built portal with a single-page fallback; /api stays JSON', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'lpwan-test-portal-'));
+    const dir = tempDir('lpwan-test-portal-');
     mkdirSync(path.join(dir, 'assets'));
     writeFileSync(path.join(dir, 'index.html'), '<!doctype html><title>LPWAN portal</title>');
     writeFileSync(path.join(dir, 'assets', 'app-1234.js'), 'console.log(1)');
@@ -118,7 +118,7 @@ describe('portal serving', () => {
   });
 
   it('says how to build the portal when it is not built', async () => {
-    const empty = mkdtempSync(path.join(os.tmpdir(), 'lpwan-test-portal-'));
+    const empty = tempDir('lpwan-test-portal-');
     const t = await startTestApp('sqlite', { env: { PORTAL_DIR: empty } });
     try {
       const res = await t.request('GET', '/');

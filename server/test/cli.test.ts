@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from './harness/temp.js';
 
 const run = promisify(execFile);
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
@@ -20,7 +20,7 @@ const tsxLoader = pathToFileURL(
 
 /** Run the CLI from source (tsx), in a temp directory, with a clean environment. */
 async function cli(args: string[], env: Record<string, string> = {}, cwd?: string) {
-  const dir = cwd ?? mkdtempSync(path.join(os.tmpdir(), 'lpwan-test-cli-'));
+  const dir = cwd ?? tempDir('lpwan-test-cli-');
   const result = await run(process.execPath, ['--import', tsxLoader, main, ...args], {
     cwd: dir,
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
@@ -30,7 +30,7 @@ async function cli(args: string[], env: Record<string, string> = {}, cwd?: strin
 
 describe('lpwan-server CLI', () => {
   it('openapi --out writes the OpenAPI document without touching ./data', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'lpwan-test-cli-'));
+    const dir = tempDir('lpwan-test-cli-');
     const out = path.join(dir, 'openapi.json');
     await cli(['openapi', '--out', out], {}, dir);
     const doc = JSON.parse(readFileSync(out, 'utf8'));

@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync, chmodSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from './harness/temp.js';
 import { ConfigError, readConfig } from '../src/config.js';
 import { KEY_FILE_NAME, KeyRingError, loadKeyRing } from '../src/crypto/key-ring.js';
 
@@ -72,10 +72,10 @@ describe('configuration', () => {
 });
 
 describe('secret key loading', () => {
-  const tempDir = () => mkdtempSync(path.join(os.tmpdir(), 'lpwan-test-key-'));
+  const keyDir = () => tempDir('lpwan-test-key-');
 
   it('generates a key file with mode 0600 next to the SQLite database, then reuses it', async () => {
-    const dir = tempDir();
+    const dir = keyDir();
     const config = readConfig({}, dir);
     const first = await loadKeyRing(config);
     expect(first.source).toBe('generated-key-file');
@@ -90,7 +90,7 @@ describe('secret key loading', () => {
   });
 
   it('refuses a key file others can read', async () => {
-    const dir = tempDir();
+    const dir = keyDir();
     const config = readConfig({}, dir);
     await loadKeyRing(config);
     chmodSync(path.join(dir, 'data', KEY_FILE_NAME), 0o644);
@@ -99,19 +99,19 @@ describe('secret key loading', () => {
 
   it('prefers LPWAN_SECRET_KEY', async () => {
     const key = Buffer.alloc(32, 7).toString('base64');
-    const loaded = await loadKeyRing(readConfig({ LPWAN_SECRET_KEY: key }, tempDir()));
+    const loaded = await loadKeyRing(readConfig({ LPWAN_SECRET_KEY: key }, keyDir()));
     expect(loaded.source).toBe('environment');
   });
 
   it('refuses to start on PostgreSQL without LPWAN_SECRET_KEY', async () => {
-    const config = readConfig({ DATABASE_URL: 'postgres://127.0.0.1/x' }, tempDir());
+    const config = readConfig({ DATABASE_URL: 'postgres://127.0.0.1/x' }, keyDir());
     await expect(loadKeyRing(config)).rejects.toThrow(
       /LPWAN_SECRET_KEY is required with PostgreSQL/,
     );
   });
 
   it('a corrupt key file is a clear error', async () => {
-    const dir = tempDir();
+    const dir = keyDir();
     const config = readConfig({}, dir);
     await loadKeyRing(config);
     writeFileSync(path.join(dir, 'data', KEY_FILE_NAME), 'garbage\n', { mode: 0o600 });
