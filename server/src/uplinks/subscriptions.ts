@@ -16,7 +16,11 @@ import { isoIn, nowIso } from '../clock.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { Db } from '../db/database.js';
 import { readNetworkSettings } from '../networks/networks.service.js';
-import type { NetworkEvent, SubscriptionStatus, UplinkSubscription } from '../protocols/protocol.js';
+import type {
+  NetworkEvent,
+  SubscriptionStatus,
+  UplinkSubscription,
+} from '../protocols/protocol.js';
 import type { ProtocolRegistry } from '../protocols/registry.js';
 import { loopWorker, type BackgroundWorker } from '../workers/worker.js';
 import { toDocument } from './document.js';
@@ -44,6 +48,11 @@ interface Running {
   subscription: UplinkSubscription;
   devices: Map<string, string>;
   devicesLoadedAt: number;
+  /**
+   * The status writes of this subscription, one after the other: written concurrently (on a
+   * pool of connections) an earlier `connecting` could land after `subscribed` and stay.
+   */
+  statusWrites: Promise<void>;
 }
 
 export interface SubscriptionDeps {
@@ -64,8 +73,10 @@ export class SubscriptionManager implements BackgroundWorker {
   private lastRenewal = Date.now();
 
   constructor(private readonly deps: SubscriptionDeps) {
-    this.loop = loopWorker(this.name, { idleMs: Math.max(200, Math.floor(deps.leaseMs / 3)), log: deps.log }, () =>
-      this.round(),
+    this.loop = loopWorker(
+      this.name,
+      { idleMs: Math.max(200, Math.floor(deps.leaseMs / 3)), log: deps.log },
+      () => this.round(),
     );
   }
 
@@ -110,14 +121,18 @@ export class SubscriptionManager implements BackgroundWorker {
     const wanted = new Map(links.map((l) => [l.id, l]));
     for (const [id, running] of this.running) {
       const link = wanted.get(id);
-      if (!link || link.access_key_sealed !== running.link.access_key_sealed) await this.stopOne(id, true);
+      if (!link || link.access_key_sealed !== running.link.access_key_sealed)
+        await this.stopOne(id, true);
     }
     for (const link of links) {
       if (this.running.has(link.id)) continue;
       if (!this.deps.protocols.get(link.protocol_id)?.subscribeUplinks) continue;
       if (await acquireLease(db, link.id, this.holder, nowIso(), isoIn(leaseMs))) {
         await this.startOne(link).catch(async (error: unknown) => {
-          this.deps.log.error({ err: error, linkId: link.id }, 'uplink subscription could not start');
+          this.deps.log.error(
+            { err: error, linkId: link.id },
+            'uplink subscription could not start',
+          );
           await releaseLease(db, link.id, this.holder);
         });
       }
@@ -135,6 +150,7 @@ export class SubscriptionManager implements BackgroundWorker {
       link,
       devices: new Map(),
       devicesLoadedAt: 0,
+      statusWrites: Promise.resolve(),
       subscription: undefined as unknown as UplinkSubscription,
     };
     await this.loadDevices(running);
@@ -149,7 +165,11 @@ export class SubscriptionManager implements BackgroundWorker {
       },
       {
         onEvent: (event) => this.onEvent(running, event),
-        onStatus: (status, error) => void this.onStatus(link, status, error),
+        onStatus: (status, error) => {
+          running.statusWrites = running.statusWrites.then(() =>
+            this.onStatus(link, status, error),
+          );
+        },
         onDiscard: (topic, reason) =>
           this.deps.log.warn({ linkId: link.id, topic, reason }, 'uplink message dropped'),
       },
@@ -160,9 +180,12 @@ export class SubscriptionManager implements BackgroundWorker {
     const running = this.running.get(linkId);
     if (!running) return;
     this.running.delete(linkId);
-    await running.subscription.close().catch((error: unknown) =>
-      this.deps.log.warn({ err: error, linkId }, 'closing an uplink subscription failed'),
-    );
+    await running.subscription
+      .close()
+      .catch((error: unknown) =>
+        this.deps.log.warn({ err: error, linkId }, 'closing an uplink subscription failed'),
+      );
+    await running.statusWrites;
     if (release) await releaseLease(this.deps.db, linkId, this.holder).catch(() => undefined);
     this.deps.log.info({ linkId }, 'uplink subscription stopped');
   }
@@ -208,16 +231,29 @@ export class SubscriptionManager implements BackgroundWorker {
     });
   }
 
-  private async onStatus(link: SubscribableLinkRow, status: SubscriptionStatus, error?: string): Promise<void> {
+  private async onStatus(
+    link: SubscribableLinkRow,
+    status: SubscriptionStatus,
+    error?: string,
+  ): Promise<void> {
     const { db, log } = this.deps;
     const now = nowIso();
     try {
       await setLeaseState(db, link.id, this.holder, status, error ?? null, now);
       if (status === 'refused') {
         log.warn({ linkId: link.id, reason: error }, 'uplink subscription refused');
-        await setLinkError(db, link.id, `${LINK_ERROR_PREFIX}${error ?? 'refused'}`, LINK_ERROR_PREFIX, now);
+        await setLinkError(
+          db,
+          link.id,
+          `${LINK_ERROR_PREFIX}${error ?? 'refused'}`,
+          LINK_ERROR_PREFIX,
+          now,
+        );
       } else if (status === 'subscribed') {
-        log.info({ linkId: link.id, applicationId: link.application_id, holder: this.holder }, 'uplink subscription active');
+        log.info(
+          { linkId: link.id, applicationId: link.application_id, holder: this.holder },
+          'uplink subscription active',
+        );
         await setLinkError(db, link.id, null, LINK_ERROR_PREFIX, now);
       }
     } catch (err) {
