@@ -21,6 +21,13 @@ describe('secret box', () => {
     expect(box.seal('x', 'ad')).not.toBe(box.seal('x', 'ad'));
   });
 
+  it('IVs are never repeated, also across the blocks of random bytes they are cut from', () => {
+    const box = new SecretBox(parseKeyRing(keyA));
+    const sealed = Array.from({ length: 3000 }, (_, i) => box.seal(`value ${i}`, `ad ${i}`));
+    expect(new Set(sealed.map((s) => s.split('.')[2])).size).toBe(sealed.length);
+    sealed.forEach((s, i) => expect(box.open(s, `ad ${i}`)).toBe(`value ${i}`));
+  });
+
   it('a wrong key fails with a clear, typed error instead of garbage', () => {
     const sealed = new SecretBox(parseKeyRing(keyA)).seal('value', 'ad');
     const wrong = new SecretBox(parseKeyRing(keyB));

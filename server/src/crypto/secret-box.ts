@@ -12,6 +12,12 @@ import type { KeyRing } from './key-ring.js';
 const VERSION = 'v1';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
+/**
+ * IVs drawn per call to the random generator. A call costs far more than the bytes it returns
+ * (2–8 µs for 12 bytes, most of the time of a seal), so IVs are cut from one block of random
+ * bytes; each slice is used once, so IVs stay as random and as unique as before.
+ */
+const IVS_PER_BLOCK = 1024;
 
 export type SecretBoxErrorCode = 'secret_key_unknown' | 'secret_undecryptable' | 'secret_malformed';
 
@@ -26,6 +32,9 @@ export class SecretBoxError extends Error {
 }
 
 export class SecretBox {
+  private ivBlock = Buffer.alloc(0);
+  private ivOffset = 0;
+
   constructor(private readonly ring: KeyRing) {}
 
   get currentKeyId(): string {
@@ -34,7 +43,7 @@ export class SecretBox {
 
   seal(plaintext: string, associatedData: string): string {
     const { id, key } = this.ring.current;
-    const iv = randomBytes(IV_BYTES);
+    const iv = this.nextIv();
     const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
     cipher.setAAD(Buffer.from(associatedData, 'utf8'));
     const body = Buffer.concat([
@@ -71,6 +80,14 @@ export class SecretBox {
         `A stored secret (key id ${keyId}) failed authentication: it was altered or belongs to another record.`,
       );
     }
+  }
+
+  private nextIv(): Buffer {
+    if (this.ivOffset === this.ivBlock.length) {
+      this.ivBlock = randomBytes(IV_BYTES * IVS_PER_BLOCK);
+      this.ivOffset = 0;
+    }
+    return this.ivBlock.subarray(this.ivOffset, (this.ivOffset += IV_BYTES));
   }
 
   /** True when the value was sealed with an older key and should be re-sealed on next write. */
