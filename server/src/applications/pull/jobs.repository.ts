@@ -75,20 +75,24 @@ export async function updateJob(db: Db, id: string, update: Updateable<JobsTable
   await db.updateTable('jobs').set(update).where('id', '=', id).execute();
 }
 
-/** Records an item error (kept while fewer than MAX_JOB_ERRORS) and counts it. */
-export async function addJobError(
+/**
+ * Records item errors that follow the job's first `position` ones: stores those that still fit
+ * within MAX_JOB_ERRORS and counts them all.
+ */
+export async function addJobErrors(
   db: Db,
   id: string,
   position: number,
-  item: string,
-  message: string,
+  errors: readonly { item: string; message: string }[],
 ): Promise<void> {
-  if (position < MAX_JOB_ERRORS) {
-    await db.insertInto('job_errors').values({ job_id: id, position, item, message }).execute();
-  }
+  if (errors.length === 0) return;
+  const kept = errors
+    .slice(0, Math.max(0, MAX_JOB_ERRORS - position))
+    .map((error, index) => ({ job_id: id, position: position + index, ...error }));
+  if (kept.length > 0) await db.insertInto('job_errors').values(kept).execute();
   await db
     .updateTable('jobs')
-    .set({ error_count: position + 1 })
+    .set({ error_count: position + errors.length })
     .where('id', '=', id)
     .execute();
 }

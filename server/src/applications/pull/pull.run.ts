@@ -7,10 +7,12 @@
  * application). What matches is left as it is, so a second pull creates nothing.
  *
  * Streaming: devices are read page by page; the next page is fetched while the current one is
- * written (one transaction per page), so memory holds at most two pages.
+ * written, so memory holds at most two pages. Each page is written in one transaction together
+ * with its item errors and the job's progress, so the counts a job shows are those of what is
+ * stored.
  */
 import { randomUUID } from 'node:crypto';
-import type { Insertable } from 'kysely';
+import type { Insertable, Updateable } from 'kysely';
 import { isoIn, nowIso } from '../../clock.js';
 import { AppError } from '../../http/problem.js';
 import { VaultError } from '../../oauth/token-vault.js';
@@ -42,9 +44,9 @@ import {
 } from '../links.repository.js';
 import { networkContext } from '../network-context.js';
 import { UPLINK_KEY_NAME } from '../sync/push.js';
-import { addJobError, updateJob } from './jobs.repository.js';
+import { addJobErrors, updateJob } from './jobs.repository.js';
 import { emptyCounts, type PullCounts, type PullDeps } from './jobs.service.js';
-import type { JobRow } from './jobs.table.js';
+import type { JobRow, JobsTable } from './jobs.table.js';
 
 /** Devices per page asked of the network. */
 export const PULL_PAGE_SIZE = 1000;
@@ -98,8 +100,30 @@ async function withRetries<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
+/** What a page of remote devices comes to, decided (and keys sealed) before anything is written. */
+interface PagePlan {
+  /** New local devices. */
+  devices: NewDeviceRow[];
+  /** Links of the new devices and of the devices matched by DevEUI. */
+  links: Insertable<DeviceLinksTable>[];
+  /** Devices matched through an existing link or by DevEUI. */
+  matched: number;
+  errors: { item: string; message: string }[];
+  /** When the page was read: the new rows' times. */
+  now: string;
+}
+
+/** The job's counts, and its lease renewed. */
+function progressOf(counts: PullCounts): Updateable<JobsTable> {
+  return {
+    counts_json: JSON.stringify(counts),
+    lease_until: isoIn(JOB_LEASE_MS),
+    updated_at: nowIso(),
+  };
+}
+
 class PullRun {
-  private readonly counts: PullCounts;
+  private counts: PullCounts;
   private errors: number;
 
   constructor(
@@ -111,16 +135,11 @@ class PullRun {
   }
 
   async error(item: string, message: string): Promise<void> {
-    await addJobError(this.deps.db, this.job.id, this.errors++, item, message);
+    await addJobErrors(this.deps.db, this.job.id, this.errors++, [{ item, message }]);
   }
 
   async progress(extra: { done?: number } = {}): Promise<void> {
-    await updateJob(this.deps.db, this.job.id, {
-      ...extra,
-      counts_json: JSON.stringify(this.counts),
-      lease_until: isoIn(JOB_LEASE_MS),
-      updated_at: nowIso(),
-    });
+    await updateJob(this.deps.db, this.job.id, { ...extra, ...progressOf(this.counts) });
   }
 
   async finish(state: 'done' | 'failed', message: string | null): Promise<void> {
@@ -172,8 +191,7 @@ class PullRun {
     while (next !== undefined) {
       const devices: RemoteDeviceDetail[] = await next;
       next = devices.length === PULL_PAGE_SIZE ? fetchPage((offset += PULL_PAGE_SIZE)) : undefined;
-      await this.importDevices(link, remote.id, devices);
-      await this.progress();
+      await this.writePage(link, await this.planPage(link, remote.id, devices));
     }
   }
 
@@ -216,12 +234,16 @@ class PullRun {
     return link;
   }
 
-  private async importDevices(
+  private async planPage(
     link: ApplicationLinkRow,
     remoteAppId: string,
     devices: RemoteDeviceDetail[],
-  ) {
+  ): Promise<PagePlan> {
     const { db, secretBox } = this.deps;
+    const now = nowIso();
+    const plan: PagePlan = { devices: [], links: [], matched: 0, errors: [], now };
+    const refuse = (remote: RemoteDeviceDetail, message: string) =>
+      plan.errors.push({ item: `device ${remoteAppId}/${remote.id}`, message });
     const linked = new Set(
       (
         await findDeviceLinksByRemote(
@@ -231,7 +253,7 @@ class PullRun {
         )
       ).map((l) => l.remote_id),
     );
-    this.counts.devices.matched += linked.size;
+    plan.matched += linked.size;
     const candidates: {
       remote: RemoteDeviceDetail;
       devEui: string;
@@ -251,11 +273,7 @@ class PullRun {
         appSKey: remote.appSKey,
       });
       if (device === undefined) {
-        await this.deviceError(
-          remoteAppId,
-          remote.id,
-          errors.map((e) => `${e.field} ${e.message}`).join('; '),
-        );
+        refuse(remote, errors.map((e) => `${e.field} ${e.message}`).join('; '));
         continue;
       }
       candidates.push({ remote, devEui: device.devEui, fields: device });
@@ -278,38 +296,29 @@ class PullRun {
         )
       ).map((l) => l.device_id),
     );
-    const now = nowIso();
-    const rows: NewDeviceRow[] = [];
-    const deviceLinks: Insertable<DeviceLinksTable>[] = [];
     const seen = new Set<string>();
     for (const { remote, devEui, fields } of candidates) {
       const existing = byEui.get(devEui);
       let deviceId: string;
       if (existing !== undefined) {
         if (existing.application_id !== link.application_id) {
-          await this.deviceError(
-            remoteAppId,
-            remote.id,
+          refuse(
+            remote,
             `DevEUI ${devEui} belongs to device "${existing.name}" of another application`,
           );
           continue;
         }
         if (alreadyLinked.has(existing.id) || seen.has(devEui)) {
-          await this.deviceError(
-            remoteAppId,
-            remote.id,
+          refuse(
+            remote,
             `DevEUI ${devEui} is linked to another device of this application on the network`,
           );
           continue;
         }
         deviceId = existing.id;
-        this.counts.devices.matched++;
+        plan.matched++;
       } else if (seen.has(devEui)) {
-        await this.deviceError(
-          remoteAppId,
-          remote.id,
-          `DevEUI ${devEui} appears twice in the application`,
-        );
+        refuse(remote, `DevEUI ${devEui} appears twice in the application`);
         continue;
       } else {
         const row = deviceRow(
@@ -318,12 +327,11 @@ class PullRun {
           fields,
           now,
         );
-        rows.push(row);
+        plan.devices.push(row);
         deviceId = row.id;
-        this.counts.devices.created++;
       }
       seen.add(devEui);
-      deviceLinks.push({
+      plan.links.push({
         id: randomUUID(),
         device_id: deviceId,
         application_link_id: link.id,
@@ -336,19 +344,33 @@ class PullRun {
         updated_at: now,
       });
     }
-    if (deviceLinks.length === 0) return;
-    await db.transaction().execute(async (trx) => {
-      // New devices also go to the application's other networks, as devices added by hand do.
-      const otherLinks = (await listLinksOfApplication(trx, link.application_id)).filter(
-        (other) => other.id !== link.id,
-      );
-      await addDevices(trx, this.job.organization_id, rows, otherLinks, now);
-      await insertDeviceLinks(trx, deviceLinks);
-    });
+    return plan;
   }
 
-  private async deviceError(appId: string, devId: string, message: string): Promise<void> {
-    this.counts.devices.failed++;
-    await this.error(`device ${appId}/${devId}`, message);
+  /** One transaction: the page's devices and links, its item errors, and the job's progress. */
+  private async writePage(link: ApplicationLinkRow, plan: PagePlan): Promise<void> {
+    const { applications, devices } = this.counts;
+    const counts: PullCounts = {
+      applications,
+      devices: {
+        created: devices.created + plan.devices.length,
+        matched: devices.matched + plan.matched,
+        failed: devices.failed + plan.errors.length,
+      },
+    };
+    await this.deps.db.transaction().execute(async (trx) => {
+      if (plan.links.length > 0) {
+        // New devices also go to the application's other networks, as devices added by hand do.
+        const otherLinks = (await listLinksOfApplication(trx, link.application_id)).filter(
+          (other) => other.id !== link.id,
+        );
+        await addDevices(trx, this.job.organization_id, plan.devices, otherLinks, plan.now);
+        await insertDeviceLinks(trx, plan.links);
+      }
+      await addJobErrors(trx, this.job.id, this.errors, plan.errors);
+      await updateJob(trx, this.job.id, progressOf(counts));
+    });
+    this.counts = counts;
+    this.errors += plan.errors.length;
   }
 }
