@@ -73,6 +73,33 @@ describe('logs never hold credentials or secrets', () => {
     expect(text).toContain('something happened');
   });
 
+  it('redacts what errors carry, at any depth, and keeps their message and code', () => {
+    const lines: string[] = [];
+    const logger = createLogger(
+      'info',
+      new Writable({
+        write(chunk: Buffer, _e, cb) {
+          lines.push(chunk.toString());
+          cb();
+        },
+      }),
+    );
+    const cause = Object.assign(new Error('exchange failed'), {
+      code: 'invalid_grant',
+      request: { body: { refresh_token: 'r2', client: { clientSecret: 's3' } } },
+    });
+    const error = Object.assign(new Error('refresh failed', { cause }), {
+      response: { headers: { Authorization: 'Bearer t3' } },
+    });
+    logger.error({ err: error, job: { network: { settings: { deep: { token: 'd1' } } } } }, 'x');
+    const line = JSON.parse(lines[0]!) as {
+      err: { type: string; message: string; cause: { code: string; message: string } };
+    };
+    for (const value of ['r2', 's3', 't3', 'd1']) expect(lines[0]).not.toContain(value);
+    expect(line.err).toMatchObject({ type: 'Error', message: expect.stringContaining('refresh') });
+    expect(line.err.cause).toMatchObject({ message: 'exchange failed', code: 'invalid_grant' });
+  });
+
   it('masks sensitive query parameters in URLs', () => {
     expect(sanitizeUrl('/oauth/callback?code=abc&state=def&x=1')).toBe(
       `/oauth/callback?code=${REDACTED}&state=${REDACTED}&x=1`,

@@ -1,7 +1,8 @@
 /**
  * The server's pino logger. Secrets never reach the log: authorization headers, cookies,
- * passwords, client secrets, tokens and keys are redacted wherever they appear in a log
- * object, and sensitive query parameters (OAuth `code`, `state`, tokens) are masked in URLs.
+ * passwords, client secrets, tokens and keys are redacted wherever they appear in a logged
+ * object (errors included), requests are logged without headers or bodies, and sensitive query
+ * parameters (OAuth `code`, `state`, tokens) are masked in URLs.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type { FastifyRequest } from 'fastify';
@@ -35,17 +36,43 @@ const SENSITIVE_KEYS = [
   'code_verifier',
 ];
 
-const REDACT_PATHS = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'res.headers["set-cookie"]',
-  'headers.authorization',
-  'headers.cookie',
-  'headers["set-cookie"]',
-  ...SENSITIVE_KEYS,
-  ...SENSITIVE_KEYS.map((k) => `*.${k}`),
-  ...SENSITIVE_KEYS.map((k) => `*.*.${k}`),
-];
+const SENSITIVE = new Set(SENSITIVE_KEYS.map((k) => k.toLowerCase()));
+
+/** Keys whose serializer below writes a safe summary; the scrub leaves them to it. */
+const SERIALIZED_KEYS = new Set(['req', 'res']);
+
+/** Deep enough for every object the server logs; deeper values are left out. */
+const SCRUB_DEPTH = 6;
+
+/**
+ * A copy of a logged value with every sensitive key's value replaced, at any depth. Errors are
+ * serialized first (pino's standard form: type, message, stack, own properties; then their
+ * cause), so what they carry is scrubbed too. It runs only for lines that are written, unlike pino's `redact`,
+ * whose wildcard paths cost every request ~10 µs to build its child logger.
+ */
+function scrub(value: unknown, depth: number): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (depth >= SCRUB_DEPTH) return '[too deep]';
+  if (value instanceof Error) {
+    const serialized = pino.stdSerializers.err(value) as unknown as Record<string, unknown>;
+    // An error's `code` names the error (ECONNREFUSED, invalid_grant): worth keeping.
+    const copy = scrubObject(serialized, depth, 'code');
+    if (value.cause !== undefined) copy.cause = scrub(value.cause, depth + 1);
+    return copy;
+  }
+  if (Array.isArray(value)) return value.map((item) => scrub(item, depth + 1));
+  if (Buffer.isBuffer(value)) return `[${value.length} bytes]`;
+  return scrubObject(value as Record<string, unknown>, depth);
+}
+
+function scrubObject(value: Record<string, unknown>, depth: number, keep?: string) {
+  const copy: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    copy[key] =
+      key !== keep && SENSITIVE.has(key.toLowerCase()) ? REDACTED : scrub(item, depth + 1);
+  }
+  return copy;
+}
 
 const SENSITIVE_QUERY = new Set([
   'code',
@@ -87,7 +114,16 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
   return pino(
     {
       level,
-      redact: { paths: REDACT_PATHS, censor: REDACTED },
+      formatters: {
+        log: (object) => {
+          const safe: Record<string, unknown> = {};
+          for (const [key, value] of Object.entries(object)) {
+            if (SERIALIZED_KEYS.has(key)) safe[key] = value;
+            else safe[key] = SENSITIVE.has(key.toLowerCase()) ? REDACTED : scrub(value, 1);
+          }
+          return safe;
+        },
+      },
       serializers: {
         // Only what helps to follow a request; never headers or bodies.
         req: (req: FastifyRequest) => ({
@@ -96,7 +132,9 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
           remoteAddress: req.ip,
         }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-        err: pino.stdSerializers.err,
+        // Errors are serialized (and scrubbed) by the formatter above; pino's default would
+        // serialize that plain copy again, as an error of type Object.
+        err: (err: unknown) => err,
       },
     },
     destination,
