@@ -38,6 +38,11 @@ export interface Config {
   /** Absolute lifetime of a session (cookie and token). */
   sessionTtlMs: number;
   /**
+   * How long a process reuses a credential it has checked (accounts/principal-cache.ts): a
+   * session ended or a user changed through another process is refused here after at most this.
+   */
+  authCacheMs: number;
+  /**
    * Deployment-wide OAuth clients by protocol id, used by networks that set no client of their
    * own (TTN_CLIENT_ID / TTN_CLIENT_SECRET for ttn-v2).
    */
@@ -167,6 +172,7 @@ export function readConfig(
     bodyLimit: 1024 * 1024,
     loginRateLimit: { max: loginMax, timeWindowMs: 60_000 },
     sessionTtlMs: 7 * 24 * 60 * 60 * 1000,
+    authCacheMs: 1_000,
     oauthClients,
     uplinks,
   };

@@ -13,7 +13,12 @@ export async function findApiKeyUser(
   keyHash: string,
   now: string,
 ): Promise<
-  (UserWithOrganizationRow & { api_key_id: string; last_used_at: string | null }) | undefined
+  | (UserWithOrganizationRow & {
+      api_key_id: string;
+      last_used_at: string | null;
+      expires_at: string | null;
+    })
+  | undefined
 > {
   return db
     .selectFrom('api_keys')
@@ -22,6 +27,7 @@ export async function findApiKeyUser(
     .select([
       'api_keys.id as api_key_id',
       'api_keys.last_used_at',
+      'api_keys.expires_at',
       'users.id',
       'users.username',
       'users.role',

@@ -71,6 +71,7 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       await deleteApiKey(app.db, principalOf(request), request.params.id);
+      app.principalCache.clear();
       return reply.code(204).send(null);
     },
   );

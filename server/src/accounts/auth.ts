@@ -10,9 +10,13 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { forbidden, unauthorized } from '../http/problem.js';
 import type { Principal } from './principal.js';
+import { PrincipalCache } from './principal-cache.js';
 import { authenticateToken } from './sessions.service.js';
+import { hashToken } from './tokens.js';
 
 export const SESSION_COOKIE = 'lpwan_session';
+
+const ENDED = 'The session has ended or the token is not valid. Sign in again.';
 
 export type AuthHook = (request: FastifyRequest) => Promise<void>;
 
@@ -20,6 +24,11 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Resolves the caller into `request.principal`, or answers 401. */
     authenticate: AuthHook;
+    /**
+     * Recently resolved credentials. Routes that end sessions or change users, organizations
+     * or API keys clear it, so the change holds at once in this process.
+     */
+    principalCache: PrincipalCache;
     /** After authenticate: the caller is an admin of their organization, or 403. */
     requireOrgAdmin: AuthHook;
     /** After authenticate: the caller is a system administrator, or 403. */
@@ -46,12 +55,20 @@ export function principalOf(request: FastifyRequest): Principal {
 async function authPlugin(app: FastifyInstance): Promise<void> {
   app.decorateRequest('principal', null);
 
+  const cache = new PrincipalCache(app.config.authCacheMs);
+  app.decorate('principalCache', cache);
+
   app.decorate('authenticate', async (request: FastifyRequest) => {
     const token = credentialOf(request);
     if (token === undefined) throw unauthorized();
-    const principal = token === '' ? undefined : await authenticateToken(app.db, token);
+    if (token === '') throw unauthorized(ENDED);
+    const tokenHash = hashToken(token);
+    let principal = cache.get(tokenHash);
     if (principal === undefined) {
-      throw unauthorized('The session has ended or the token is not valid. Sign in again.');
+      const found = await authenticateToken(app.db, token);
+      if (found === undefined) throw unauthorized(ENDED);
+      cache.set(tokenHash, found.principal, found.expiresAt);
+      principal = found.principal;
     }
     request.principal = principal;
   });

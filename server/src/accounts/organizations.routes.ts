@@ -81,7 +81,15 @@ export const organizationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         },
       },
     },
-    async (request) => renameOrganization(app.db, request.params.id, request.body.name.trim()),
+    async (request) => {
+      const organization = await renameOrganization(
+        app.db,
+        request.params.id,
+        request.body.name.trim(),
+      );
+      app.principalCache.clear(); // principals carry the organization's name
+      return organization;
+    },
   );
 
   app.delete(
@@ -97,6 +105,7 @@ export const organizationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       await deleteOrganization(app.db, request.params.id);
+      app.principalCache.clear();
       return reply.code(204).send(null);
     },
   );

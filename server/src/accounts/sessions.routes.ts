@@ -67,6 +67,7 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const token = credentialOf(request);
       if (token) await signOut(app.db, token);
+      app.principalCache.clear();
       reply.clearCookie(SESSION_COOKIE, {
         path: '/',
         httpOnly: true,
@@ -122,6 +123,7 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { currentPassword, newPassword } = request.body;
       await changeOwnPassword(app.db, principalOf(request), currentPassword, newPassword);
+      app.principalCache.clear(); // the user's other sessions have ended
       return reply.code(204).send(null);
     },
   );

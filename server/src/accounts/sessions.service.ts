@@ -50,12 +50,22 @@ export async function signIn(
   return { token, user: toUserView(user), expiresAt };
 }
 
-/** Resolve a session token or API key to its principal; undefined when not valid (any reason). */
-export async function authenticateToken(db: Db, token: string): Promise<Principal | undefined> {
+/**
+ * Resolve a session token or API key to its principal and the credential's expiry (null: none);
+ * undefined when not valid (any reason).
+ */
+export async function authenticateToken(
+  db: Db,
+  token: string,
+): Promise<{ principal: Principal; expiresAt: string | null } | undefined> {
   const now = nowIso();
   if (token.startsWith(SESSION_TOKEN_PREFIX)) {
     const row = await findSessionUser(db, hashToken(token), now);
-    return row ? { user: toUserView(row), via: 'session', sessionId: row.session_id } : undefined;
+    if (!row) return undefined;
+    return {
+      principal: { user: toUserView(row), via: 'session', sessionId: row.session_id },
+      expiresAt: row.expires_at,
+    };
   }
   if (token.startsWith(API_KEY_PREFIX)) {
     const row = await findApiKeyUser(db, hashToken(token), now);
@@ -66,7 +76,10 @@ export async function authenticateToken(db: Db, token: string): Promise<Principa
     ) {
       await touchApiKey(db, row.api_key_id, now);
     }
-    return { user: toUserView(row), via: 'api_key', apiKeyId: row.api_key_id };
+    return {
+      principal: { user: toUserView(row), via: 'api_key', apiKeyId: row.api_key_id },
+      expiresAt: row.expires_at,
+    };
   }
   return undefined;
 }

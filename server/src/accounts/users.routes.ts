@@ -100,7 +100,11 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: UserSchema, ...problemResponses(400, 401, 403, 404, 409, 413, 415) },
       },
     },
-    async (request) => updateUser(app.db, principalOf(request), request.params.id, request.body),
+    async (request) => {
+      const user = await updateUser(app.db, principalOf(request), request.params.id, request.body);
+      app.principalCache.clear(); // a new role, or sessions ended by a new password
+      return user;
+    },
   );
 
   app.delete(
@@ -116,6 +120,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       await deleteUser(app.db, principalOf(request), request.params.id);
+      app.principalCache.clear();
       return reply.code(204).send(null);
     },
   );
