@@ -4,7 +4,11 @@
  */
 import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
-import { TypeBoxValidatorCompiler, registerAjvFormats, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import {
+  TypeBoxValidatorCompiler,
+  registerAjvFormats,
+  type TypeBoxTypeProvider,
+} from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -41,7 +45,6 @@ export interface AppDeps {
 }
 
 export type App = FastifyInstance;
-
 
 registerAjvFormats();
 
@@ -90,8 +93,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   // Portal last: it owns / and the not-found fallback.
   await app.register(portal, { portalDir: config.portalDir });
 
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
   return app;
 }

@@ -112,6 +112,19 @@ describe('portal serving', () => {
       const api = await t.request('GET', '/api/unknown');
       expect(problemOf(api)).toMatchObject({ status: 404, code: 'not_found' });
       expect((await t.request('POST', '/networks')).statusCode).toBe(404);
+
+      // Every answer, the portal's, the API's and its errors, has the security headers and
+      // the request id.
+      const refused = await t.request('GET', '/api/users/me');
+      expect(refused.statusCode).toBe(401);
+      for (const res of [index, asset, api, refused, await t.request('GET', '/api/health')]) {
+        expect(res.headers).toMatchObject({
+          'x-content-type-options': 'nosniff',
+          'referrer-policy': 'no-referrer',
+          'x-frame-options': 'DENY',
+          'x-request-id': expect.stringMatching(/.+/),
+        });
+      }
     } finally {
       await t.close();
     }

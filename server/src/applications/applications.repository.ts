@@ -1,3 +1,4 @@
+import { compileOnce } from '../db/compiled.js';
 import type { Db } from '../db/database.js';
 import { toCount, type Page } from '../db/paging.js';
 import type { ApplicationRow, ApplicationUpdate, NewApplicationRow } from './applications.table.js';
@@ -7,17 +8,40 @@ export async function insertApplication(db: Db, row: NewApplicationRow): Promise
 }
 
 /** An application of the organization; another organization's is not found. */
+/** Checks access on most requests of the feature: compiled once. */
+const applicationQuery = compileOnce(['organizationId', 'id'], (db, v) =>
+  db
+    .selectFrom('applications')
+    .selectAll()
+    .where('organization_id', '=', v.organizationId)
+    .where('id', '=', v.id),
+);
+
+const devicesVersionQuery = compileOnce(['organizationId', 'id'], (db, v) =>
+  db
+    .selectFrom('applications')
+    .select('devices_version')
+    .where('organization_id', '=', v.organizationId)
+    .where('id', '=', v.id),
+);
+
+/** The devices version of the organization's application; undefined if there is no such one. */
+export async function findDevicesVersion(
+  db: Db,
+  organizationId: string,
+  id: string,
+): Promise<number | undefined> {
+  const [row] = await devicesVersionQuery(db, { organizationId, id });
+  return row?.devices_version;
+}
+
 export async function findApplication(
   db: Db,
   organizationId: string,
   id: string,
 ): Promise<ApplicationRow | undefined> {
-  return db
-    .selectFrom('applications')
-    .selectAll()
-    .where('organization_id', '=', organizationId)
-    .where('id', '=', id)
-    .executeTakeFirst();
+  const [row] = await applicationQuery(db, { organizationId, id });
+  return row;
 }
 
 /** Unscoped, for workers acting on stored tasks. */

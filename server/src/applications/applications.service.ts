@@ -73,6 +73,7 @@ export async function createApplication(
     description: blankToNull(input.description) ?? null,
     reporting_url: blankToNull(input.reportingUrl) ?? null,
     reporting_secret_sealed: null,
+    devices_version: 0,
     created_at: now,
     updated_at: now,
   };

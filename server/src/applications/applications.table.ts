@@ -1,4 +1,4 @@
-import type { Insertable, Selectable, Updateable } from 'kysely';
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
 
 /** An application of an organization: its devices' uplinks go to `reporting_url`. */
 export interface ApplicationsTable {
@@ -10,6 +10,8 @@ export interface ApplicationsTable {
   reporting_url: string | null;
   /** HMAC-SHA256 key for X-LPWAN-Signature, sealed (associated data: application id). */
   reporting_secret_sealed: string | null;
+  /** Raised by every write to the application's devices; device list answers are cached by it. */
+  devices_version: Generated<number>;
   created_at: string;
   updated_at: string;
 }

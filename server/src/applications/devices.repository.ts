@@ -5,6 +5,33 @@ import type { DeviceRow, DeviceUpdate, NewDeviceRow } from './applications.table
 /** Rows per INSERT: SQLite allows 32,766 bound values; a device row has 17 columns. */
 const INSERT_CHUNK = 500;
 
+/**
+ * Every write to devices goes through this file (and `touchDevices` of the uplinks feature) and
+ * raises `applications.devices_version` of the applications concerned, in the caller's
+ * transaction: the device list answers are cached by that version (device-page-cache.ts).
+ */
+async function devicesChanged(db: Db, applicationIds: readonly string[]): Promise<void> {
+  if (applicationIds.length === 0) return;
+  await db
+    .updateTable('applications')
+    .set((eb) => ({ devices_version: eb('devices_version', '+', 1) }))
+    .where('id', 'in', applicationIds)
+    .execute();
+}
+
+/** Raises the devices version of the applications that own these devices. */
+export async function devicesChangedById(db: Db, deviceIds: readonly string[]): Promise<void> {
+  if (deviceIds.length === 0) return;
+  await db
+    .updateTable('applications')
+    .set((eb) => ({ devices_version: eb('devices_version', '+', 1) }))
+    .where('id', 'in', (eb) =>
+      eb.selectFrom('devices').select('application_id').where('id', 'in', deviceIds),
+    )
+    .execute();
+}
+
+/** Callers run it in a transaction with their other writes. */
 export async function insertDevices(db: Db, rows: NewDeviceRow[]): Promise<void> {
   for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
     await db
@@ -12,6 +39,7 @@ export async function insertDevices(db: Db, rows: NewDeviceRow[]): Promise<void>
       .values(rows.slice(i, i + INSERT_CHUNK))
       .execute();
   }
+  await devicesChanged(db, [...new Set(rows.map((r) => r.application_id))]);
 }
 
 export async function findDevice(
@@ -114,10 +142,14 @@ export async function listDeviceEuisOfApplication(
     .execute();
 }
 
+/** Callers run it in a transaction with their other writes. */
 export async function updateDevice(db: Db, id: string, update: DeviceUpdate): Promise<void> {
   await db.updateTable('devices').set(update).where('id', '=', id).execute();
+  await devicesChangedById(db, [id]);
 }
 
+/** Callers run it in a transaction with their other writes. */
 export async function deleteDevice(db: Db, id: string): Promise<void> {
+  await devicesChangedById(db, [id]);
   await db.deleteFrom('devices').where('id', '=', id).execute();
 }

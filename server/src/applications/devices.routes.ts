@@ -9,13 +9,14 @@ import {
   DeviceSchema,
   ImportResultSchema,
 } from './applications.schemas.js';
+import { DevicePageCache } from './device-page-cache.js';
 import { importDevices } from './devices.import.js';
 import {
   createDevice,
   deleteDevice,
   getDevice,
   getDeviceKeys,
-  listDevices,
+  listDevicesJson,
   updateDevice,
 } from './devices.service.js';
 
@@ -32,12 +33,16 @@ const DeviceParams = Type.Object(
 );
 const f = DeviceFieldsBody;
 
+/** Bytes of device list answers kept per process: about 500 pages of 100 devices. */
+const DEVICE_PAGE_CACHE_SIZE = 16 * 1024 * 1024;
+
 /** Devices of an application: members read, organization admins change and see keys. */
 export const devicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const readers = [app.authenticate];
   const writers = [app.authenticate, app.requireOrgAdmin];
   const common = { tags: ['devices'], security: AUTHENTICATED };
   const deps = { db: app.db, secretBox: app.secretBox };
+  const listDeps = { ...deps, pageCache: new DevicePageCache(DEVICE_PAGE_CACHE_SIZE) };
 
   // CSV imports arrive as text; the parser is scoped to this plugin.
   app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_request, body, done) =>
@@ -94,14 +99,19 @@ export const devicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: pageOf(DeviceSchema), ...problemResponses(400, 401, 404) },
       },
     },
-    async (request) =>
-      listDevices(
-        deps,
+    async (request, reply) => {
+      const json = await listDevicesJson(
+        listDeps,
         principalOf(request),
         request.params.id,
         pageParams(request.query),
         request.query.search,
-      ),
+        // The route's own serializer (of the 200 schema) makes the text.
+        (answer) => reply.serialize(answer) as string,
+      );
+      // Already the UTF-8 JSON of the 200 schema; Fastify sends a Buffer as it is.
+      return reply.type('application/json; charset=utf-8').send(json as never);
+    },
   );
 
   app.post(

@@ -17,8 +17,10 @@ import type {
   DeviceRow,
   NewDeviceRow,
 } from './applications.table.js';
+import { findDevicesVersion } from './applications.repository.js';
 import { requireApplication } from './applications.service.js';
 import type { DeviceDetailView, DeviceKeysView, DeviceView } from './applications.schemas.js';
+import type { DevicePageCache } from './device-page-cache.js';
 import {
   checkDeviceFields,
   deviceKeyAad,
@@ -239,22 +241,35 @@ export async function getDeviceKeys(
   return openDeviceKeys(deps.secretBox, await requireDevice(deps, actor, applicationId, id));
 }
 
-export async function listDevices(
-  deps: DevicesDeps,
+/**
+ * A page of the application's devices as the UTF-8 JSON of the answer (`serialize` is the
+ * route's serializer). Answers are cached by the application's devices version, read with the
+ * access check: an unchanged list costs that one query.
+ */
+export async function listDevicesJson(
+  deps: DevicesDeps & { pageCache: DevicePageCache },
   actor: Principal,
   applicationId: string,
   page: Page,
   search: string | undefined,
-): Promise<PageResult<DeviceView>> {
-  await requireApplication(deps.db, actor, applicationId);
+  serialize: (answer: PageResult<DeviceView>) => string,
+): Promise<Buffer> {
+  const version = await findDevicesVersion(deps.db, actor.user.organizationId, applicationId);
+  if (version === undefined) throw notFound('application');
+  const term = search?.trim() ?? '';
+  const pageKey = `${page.limit}:${page.offset}:${term}`;
+  const cached = deps.pageCache.get(applicationId, version, pageKey);
+  if (cached !== undefined) return cached;
   const { rows, total } = await listDeviceRows(
     deps.db,
     actor.user.organizationId,
     applicationId,
     page,
-    search?.trim(),
+    term,
   );
-  return { items: rows.map(toDeviceView), total, ...page };
+  const body = Buffer.from(serialize({ items: rows.map(toDeviceView), total, ...page }), 'utf8');
+  deps.pageCache.set(applicationId, version, pageKey, body);
+  return body;
 }
 
 /** Fields left out keep their values; the merged device is checked as a whole. */

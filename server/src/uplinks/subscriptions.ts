@@ -207,7 +207,11 @@ export class SubscriptionManager implements BackgroundWorker {
     const { link } = running;
     if (event.kind === 'activation') {
       const deviceId = await this.deviceId(running, event.remoteDeviceId);
-      if (deviceId) await touchDevices(this.deps.db, [deviceId], event.receivedAt);
+      if (deviceId) {
+        await this.deps.db
+          .transaction()
+          .execute((trx) => touchDevices(trx, [deviceId], event.receivedAt));
+      }
       return;
     }
     const deviceId = await this.deviceId(running, event.uplink.remoteDeviceId);

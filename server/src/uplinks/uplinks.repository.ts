@@ -3,10 +3,16 @@
  * leases, and the reads (and the few writes) of applications, devices and links it needs.
  */
 import { sql, type Transaction } from 'kysely';
+import { devicesChangedById } from '../applications/devices.repository.js';
 import type { Db } from '../db/database.js';
 import { toCount, type Page } from '../db/paging.js';
 import type { Database } from '../db/schema.js';
-import type { DeliveryStatus, NewUplinkRow, SubscriptionState, UplinkLeaseRow } from './uplinks.table.js';
+import type {
+  DeliveryStatus,
+  NewUplinkRow,
+  SubscriptionState,
+  UplinkLeaseRow,
+} from './uplinks.table.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -17,10 +23,7 @@ export type Dialect = 'sqlite' | 'postgres';
  * skipped; each new uplink of an application with a reporting URL gets a pending delivery;
  * its device's last-seen time moves forward. Returns the ids that were new.
  */
-export async function insertUplinks(
-  db: Db,
-  rows: NewUplinkRow[],
-): Promise<string[]> {
+export async function insertUplinks(db: Db, rows: NewUplinkRow[]): Promise<string[]> {
   return db.transaction().execute(async (trx) => {
     const inserted = await trx
       .insertInto('uplinks')
@@ -33,7 +36,15 @@ export async function insertUplinks(
       const now = rows[0]!.ingested_at;
       await trx
         .insertInto('deliveries')
-        .columns(['uplink_id', 'application_id', 'status', 'attempts', 'next_attempt_at', 'created_at', 'updated_at'])
+        .columns([
+          'uplink_id',
+          'application_id',
+          'status',
+          'attempts',
+          'next_attempt_at',
+          'created_at',
+          'updated_at',
+        ])
         .expression((eb) =>
           eb
             .selectFrom('uplinks')
@@ -62,6 +73,7 @@ export async function insertUplinks(
 /**
  * Moves devices' last-seen time forward (never back) to `at`. One statement for a whole batch:
  * the batch's latest reception time stands for all its devices (they differ by milliseconds).
+ * Run it in a transaction: it also raises the devices version of their applications.
  */
 export async function touchDevices(
   db: Db | Transaction<Database>,
@@ -69,12 +81,13 @@ export async function touchDevices(
   at: string,
 ): Promise<void> {
   if (deviceIds.length === 0) return;
-  await db
+  const result = await db
     .updateTable('devices')
     .set({ last_seen_at: at })
     .where('id', 'in', deviceIds)
     .where((eb) => eb.or([eb('last_seen_at', 'is', null), eb('last_seen_at', '<', at)]))
-    .execute();
+    .executeTakeFirst();
+  if (result.numUpdatedRows > 0n) await devicesChangedById(db, deviceIds);
 }
 
 /** Network device id → local device id, for one application link. */
@@ -144,8 +157,19 @@ export async function acquireLease(
     .onConflict((oc) =>
       oc
         .column('application_link_id')
-        .doUpdateSet({ holder, expires_at: expiresAt, state: 'connecting', since: now, updated_at: now })
-        .where((eb) => eb.or([eb('uplink_leases.expires_at', '<', now), eb('uplink_leases.holder', '=', holder)])),
+        .doUpdateSet({
+          holder,
+          expires_at: expiresAt,
+          state: 'connecting',
+          since: now,
+          updated_at: now,
+        })
+        .where((eb) =>
+          eb.or([
+            eb('uplink_leases.expires_at', '<', now),
+            eb('uplink_leases.holder', '=', holder),
+          ]),
+        ),
     )
     .returning('holder')
     .executeTakeFirst();
@@ -206,7 +230,10 @@ export async function setLinkError(
   prefix: string,
   now: string,
 ): Promise<void> {
-  let query = db.updateTable('application_links').set({ last_error: error, updated_at: now }).where('id', '=', linkId);
+  let query = db
+    .updateTable('application_links')
+    .set({ last_error: error, updated_at: now })
+    .where('id', '=', linkId);
   query = error === null ? query.where('last_error', 'like', `${prefix}%`) : query;
   await query.execute();
 }
@@ -250,7 +277,13 @@ export interface ClaimedDelivery {
 export async function claimDeliveries(
   db: Db,
   dialect: Dialect,
-  options: { now: string; leaseUntil: string; limit: number; perApplication: number; excluded: string[] },
+  options: {
+    now: string;
+    leaseUntil: string;
+    limit: number;
+    perApplication: number;
+    excluded: string[];
+  },
 ): Promise<ClaimedDelivery[]> {
   const { now, leaseUntil, limit, perApplication, excluded } = options;
   const notExcluded =
@@ -293,7 +326,10 @@ export interface DeliveryTargetRow {
   reporting_secret_sealed: string | null;
 }
 
-export async function findDeliveryTargets(db: Db, applicationIds: string[]): Promise<DeliveryTargetRow[]> {
+export async function findDeliveryTargets(
+  db: Db,
+  applicationIds: string[],
+): Promise<DeliveryTargetRow[]> {
   if (applicationIds.length === 0) return [];
   return db
     .selectFrom('applications')
@@ -302,7 +338,10 @@ export async function findDeliveryTargets(db: Db, applicationIds: string[]): Pro
     .execute();
 }
 
-export async function findDocuments(db: Db, uplinkIds: string[]): Promise<{ id: string; document: string }[]> {
+export async function findDocuments(
+  db: Db,
+  uplinkIds: string[],
+): Promise<{ id: string; document: string }[]> {
   if (uplinkIds.length === 0) return [];
   return db.selectFrom('uplinks').select(['id', 'document']).where('id', 'in', uplinkIds).execute();
 }
@@ -313,7 +352,8 @@ export async function markDelivered(
   now: string,
 ): Promise<void> {
   const byStatus = new Map<number, string[]>();
-  for (const d of delivered) byStatus.set(d.status, [...(byStatus.get(d.status) ?? []), d.uplinkId]);
+  for (const d of delivered)
+    byStatus.set(d.status, [...(byStatus.get(d.status) ?? []), d.uplinkId]);
   for (const [status, ids] of byStatus) {
     await db
       .updateTable('deliveries')
@@ -334,7 +374,12 @@ export async function markDelivered(
 export async function markFailed(
   db: Db,
   uplinkIds: string[],
-  outcome: { status: DeliveryStatus; nextAttemptAt: string; lastStatus: number | null; lastError: string },
+  outcome: {
+    status: DeliveryStatus;
+    nextAttemptAt: string;
+    lastStatus: number | null;
+    lastError: string;
+  },
   now: string,
 ): Promise<void> {
   await db
@@ -356,7 +401,11 @@ export async function markFailed(
  * Holds back every due delivery of an application until `until` (its endpoint's backoff), so
  * that claims do not even look at them meanwhile.
  */
-export async function postponeDeliveries(db: Db, applicationId: string, until: string): Promise<void> {
+export async function postponeDeliveries(
+  db: Db,
+  applicationId: string,
+  until: string,
+): Promise<void> {
   await db
     .updateTable('deliveries')
     .set({ next_attempt_at: until })
@@ -392,11 +441,20 @@ export async function findEndpoint(db: Db, applicationId: string) {
     .executeTakeFirst();
 }
 
-export async function recordEndpointSuccess(db: Db, applicationIds: string[], now: string): Promise<void> {
+export async function recordEndpointSuccess(
+  db: Db,
+  applicationIds: string[],
+  now: string,
+): Promise<void> {
   for (const applicationId of applicationIds) {
     await db
       .insertInto('delivery_endpoints')
-      .values({ application_id: applicationId, consecutive_failures: 0, last_success_at: now, updated_at: now })
+      .values({
+        application_id: applicationId,
+        consecutive_failures: 0,
+        last_success_at: now,
+        updated_at: now,
+      })
       .onConflict((oc) =>
         oc.column('application_id').doUpdateSet({
           consecutive_failures: 0,
@@ -476,7 +534,12 @@ export async function findApplication(
     .executeTakeFirst();
 }
 
-export async function setReportingSecret(db: Db, applicationId: string, sealed: string, now: string): Promise<void> {
+export async function setReportingSecret(
+  db: Db,
+  applicationId: string,
+  sealed: string,
+  now: string,
+): Promise<void> {
   await db
     .updateTable('applications')
     .set({ reporting_secret_sealed: sealed, updated_at: now })
@@ -534,8 +597,12 @@ export async function listUplinks(
 ): Promise<{ rows: UplinkListRow[]; total: number }> {
   const base = db
     .selectFrom('uplinks')
-    .$if('applicationId' in filter, (q) => q.where('uplinks.application_id', '=', (filter as { applicationId: string }).applicationId))
-    .$if('deviceId' in filter, (q) => q.where('uplinks.device_id', '=', (filter as { deviceId: string }).deviceId));
+    .$if('applicationId' in filter, (q) =>
+      q.where('uplinks.application_id', '=', (filter as { applicationId: string }).applicationId),
+    )
+    .$if('deviceId' in filter, (q) =>
+      q.where('uplinks.device_id', '=', (filter as { deviceId: string }).deviceId),
+    );
   const [rows, count] = await Promise.all([
     base
       .leftJoin('deliveries', 'deliveries.uplink_id', 'uplinks.id')

@@ -210,6 +210,7 @@ class PullRun {
       description: null,
       reporting_url: null,
       reporting_secret_sealed: null,
+      devices_version: 0,
       created_at: now,
       updated_at: now,
     };
