@@ -113,9 +113,9 @@ describe.each(DIALECTS)('delivery (%s)', (dialect) => {
       .sort((a, b) => a - b);
     expect(latencies[Math.floor(latencies.length * 0.99)]).toBeLessThan(1_500);
 
-    const failingStatus = await status(failing.app.applicationId);
-    expect(failingStatus.backlog).toBe(300);
-    expect(failingStatus.endpoint.state).toBe('failing');
+    // The failing application's last uplinks may still be on their way in.
+    await waitFor(async () => (await status(failing.app.applicationId)).backlog === 300, 5_000, 'a backlog of 300');
+    expect((await status(failing.app.applicationId)).endpoint.state).toBe('failing');
     await waitFor(async () => (await status(hanging.app.applicationId)).endpoint.lastError !== null, 5_000, 'a time-out');
     expect((await status(hanging.app.applicationId)).endpoint.lastError).toMatch(/did not answer within 3 s/);
     failing.endpoint.respond = () => 200;
