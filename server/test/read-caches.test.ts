@@ -4,7 +4,8 @@
  * database here, as two server processes behind a load balancer would.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { touchDevices } from '../src/uplinks/uplinks.repository.js';
+import { randomUUID } from 'node:crypto';
+import { insertUplinks } from '../src/uplinks/uplinks.repository.js';
 import { createTenant, startTestApp, type SignedIn, type TestApp } from './harness/app.js';
 import { DIALECTS } from './harness/database.js';
 
@@ -81,9 +82,19 @@ describe.each(DIALECTS)('read caches across processes (%s)', (dialect) => {
     expect(await names()).toEqual(['meter-a', 'meter-c']);
     expect(await names('limit=1&offset=1')).toEqual(['meter-c']);
 
-    // An uplink moves the device's last-seen time: the list shows it.
+    // A stored uplink moves the device's last-seen time: the list shows it.
     const seenAt = new Date().toISOString();
-    await one.db.transaction().execute((trx) => touchDevices(trx, [deviceId], seenAt));
+    await insertUplinks(one.db, dialect, [
+      {
+        id: randomUUID(),
+        application_id: appId,
+        device_id: deviceId,
+        network_id: randomUUID(),
+        received_at: seenAt,
+        ingested_at: seenAt,
+        document: '{}',
+      },
+    ]);
     expect((await list()).items.find((d) => d.id === deviceId)?.lastSeenAt).toBe(seenAt);
 
     const deleted = await one.request('DELETE', `/api/applications/${appId}/devices/${deviceId}`, {

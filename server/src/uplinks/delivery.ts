@@ -17,7 +17,6 @@ import {
   claimDeliveries,
   deadLetterExpired,
   findDeliveryTargets,
-  findDocuments,
   findEndpoint,
   markDelivered,
   markFailed,
@@ -187,6 +186,26 @@ export class DeliveryWorker implements BackgroundWorker {
     this.wake?.();
   }
 
+  /**
+   * Uplinks of these applications were stored. A claim now would skip the applications that
+   * have enough in flight — at full speed, nearly always the case — and cost a scan of the due
+   * deliveries for nothing; their next claim comes when their requests finish.
+   */
+  notifyStored(applicationIds: Iterable<string>): void {
+    for (const id of applicationIds) {
+      if (!this.isSaturated(id)) {
+        this.notify();
+        return;
+      }
+    }
+  }
+
+  /** Claims leave out the application: enough of its deliveries are in flight. */
+  private isSaturated(applicationId: string): boolean {
+    const n = this.perApplication.get(applicationId) ?? 0;
+    return n > PER_APPLICATION / 2 || (this.failing.has(applicationId) && n > 0);
+  }
+
   private sleep(ms: number): Promise<void> {
     if (this.woken) {
       this.woken = false;
@@ -210,17 +229,24 @@ export class DeliveryWorker implements BackgroundWorker {
     while (!signal.aborted) {
       try {
         const free = MAX_IN_FLIGHT - this.inFlight;
-        const claimed = free > 0 ? await this.claim(Math.min(free, MAX_CLAIM)) : [];
+        const limit = Math.min(free, MAX_CLAIM);
+        const claimed = free > 0 ? await this.claim(limit) : [];
         if (claimed.length > 0) await this.dispatch(claimed);
-        // Claim again while claims find work (per-application limits make them partial);
-        // otherwise wait for new work, a free slot, or an application falling below its limit.
-        if (claimed.length === 0 || free <= 0) {
+        // Claim again while a claim may find more: it was full, or one of its applications can
+        // take more (per-application limits make claims partial). Otherwise wait for new work,
+        // a free slot, or an application falling below its limit: at full speed a claim for
+        // nothing but saturated applications scans the due deliveries for nothing.
+        const more =
+          claimed.length === limit ||
+          claimed.some((delivery) => !this.isSaturated(delivery.application_id));
+        if (!more || free <= 0) {
           this.waitingForSlot = free <= 0;
           await this.sleep(IDLE_MS);
           this.waitingForSlot = false;
         }
       } catch (err) {
-        if (!signal.aborted) this.deps.log.error({ err, worker: this.name }, 'delivery round failed');
+        if (!signal.aborted)
+          this.deps.log.error({ err, worker: this.name }, 'delivery round failed');
         await this.sleep(IDLE_MS);
       }
     }
@@ -229,13 +255,13 @@ export class DeliveryWorker implements BackgroundWorker {
   private claim(limit: number): Promise<ClaimedDelivery[]> {
     // Claims of half the limit, for applications with at most half of it in flight, keep each
     // under the limit while claiming in bulk.
-    const excluded = [...this.perApplication]
-      .filter(([app, n]) => n > PER_APPLICATION / 2 || (this.failing.has(app) && n > 0))
-      .map(([app]) => app);
+    const excluded = [...this.perApplication.keys()].filter((app) => this.isSaturated(app));
     const now = Date.now();
     return claimDeliveries(this.deps.db, this.deps.dialect, {
       now: new Date(now).toISOString(),
-      leaseUntil: new Date(now + this.deps.config.deliveryTimeoutMs + CLAIM_MARGIN_MS).toISOString(),
+      leaseUntil: new Date(
+        now + this.deps.config.deliveryTimeoutMs + CLAIM_MARGIN_MS,
+      ).toISOString(),
       limit,
       perApplication: PER_APPLICATION / 2,
       excluded,
@@ -243,16 +269,15 @@ export class DeliveryWorker implements BackgroundWorker {
   }
 
   private async dispatch(claimed: ClaimedDelivery[]): Promise<void> {
-    const [documents] = await Promise.all([
-      findDocuments(this.deps.db, claimed.map((c) => c.uplink_id)),
-      this.loadTargets([...new Set(claimed.map((c) => c.application_id))]),
-    ]);
-    const bodies = new Map(documents.map((d) => [d.id, d.document]));
+    await this.loadTargets([...new Set(claimed.map((c) => c.application_id))]);
     for (const delivery of claimed) {
-      const body = bodies.get(delivery.uplink_id);
-      if (body === undefined) continue; // purged meanwhile, nothing to send
+      const body = delivery.document;
+      if (body === null) continue; // purged meanwhile, nothing to send
       this.inFlight++;
-      this.perApplication.set(delivery.application_id, (this.perApplication.get(delivery.application_id) ?? 0) + 1);
+      this.perApplication.set(
+        delivery.application_id,
+        (this.perApplication.get(delivery.application_id) ?? 0) + 1,
+      );
       void this.deliver(delivery, body).finally(() => {
         this.inFlight--;
         const left = (this.perApplication.get(delivery.application_id) ?? 1) - 1;
@@ -291,13 +316,28 @@ export class DeliveryWorker implements BackgroundWorker {
     const target = this.targets.get(delivery.application_id);
     const outcome: PostOutcome =
       target?.url == null
-        ? { ok: false, status: null, error: 'The application has no reporting URL', endpointFailure: true, durationMs: 0 }
-        : await postDocument(target.url, body, delivery.uplink_id, target.secret, this.deps.config.deliveryTimeoutMs);
+        ? {
+            ok: false,
+            status: null,
+            error: 'The application has no reporting URL',
+            endpointFailure: true,
+            durationMs: 0,
+          }
+        : await postDocument(
+            target.url,
+            body,
+            delivery.uplink_id,
+            target.secret,
+            this.deps.config.deliveryTimeoutMs,
+          );
     if (outcome.ok) {
-      if (this.failing.delete(delivery.application_id)) this.successRecordedAt.delete(delivery.application_id);
+      if (this.failing.delete(delivery.application_id))
+        this.successRecordedAt.delete(delivery.application_id);
     } else if (outcome.endpointFailure) this.failing.add(delivery.application_id);
     this.outcomes.push({ delivery, outcome });
-    this.recording ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.recordOutcomes());
+    this.recording ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
+      this.recordOutcomes(),
+    );
     await this.recording;
   }
 
@@ -328,9 +368,14 @@ export class DeliveryWorker implements BackgroundWorker {
       }
       const failedByApp = new Map<string, Outcome[]>();
       for (const o of batch) {
-        if (!o.outcome.ok) failedByApp.set(o.delivery.application_id, [...(failedByApp.get(o.delivery.application_id) ?? []), o]);
+        if (!o.outcome.ok)
+          failedByApp.set(o.delivery.application_id, [
+            ...(failedByApp.get(o.delivery.application_id) ?? []),
+            o,
+          ]);
       }
-      for (const [applicationId, failed] of failedByApp) await this.recordFailures(applicationId, failed);
+      for (const [applicationId, failed] of failedByApp)
+        await this.recordFailures(applicationId, failed);
     } catch (err) {
       // Unrecorded outcomes are sent again once their claim expires: at least once, never lost.
       this.deps.log.error({ err, deliveries: batch.length }, 'recording delivery outcomes failed');
@@ -348,12 +393,19 @@ export class DeliveryWorker implements BackgroundWorker {
       const endpoint = await findEndpoint(db, applicationId);
       const blocked = endpoint?.blocked_until != null && endpoint.blocked_until > nowText;
       // Requests already in flight when the endpoint failed do not lengthen its backoff.
-      const failures = blocked ? endpoint.consecutive_failures : (endpoint?.consecutive_failures ?? 0) + 1;
+      const failures = blocked
+        ? endpoint.consecutive_failures
+        : (endpoint?.consecutive_failures ?? 0) + 1;
       blockedUntil = blocked
         ? endpoint.blocked_until!
         : new Date(now + backoffMs(failures - 1, config.backoffMaxMs)).toISOString();
       const error = endpointFailure.outcome.error!;
-      await recordEndpointFailure(db, applicationId, { consecutiveFailures: failures, blockedUntil, error }, nowText);
+      await recordEndpointFailure(
+        db,
+        applicationId,
+        { consecutiveFailures: failures, blockedUntil, error },
+        nowText,
+      );
       if (!blocked) await postponeDeliveries(db, applicationId, blockedUntil);
       const dead = await deadLetterExpired(db, applicationId, expiredBefore, error, nowText);
       if (dead > 0) log.warn({ applicationId, deliveries: dead }, 'deliveries dead-lettered');

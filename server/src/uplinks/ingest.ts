@@ -8,7 +8,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { nowIso } from '../clock.js';
 import type { Db } from '../db/database.js';
-import { insertUplinks } from './uplinks.repository.js';
+import { insertUplinks, type Dialect } from './uplinks.repository.js';
 import type { NewUplinkRow } from './uplinks.table.js';
 
 const MAX_BATCH = 500;
@@ -31,6 +31,7 @@ export class UplinkIngest {
   constructor(
     private readonly deps: {
       db: Db;
+      dialect: Dialect;
       log: FastifyBaseLogger;
       /** Called after each commit with the applications that got new uplinks. */
       onStored: (applicationIds: Set<string>) => void;
@@ -72,16 +73,21 @@ export class UplinkIngest {
       const now = nowIso();
       const rows = batch.map((p) => ({ ...p.row, ingested_at: now }));
       try {
-        const inserted = await insertUplinks(this.deps.db, rows);
+        const inserted = await insertUplinks(this.deps.db, this.deps.dialect, rows);
         if (inserted.length > 0) {
           const ids = new Set(inserted);
-          this.deps.onStored(new Set(rows.filter((r) => ids.has(r.id)).map((r) => r.application_id)));
+          this.deps.onStored(
+            new Set(rows.filter((r) => ids.has(r.id)).map((r) => r.application_id)),
+          );
         }
         return;
       } catch (error) {
         const delay = RETRY_DELAYS_MS[attempt];
         if (delay === undefined) throw error;
-        this.deps.log.warn({ err: error, attempt: attempt + 1 }, 'storing uplinks failed; retrying');
+        this.deps.log.warn(
+          { err: error, attempt: attempt + 1 },
+          'storing uplinks failed; retrying',
+        );
         await new Promise((r) => setTimeout(r, delay));
       }
     }

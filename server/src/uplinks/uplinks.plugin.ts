@@ -44,9 +44,10 @@ async function uplinksPlugin(app: FastifyInstance): Promise<void> {
   });
   const ingest = new UplinkIngest({
     db,
+    dialect: app.config.database.dialect,
     log: app.log.child({ worker: 'uplink-ingest' }),
     onStored: (applicationIds) => {
-      delivery.notify();
+      delivery.notifyStored(applicationIds);
       bus.emit(STORED_EVENT, applicationIds);
     },
   });
@@ -63,8 +64,16 @@ async function uplinksPlugin(app: FastifyInstance): Promise<void> {
     { idleMs: PURGE_EVERY_MS, log: app.log },
     async () => {
       const now = Date.now();
-      const delivered = await purgeDelivered(db, new Date(now - config.retentionMs).toISOString(), PURGE_BATCH);
-      const dead = await purgeDeadLetters(db, new Date(now - config.deadLetterRetentionMs).toISOString(), PURGE_BATCH);
+      const delivered = await purgeDelivered(
+        db,
+        new Date(now - config.retentionMs).toISOString(),
+        PURGE_BATCH,
+      );
+      const dead = await purgeDeadLetters(
+        db,
+        new Date(now - config.deadLetterRetentionMs).toISOString(),
+        PURGE_BATCH,
+      );
       if (delivered + dead > 0) app.log.info({ delivered, dead }, 'old uplinks purged');
       return { more: delivered === PURGE_BATCH || dead === PURGE_BATCH };
     },
@@ -81,4 +90,7 @@ async function uplinksPlugin(app: FastifyInstance): Promise<void> {
   });
 }
 
-export const uplinks = fp(uplinksPlugin, { name: 'uplinks', dependencies: ['core', 'auth', 'workers'] });
+export const uplinks = fp(uplinksPlugin, {
+  name: 'uplinks',
+  dependencies: ['core', 'auth', 'workers'],
+});
