@@ -9,8 +9,18 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export type DatabaseConfig =
-  /** `file` is an absolute path, or ':memory:' for a throwaway database (openapi command, tests). */
-  { dialect: 'sqlite'; file: string } | { dialect: 'postgres'; url: string };
+  | {
+      dialect: 'sqlite';
+      /** An absolute path, or ':memory:' for a throwaway database (openapi command, tests). */
+      file: string;
+      /**
+       * SQLite's `synchronous` in WAL mode. 'normal' (default): a commit survives the server
+       * process dying at any point, and is flushed to disk at the next checkpoint. 'full': also
+       * survives a power cut or an operating system crash, at one disk flush per commit.
+       */
+      synchronous?: 'normal' | 'full';
+    }
+  | { dialect: 'postgres'; url: string };
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -115,6 +125,12 @@ export function readConfig(
 
   const databaseUrl = value('DATABASE_URL');
   const database = parseDatabaseUrl(databaseUrl, cwd, problems);
+  const synchronous = value('SQLITE_SYNCHRONOUS') ?? 'normal';
+  if (synchronous !== 'normal' && synchronous !== 'full') {
+    problems.push('SQLITE_SYNCHRONOUS must be normal or full');
+  } else if (database?.dialect === 'sqlite') {
+    database.synchronous = synchronous;
+  }
 
   const adminPassword = env.LPWAN_ADMIN_PASSWORD === '' ? undefined : env.LPWAN_ADMIN_PASSWORD;
   if (adminPassword !== undefined && adminPassword.length < 8) {

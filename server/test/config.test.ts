@@ -33,14 +33,17 @@ describe('configuration', () => {
     expect(readConfig({ DATABASE_URL: 'sqlite:/var/lib/lpwan/x.db' }, cwd).database).toEqual({
       dialect: 'sqlite',
       file: '/var/lib/lpwan/x.db',
+      synchronous: 'normal',
     });
     expect(readConfig({ DATABASE_URL: 'sqlite:db/x.db' }, cwd).database).toEqual({
       dialect: 'sqlite',
       file: path.join(cwd, 'db/x.db'),
+      synchronous: 'normal',
     });
     expect(readConfig({ DATABASE_URL: 'sqlite::memory:' }, cwd).database).toEqual({
       dialect: 'sqlite',
       file: ':memory:',
+      synchronous: 'normal',
     });
     const pgConfig = readConfig({ DATABASE_URL: 'postgres://u:p@db.internal/lpwan' }, cwd);
     expect(pgConfig.database).toEqual({
@@ -48,6 +51,16 @@ describe('configuration', () => {
       url: 'postgres://u:p@db.internal/lpwan',
     });
     expect(pgConfig.embeddedDefault).toBe(false);
+  });
+
+  it('reads SQLITE_SYNCHRONOUS for SQLite, and refuses other values', () => {
+    expect(readConfig({}, cwd).database).toMatchObject({ synchronous: 'normal' });
+    expect(readConfig({ SQLITE_SYNCHRONOUS: 'full' }, cwd).database).toMatchObject({
+      synchronous: 'full',
+    });
+    expect(() => readConfig({ SQLITE_SYNCHRONOUS: 'off' }, cwd)).toThrow(
+      /SQLITE_SYNCHRONOUS must be normal or full/,
+    );
   });
 
   it('lists every problem at once and never echoes DATABASE_URL', () => {

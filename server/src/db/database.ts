@@ -26,6 +26,9 @@ export function createDatabase(
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
+  // In WAL mode 'full' flushes the disk at every commit; 'normal' at checkpoints only, which
+  // still keeps every commit through a crash of the process (see config.ts).
+  sqlite.pragma(`synchronous = ${config.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   return new Kysely<Database>({
     dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
   });
