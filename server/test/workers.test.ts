@@ -39,4 +39,26 @@ describe('loopWorker', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(rounds).toBe(after);
   });
+
+  it('runs a round at once when woken, during its idle wait or during a round', async () => {
+    let rounds = 0;
+    let release: (() => void) | undefined;
+    const worker = loopWorker('test', { idleMs: 60_000, log }, async () => {
+      rounds++;
+      if (rounds === 2) await new Promise<void>((resolve) => (release = resolve));
+      return { more: false };
+    });
+    const until = async (check: () => boolean) => {
+      while (!check()) await new Promise((resolve) => setTimeout(resolve, 5));
+    };
+    worker.start();
+    await until(() => rounds === 1); // idle now, for a minute unless woken
+    worker.wake();
+    await until(() => release !== undefined); // the second round is running
+    worker.wake();
+    release!();
+    await until(() => rounds === 3); // woken during the round: no idle wait after it
+    await worker.stop();
+    expect(rounds).toBe(3);
+  });
 });

@@ -12,10 +12,6 @@ import { pullWorker } from './pull/pull.worker.js';
 import { syncWorker } from './sync/sync.worker.js';
 
 async function applicationsPlugin(app: FastifyInstance): Promise<void> {
-  await app.register(applicationsRoutes);
-  await app.register(devicesRoutes);
-  await app.register(linksRoutes);
-  await app.register(pullRoutes);
   const deps = {
     db: app.db,
     dialect: app.config.database.dialect,
@@ -24,8 +20,13 @@ async function applicationsPlugin(app: FastifyInstance): Promise<void> {
     vault: app.tokenVault,
     log: app.log,
   };
+  const pulls = pullWorker(deps);
+  await app.register(applicationsRoutes);
+  await app.register(devicesRoutes);
+  await app.register(linksRoutes);
+  await app.register(pullRoutes, { onQueued: () => pulls.wake() });
   app.workers.add(syncWorker(deps));
-  app.workers.add(pullWorker(deps));
+  app.workers.add(pulls);
 }
 
 export const applications = fp(applicationsPlugin, {

@@ -17,31 +17,47 @@ export interface BackgroundWorker {
   stop(): Promise<void>;
 }
 
+/** A loop worker that can be told new work is there. */
+export interface LoopWorker extends BackgroundWorker {
+  /** Runs the next round now instead of after the idle wait (or right after the current one). */
+  wake(): void;
+}
+
 /**
- * A worker that calls `round` again and again: right away while it reports more work, after
- * `idleMs` when it reports none, and after `idleMs` with a logged error when it fails.
+ * A worker that calls `round` again and again: right away while it reports more work or when
+ * woken, after `idleMs` when it reports none, and after `idleMs` with a logged error when it
+ * fails. The idle wait is what finds work queued by other processes.
  */
 export function loopWorker(
   name: string,
   options: { idleMs: number; log: FastifyBaseLogger },
   round: (signal: AbortSignal) => Promise<{ more: boolean }>,
-): BackgroundWorker {
+): LoopWorker {
   let controller: AbortController | undefined;
   let running: Promise<void> | undefined;
+  /** Ends the current idle wait; undefined while a round runs. */
+  let endWait: (() => void) | undefined;
+  /** A wake-up during a round: the wait after it is skipped. */
+  let woken = false;
 
-  // Waits `ms`, or less if the worker is stopped; the abort listener goes away either way, so
-  // a long-running worker does not pile up listeners on its signal.
+  // Waits `ms`, or less if the worker is woken or stopped; the abort listener goes away either
+  // way, so a long-running worker does not pile up listeners on its signal.
   const sleep = (ms: number, signal: AbortSignal) =>
     new Promise<void>((resolve) => {
-      const wake = () => {
+      if (woken) {
+        woken = false;
+        resolve();
+        return;
+      }
+      const done = () => {
         clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        endWait = undefined;
         resolve();
       };
-      const timer = setTimeout(() => {
-        signal.removeEventListener('abort', wake);
-        resolve();
-      }, ms);
-      signal.addEventListener('abort', wake, { once: true });
+      const timer = setTimeout(done, ms);
+      signal.addEventListener('abort', done, { once: true });
+      endWait = done;
     });
 
   const loop = async (signal: AbortSignal) => {
@@ -67,6 +83,10 @@ export function loopWorker(
       controller?.abort();
       await running;
       running = undefined;
+    },
+    wake() {
+      if (endWait !== undefined) endWait();
+      else woken = true;
     },
   };
 }

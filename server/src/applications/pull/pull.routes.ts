@@ -43,7 +43,10 @@ const JobSchema = Type.Object(
 );
 
 /** Pulls (imports) from a network, run as stored jobs by the pull worker. */
-export const pullRoutes: FastifyPluginAsyncTypebox = async (app) => {
+export const pullRoutes: FastifyPluginAsyncTypebox<{
+  /** Called when a pull is queued: the pull worker of this process starts it at once. */
+  onQueued: () => void;
+}> = async (app, { onQueued }) => {
   const deps: PullDeps = {
     db: app.db,
     secretBox: app.secretBox,
@@ -69,8 +72,11 @@ export const pullRoutes: FastifyPluginAsyncTypebox = async (app) => {
         },
       },
     },
-    async (request, reply) =>
-      reply.code(202).send(await startPull(deps, principalOf(request), request.params.id)),
+    async (request, reply) => {
+      const queued = await startPull(deps, principalOf(request), request.params.id);
+      onQueued();
+      return reply.code(202).send(queued);
+    },
   );
 
   app.get(

@@ -1,20 +1,23 @@
 /** The pull worker: takes one stored pull job at a time through the database and runs it. */
 import type { FastifyBaseLogger } from 'fastify';
 import { isoIn, nowIso } from '../../clock.js';
-import { loopWorker, type BackgroundWorker } from '../../workers/worker.js';
+import { loopWorker, type LoopWorker } from '../../workers/worker.js';
 import { claimJob } from './jobs.repository.js';
 import type { PullDeps } from './jobs.service.js';
 import { JOB_LEASE_MS, runPull } from './pull.run.js';
 
-/** How soon a new pull starts: looking for one is a cheap indexed query. */
-const IDLE_MS = 100;
+/**
+ * How often to look for pulls queued by other processes; one queued by this process wakes the
+ * worker at once.
+ */
+const IDLE_MS = 1_000;
 
 export interface PullWorkerDeps extends PullDeps {
   dialect: 'sqlite' | 'postgres';
   log: FastifyBaseLogger;
 }
 
-export function pullWorker(deps: PullWorkerDeps): BackgroundWorker {
+export function pullWorker(deps: PullWorkerDeps): LoopWorker {
   return loopWorker('pull', { idleMs: IDLE_MS, log: deps.log }, async (signal) => {
     const job = await claimJob(deps.db, deps.dialect, nowIso(), isoIn(JOB_LEASE_MS));
     if (job === undefined) return { more: false };
