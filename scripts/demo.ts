@@ -14,7 +14,10 @@ const publicUrl = `http://localhost:${port}`;
 const adminPassword = process.env.LPWAN_ADMIN_PASSWORD ?? 'demo-admin-password';
 
 // The demo seed registers http://localhost:3000/oauth/callback for its client.
-if (port !== 3000) console.warn('The demo TTN client expects the server on port 3000; sign-in will fail on another port.');
+if (port !== 3000)
+  console.warn(
+    'The demo TTN client expects the server on port 3000; sign-in will fail on another port.',
+  );
 
 const sim = await startSimulator({
   host: '127.0.0.1',

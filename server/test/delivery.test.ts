@@ -9,7 +9,13 @@ import { createTenant, startTestApp, type SignedIn, type TestApp } from './harne
 import { DIALECTS } from './harness/database.js';
 import { createTtnNetwork, startTtn, TTN_USER, type Ttn } from './harness/ttn.js';
 import { purgeDelivered } from '../src/uplinks/uplinks.repository.js';
-import { linkApplication, startEndpoint, waitFor, type Endpoint, type LinkedApp } from './uplinks-fixture.js';
+import {
+  linkApplication,
+  startEndpoint,
+  waitFor,
+  type Endpoint,
+  type LinkedApp,
+} from './uplinks-fixture.js';
 
 describe.each(DIALECTS)('delivery (%s)', (dialect) => {
   let t: TestApp;
@@ -49,29 +55,53 @@ describe.each(DIALECTS)('delivery (%s)', (dialect) => {
     endpoints.push(endpoint);
     const app = await linkApplication(
       { db: t.db, secretBox: t.secretBox, ttn },
-      { owner: TTN_USER.username, organizationId, networkId, remoteId, devices: 5, reportingUrl: endpoint.url },
+      {
+        owner: TTN_USER.username,
+        organizationId,
+        networkId,
+        remoteId,
+        devices: 5,
+        reportingUrl: endpoint.url,
+      },
     );
-    await waitFor(async () => (await status(app.applicationId)).subscriptions[0]?.state === 'subscribed', 10_000, 'subscription');
+    await waitFor(
+      async () => (await status(app.applicationId)).subscriptions[0]?.state === 'subscribed',
+      10_000,
+      'subscription',
+    );
     return { app, endpoint };
   };
   const status = async (applicationId: string) => {
-    const res = await t.request('GET', `/api/applications/${applicationId}/delivery`, { token: admin.token });
+    const res = await t.request('GET', `/api/applications/${applicationId}/delivery`, {
+      token: admin.token,
+    });
     expect(res.statusCode, res.body).toBe(200);
     return res.json() as {
       backlog: number;
       deadLetters: number;
       delivered: number;
-      endpoint: { state: string; lastError: string | null; retryAt: string | null; consecutiveFailures: number; lastSuccessAt: string | null };
+      endpoint: {
+        state: string;
+        lastError: string | null;
+        retryAt: string | null;
+        consecutiveFailures: number;
+        lastSuccessAt: string | null;
+      };
       subscriptions: { state: string }[];
     };
   };
-  const uniqueKeys = (endpoint: Endpoint) => new Set(endpoint.received.map((r) => r.headers['idempotency-key']));
+  const uniqueKeys = (endpoint: Endpoint) =>
+    new Set(endpoint.received.map((r) => r.headers['idempotency-key']));
 
   it('delivers everything once an endpoint that was down comes back, probing it meanwhile', async () => {
     const { app, endpoint } = await setUp('acme-down');
     endpoint.respond = () => 503;
     await ttn.control('/uplinks', { appId: 'acme-down', count: 200, perSecond: 400 });
-    await waitFor(async () => (await status(app.applicationId)).backlog === 200, 10_000, 'a backlog of 200');
+    await waitFor(
+      async () => (await status(app.applicationId)).backlog === 200,
+      10_000,
+      'a backlog of 200',
+    );
     await new Promise((r) => setTimeout(r, 2_000));
     const down = await status(app.applicationId);
     expect(down.endpoint).toMatchObject({ state: 'failing', lastSuccessAt: null });
@@ -84,9 +114,17 @@ describe.each(DIALECTS)('delivery (%s)', (dialect) => {
 
     endpoint.respond = () => 200;
     await waitFor(() => uniqueKeys(endpoint).size === 200, 15_000, 'all 200 delivered');
-    await waitFor(async () => (await status(app.applicationId)).backlog === 0, 5_000, 'an empty backlog');
+    await waitFor(
+      async () => (await status(app.applicationId)).backlog === 0,
+      5_000,
+      'an empty backlog',
+    );
     const up = await status(app.applicationId);
-    expect(up).toMatchObject({ delivered: 200, deadLetters: 0, endpoint: { state: 'ok', consecutiveFailures: 0, retryAt: null } });
+    expect(up).toMatchObject({
+      delivered: 200,
+      deadLetters: 0,
+      endpoint: { state: 'ok', consecutiveFailures: 0, retryAt: null },
+    });
   });
 
   it("keeps delivering to one application while another's endpoint fails or hangs", async () => {
@@ -103,7 +141,11 @@ describe.each(DIALECTS)('delivery (%s)', (dialect) => {
         ttn.control('/uplinks', { appId, count: 300, perSecond: 150 }),
       ),
     );
-    await waitFor(() => uniqueKeys(good.endpoint).size === 300, 10_000, "the good application's 300 uplinks");
+    await waitFor(
+      () => uniqueKeys(good.endpoint).size === 300,
+      10_000,
+      "the good application's 300 uplinks",
+    );
     const elapsed = Date.now() - started;
     // The traffic itself takes two seconds. Waiting behind the others would add their 3 s
     // time-outs (or a failing endpoint's backoff) to the good application's deliveries.
@@ -114,10 +156,20 @@ describe.each(DIALECTS)('delivery (%s)', (dialect) => {
     expect(latencies[Math.floor(latencies.length * 0.99)]).toBeLessThan(1_500);
 
     // The failing application's last uplinks may still be on their way in.
-    await waitFor(async () => (await status(failing.app.applicationId)).backlog === 300, 5_000, 'a backlog of 300');
+    await waitFor(
+      async () => (await status(failing.app.applicationId)).backlog === 300,
+      5_000,
+      'a backlog of 300',
+    );
     expect((await status(failing.app.applicationId)).endpoint.state).toBe('failing');
-    await waitFor(async () => (await status(hanging.app.applicationId)).endpoint.lastError !== null, 5_000, 'a time-out');
-    expect((await status(hanging.app.applicationId)).endpoint.lastError).toMatch(/did not answer within 3 s/);
+    await waitFor(
+      async () => (await status(hanging.app.applicationId)).endpoint.lastError !== null,
+      5_000,
+      'a time-out',
+    );
+    expect((await status(hanging.app.applicationId)).endpoint.lastError).toMatch(
+      /did not answer within 3 s/,
+    );
     failing.endpoint.respond = () => 200;
     hanging.endpoint.respond = () => 200;
   });
@@ -126,36 +178,65 @@ describe.each(DIALECTS)('delivery (%s)', (dialect) => {
     const { app, endpoint } = await setUp('acme-dead');
     endpoint.respond = () => 500;
     await ttn.control('/uplinks', { appId: 'acme-dead', count: 20, perSecond: 200 });
-    await waitFor(async () => (await status(app.applicationId)).backlog === 20, 10_000, 'a backlog of 20');
+    await waitFor(
+      async () => (await status(app.applicationId)).backlog === 20,
+      10_000,
+      'a backlog of 20',
+    );
     // As if they had been failing for more than the retry period (24 hours).
     await t.db
       .updateTable('deliveries')
       .set({ created_at: new Date(Date.now() - 25 * 3_600_000).toISOString() })
       .where('application_id', '=', app.applicationId)
       .execute();
-    await waitFor(async () => (await status(app.applicationId)).deadLetters === 20, 10_000, '20 dead letters');
+    await waitFor(
+      async () => (await status(app.applicationId)).deadLetters === 20,
+      10_000,
+      '20 dead letters',
+    );
     expect(await status(app.applicationId)).toMatchObject({ backlog: 0, deadLetters: 20 });
-    const list = await t.request('GET', `/api/applications/${app.applicationId}/uplinks?limit=1`, { token: admin.token });
-    expect((list.json() as { items: { delivery: { status: string; lastError: string } }[] }).items[0]!.delivery).toMatchObject({
+    const list = await t.request('GET', `/api/applications/${app.applicationId}/uplinks?limit=1`, {
+      token: admin.token,
+    });
+    expect(
+      (list.json() as { items: { delivery: { status: string; lastError: string } }[] }).items[0]!
+        .delivery,
+    ).toMatchObject({
       status: 'dead',
       lastError: expect.stringContaining('500') as string,
     });
 
     endpoint.respond = () => 200;
-    const res = await t.request('POST', `/api/applications/${app.applicationId}/delivery/redeliver`, { token: admin.token });
+    const res = await t.request(
+      'POST',
+      `/api/applications/${app.applicationId}/delivery/redeliver`,
+      { token: admin.token },
+    );
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json()).toEqual({ requeued: 20 });
     await waitFor(() => uniqueKeys(endpoint).size === 20, 10_000, 'the 20 redelivered');
-    await waitFor(async () => (await status(app.applicationId)).delivered === 20, 5_000, '20 delivered');
+    await waitFor(
+      async () => (await status(app.applicationId)).delivered === 20,
+      5_000,
+      '20 delivered',
+    );
   });
 
   it('purges delivered uplinks after the retention time, keeping pending ones', async () => {
     const { app, endpoint } = await setUp('acme-retention');
     await ttn.control('/uplinks', { appId: 'acme-retention', count: 10, perSecond: 200 });
-    await waitFor(async () => (await status(app.applicationId)).delivered === 10, 10_000, '10 delivered');
+    await waitFor(
+      async () => (await status(app.applicationId)).delivered === 10,
+      10_000,
+      '10 delivered',
+    );
     endpoint.respond = () => 500;
     await ttn.control('/uplinks', { appId: 'acme-retention', count: 5, perSecond: 200 });
-    await waitFor(async () => (await status(app.applicationId)).backlog === 5, 10_000, 'a backlog of 5');
+    await waitFor(
+      async () => (await status(app.applicationId)).backlog === 5,
+      10_000,
+      'a backlog of 5',
+    );
     await t.db
       .updateTable('uplinks')
       .set({ ingested_at: new Date(Date.now() - 8 * 86_400_000).toISOString() })

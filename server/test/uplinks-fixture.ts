@@ -46,12 +46,19 @@ export async function startEndpoint(): Promise<Endpoint> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const got: Received = { headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
+      const got: Received = {
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        at: Date.now(),
+      };
       const answer = endpoint.respond(got);
-      const { status, delayMs } = typeof answer === 'number' ? { status: answer, delayMs: 0 } : answer;
+      const { status, delayMs } =
+        typeof answer === 'number' ? { status: answer, delayMs: 0 } : answer;
       setTimeout(() => {
         (status >= 200 && status < 300 ? endpoint.received : endpoint.refused).push(got);
-        res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : 'failing on purpose');
+        res
+          .writeHead(status, { 'content-type': 'text/plain' })
+          .end(status < 300 ? 'ok' : 'failing on purpose');
       }, delayMs);
     });
   });
@@ -74,7 +81,11 @@ export interface LinkedApp {
  * (reporting to `reportingUrl`), as a push of the applications feature would.
  */
 export async function linkApplication(
-  deps: { db: Db; secretBox: SecretBox; ttn: { control(path: string, body?: unknown): Promise<unknown> } },
+  deps: {
+    db: Db;
+    secretBox: SecretBox;
+    ttn: { control(path: string, body?: unknown): Promise<unknown> };
+  },
   input: {
     /** The TTN user that owns the application in the simulator. */
     owner: string;
@@ -174,13 +185,18 @@ export function documentValidator(): (body: unknown) => boolean {
   const validate = ajv.compile(uplinkJsonSchema());
   return (body) => {
     const ok = validate(body);
-    if (!ok) throw new Error(`document does not match the schema: ${ajv.errorsText(validate.errors)}`);
+    if (!ok)
+      throw new Error(`document does not match the schema: ${ajv.errorsText(validate.errors)}`);
     return ok;
   };
 }
 
 /** Polls `check` until it holds or `timeoutMs` passes. */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -16,9 +16,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKey } from '../src/crypto/key-ring.js';
 import { createDatabase } from '../src/db/database.js';
 import { ADMIN_PASSWORD, createTenant, startTestApp } from './harness/app.js';
-import { createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from './harness/database.js';
+import {
+  createTestDatabase,
+  DIALECTS,
+  type Dialect,
+  type TestDatabase,
+} from './harness/database.js';
 import { createTtnNetwork, startTtn, TTN_USER, type Ttn } from './harness/ttn.js';
-import { linkApplication, startEndpoint, waitFor, type Endpoint, type LinkedApp } from './uplinks-fixture.js';
+import {
+  linkApplication,
+  startEndpoint,
+  waitFor,
+  type Endpoint,
+  type LinkedApp,
+} from './uplinks-fixture.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const mainJs = path.join(repoRoot, 'server', 'dist', 'main.js');
@@ -73,7 +84,11 @@ async function startServer(database: TestDatabase, secretKey: string): Promise<S
   });
   child.stderr!.on('data', (chunk: Buffer) => logs.push(chunk.toString('utf8')));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await waitFor(() => logs.some((l) => l.includes('LPWAN Server is ready')) || child.exitCode !== null, 20_000, 'the server');
+  await waitFor(
+    () => logs.some((l) => l.includes('LPWAN Server is ready')) || child.exitCode !== null,
+    20_000,
+    'the server',
+  );
   if (child.exitCode !== null) throw new Error(`the server exited: ${logs.join('\n')}`);
   return {
     child,
@@ -91,7 +106,13 @@ async function startServer(database: TestDatabase, secretKey: string): Promise<S
 }
 
 /** Tenant, TTN network and linked applications, set up through a short-lived in-process app. */
-async function prepare(database: TestDatabase, secretKey: string, ttn: Ttn, endpoint: Endpoint, remoteIds: string[]) {
+async function prepare(
+  database: TestDatabase,
+  secretKey: string,
+  ttn: Ttn,
+  endpoint: Endpoint,
+  remoteIds: string[],
+) {
   const t = await startTestApp(database.dialect, { database, secretKey });
   try {
     const { admin, organizationId } = await createTenant(t, 'Acme');
@@ -101,7 +122,14 @@ async function prepare(database: TestDatabase, secretKey: string, ttn: Ttn, endp
       apps.push(
         await linkApplication(
           { db: t.db, secretBox: t.secretBox, ttn },
-          { owner: TTN_USER.username, organizationId, networkId, remoteId, devices: 5, reportingUrl: endpoint.url },
+          {
+            owner: TTN_USER.username,
+            organizationId,
+            networkId,
+            remoteId,
+            devices: 5,
+            reportingUrl: endpoint.url,
+          },
         ),
       );
     }
@@ -112,7 +140,10 @@ async function prepare(database: TestDatabase, secretKey: string, ttn: Ttn, endp
 }
 
 const sentSoFar = async (ttn: Ttn) =>
-  ((await ttn.control('/uplinks', undefined, 'GET')).jobs as { sent: number }[]).reduce((n, j) => n + j.sent, 0);
+  ((await ttn.control('/uplinks', undefined, 'GET')).jobs as { sent: number }[]).reduce(
+    (n, j) => n + j.sent,
+    0,
+  );
 
 /** Delivered documents by idempotency key; every copy of one key must be the same document. */
 function byKey(endpoint: Endpoint): Map<string, Set<string>> {
@@ -171,9 +202,17 @@ describe.each(DIALECTS)('a server killed mid-stream (%s)', (dialect: Dialect) =>
     const second = await startServer(database, secretKey);
     servers.push(second);
     // The dead process's lease expires; the new one subscribes.
-    await waitFor(() => second.subscribed() === 1, (LEASE_SECONDS + 5) * 1000, 'the subscription to move');
+    await waitFor(
+      () => second.subscribed() === 1,
+      (LEASE_SECONDS + 5) * 1000,
+      'the subscription to move',
+    );
     await ttn.control('/uplinks', { appId: 'acme-kill', count: 100, perSecond: 200 });
-    await waitFor(async () => (await sentSoFar(ttn)) === sentBeforeKill + 100, 10_000, 'the second batch');
+    await waitFor(
+      async () => (await sentSoFar(ttn)) === sentBeforeKill + 100,
+      10_000,
+      'the second batch',
+    );
     const total = sentBeforeKill + 100;
 
     await waitFor(() => byKey(endpoint).size === total, 30_000, `${total} distinct deliveries`);
@@ -182,9 +221,20 @@ describe.each(DIALECTS)('a server killed mid-stream (%s)', (dialect: Dialect) =>
     const db = createDatabase(database.config);
     try {
       const pending = () =>
-        db.selectFrom('deliveries').select((eb) => eb.fn.countAll().as('n')).where('status', '!=', 'delivered').executeTakeFirstOrThrow();
-      await waitFor(async () => Number((await pending()).n) === 0, 30_000, 'no delivery left pending');
-      const stored = await db.selectFrom('uplinks').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+        db
+          .selectFrom('deliveries')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where('status', '!=', 'delivered')
+          .executeTakeFirstOrThrow();
+      await waitFor(
+        async () => Number((await pending()).n) === 0,
+        30_000,
+        'no delivery left pending',
+      );
+      const stored = await db
+        .selectFrom('uplinks')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow();
       expect(Number(stored.n)).toBe(total);
     } finally {
       await db.destroy();
@@ -209,7 +259,9 @@ describe('two server processes on one PostgreSQL', () => {
     endpoint = await startEndpoint();
     database = await createTestDatabase('postgres');
     await prepare(database, secretKey, ttn, endpoint, remoteIds);
-    servers.push(...(await Promise.all([startServer(database, secretKey), startServer(database, secretKey)])));
+    servers.push(
+      ...(await Promise.all([startServer(database, secretKey), startServer(database, secretKey)])),
+    );
   });
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.stop()));
@@ -221,7 +273,10 @@ describe('two server processes on one PostgreSQL', () => {
   const leases = async () => {
     const db = createDatabase(database.config);
     try {
-      return await db.selectFrom('uplink_leases').select(['application_link_id', 'holder', 'state']).execute();
+      return await db
+        .selectFrom('uplink_leases')
+        .select(['application_link_id', 'holder', 'state'])
+        .execute();
     } finally {
       await db.destroy();
     }
@@ -229,7 +284,11 @@ describe('two server processes on one PostgreSQL', () => {
 
   it('subscribes once per application and delivers nothing twice', async () => {
     const [a, b] = servers as [ServerProcess, ServerProcess];
-    await waitFor(() => a.subscribed() + b.subscribed() === remoteIds.length, 15_000, 'one subscription per application');
+    await waitFor(
+      () => a.subscribed() + b.subscribed() === remoteIds.length,
+      15_000,
+      'one subscription per application',
+    );
     // Several lease rounds later, still one each.
     await new Promise((r) => setTimeout(r, LEASE_SECONDS * 1500));
     expect(a.subscribed() + b.subscribed()).toBe(remoteIds.length);
@@ -237,7 +296,9 @@ describe('two server processes on one PostgreSQL', () => {
     expect(held).toHaveLength(remoteIds.length);
     expect(held.every((l) => l.state === 'subscribed')).toBe(true);
 
-    await Promise.all(remoteIds.map((appId) => ttn.control('/uplinks', { appId, count: 150, perSecond: 150 })));
+    await Promise.all(
+      remoteIds.map((appId) => ttn.control('/uplinks', { appId, count: 150, perSecond: 150 })),
+    );
     await waitFor(() => byKey(endpoint).size === 600, 20_000, '600 deliveries');
     await new Promise((r) => setTimeout(r, 500));
     expect(endpoint.received).toHaveLength(600);
@@ -247,7 +308,9 @@ describe('two server processes on one PostgreSQL', () => {
     const [a, b] = servers as [ServerProcess, ServerProcess];
     const victim = (await leases()).some((l) => l.holder.includes(`:${a.child.pid}:`)) ? a : b;
     const survivor = victim === a ? b : a;
-    const moving = (await leases()).filter((l) => l.holder.includes(`:${victim.child.pid}:`)).length;
+    const moving = (await leases()).filter((l) =>
+      l.holder.includes(`:${victim.child.pid}:`),
+    ).length;
     expect(moving).toBeGreaterThan(0);
     const before = survivor.subscribed();
     const killedAt = Date.now();
@@ -256,7 +319,9 @@ describe('two server processes on one PostgreSQL', () => {
     expect(Date.now() - killedAt).toBeLessThan((LEASE_SECONDS + 3) * 1000);
 
     const already = endpoint.received.length;
-    await Promise.all(remoteIds.map((appId) => ttn.control('/uplinks', { appId, count: 25, perSecond: 100 })));
+    await Promise.all(
+      remoteIds.map((appId) => ttn.control('/uplinks', { appId, count: 25, perSecond: 100 })),
+    );
     await waitFor(() => byKey(endpoint).size === 700, 20_000, '100 more deliveries');
     expect(endpoint.received.length - already).toBe(100);
   });

@@ -33,13 +33,19 @@ describe.each(DIALECTS)('uplinks of a pushed application (%s)', (dialect) => {
   });
 
   const api = async <T>(method: string, url: string, body?: unknown): Promise<T> => {
-    const res = await t.request(method, url, { token: admin.token, ...(body !== undefined ? { body } : {}) });
+    const res = await t.request(method, url, {
+      token: admin.token,
+      ...(body !== undefined ? { body } : {}),
+    });
     if (res.statusCode >= 400) throw new Error(`${method} ${url}: ${res.statusCode} ${res.body}`);
     return res.json() as T;
   };
 
   it('delivers the uplinks of the pushed devices, and sends them downlinks', async () => {
-    const app = await api<{ id: string }>('POST', '/api/applications', { name: 'Greenhouse', reportingUrl: endpoint.url });
+    const app = await api<{ id: string }>('POST', '/api/applications', {
+      name: 'Greenhouse',
+      reportingUrl: endpoint.url,
+    });
     const devices: { id: string; devEui: string }[] = [];
     for (let i = 0; i < 3; i++) {
       devices.push(
@@ -53,12 +59,26 @@ describe.each(DIALECTS)('uplinks of a pushed application (%s)', (dialect) => {
     }
     await api('POST', `/api/applications/${app.id}/links`, { networkId });
     const link = await eventually(async () => {
-      const [l] = (await api<{ items: { state: string; remoteId: string; devices: { synced: number } }[] }>('GET', `/api/applications/${app.id}/links`)).items;
+      const [l] = (
+        await api<{ items: { state: string; remoteId: string; devices: { synced: number } }[] }>(
+          'GET',
+          `/api/applications/${app.id}/links`,
+        )
+      ).items;
       return l?.state === 'synced' && l.devices.synced === 3 ? l : undefined;
     });
-    const { secret } = await api<{ secret: string }>('POST', `/api/applications/${app.id}/reporting-secret`);
+    const { secret } = await api<{ secret: string }>(
+      'POST',
+      `/api/applications/${app.id}/reporting-secret`,
+    );
     await waitFor(
-      async () => (await api<{ subscriptions: { state: string }[] }>('GET', `/api/applications/${app.id}/delivery`)).subscriptions[0]?.state === 'subscribed',
+      async () =>
+        (
+          await api<{ subscriptions: { state: string }[] }>(
+            'GET',
+            `/api/applications/${app.id}/delivery`,
+          )
+        ).subscriptions[0]?.state === 'subscribed',
       15_000,
       'the subscription',
     );
@@ -68,13 +88,22 @@ describe.each(DIALECTS)('uplinks of a pushed application (%s)', (dialect) => {
     const validate = documentValidator();
     const byEui = new Map(devices.map((d) => [d.devEui, d.id]));
     for (const { headers, body } of endpoint.received) {
-      expect(headers['x-lpwan-signature']).toBe(createHmac('sha256', secret).update(body).digest('hex'));
-      const doc = JSON.parse(body) as { application: { id: string; remoteId: string }; device: { id: string; devEui: string } };
+      expect(headers['x-lpwan-signature']).toBe(
+        createHmac('sha256', secret).update(body).digest('hex'),
+      );
+      const doc = JSON.parse(body) as {
+        application: { id: string; remoteId: string };
+        device: { id: string; devEui: string };
+      };
       validate(doc);
       expect(doc.application).toEqual({ id: app.id, remoteId: link.remoteId });
       expect(doc.device.id).toBe(byEui.get(doc.device.devEui));
     }
-    expect(new Set(endpoint.received.map((r) => (JSON.parse(r.body) as { device: { id: string } }).device.id)).size).toBe(3);
+    expect(
+      new Set(
+        endpoint.received.map((r) => (JSON.parse(r.body) as { device: { id: string } }).device.id),
+      ).size,
+    ).toBe(3);
 
     const res = await t.request('POST', `/api/devices/${devices[1]!.id}/downlinks`, {
       token: admin.token,
@@ -85,7 +114,11 @@ describe.each(DIALECTS)('uplinks of a pushed application (%s)', (dialect) => {
       downlinks: { topic: string; payload: { port: number; payload_raw: string } }[];
     };
     expect(sim.downlinks).toHaveLength(1);
-    expect(sim.downlinks[0]!.payload).toMatchObject({ port: 2, payload_raw: 'AAE=', confirmed: false });
+    expect(sim.downlinks[0]!.payload).toMatchObject({
+      port: 2,
+      payload_raw: 'AAE=',
+      confirmed: false,
+    });
     expect(sim.downlinks[0]!.topic).toMatch(new RegExp(`^${link.remoteId}/devices/[^/]+/down$`));
   });
 });

@@ -6,10 +6,23 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accessKeyAad } from '../src/applications/device-fields.js';
-import { createTenant, problemOf, startTestApp, type SignedIn, type TestApp } from './harness/app.js';
+import {
+  createTenant,
+  problemOf,
+  startTestApp,
+  type SignedIn,
+  type TestApp,
+} from './harness/app.js';
 import { DIALECTS } from './harness/database.js';
 import { createTtnNetwork, startTtn, TTN_USER, type Ttn } from './harness/ttn.js';
-import { documentValidator, linkApplication, startEndpoint, waitFor, type Endpoint, type LinkedApp } from './uplinks-fixture.js';
+import {
+  documentValidator,
+  linkApplication,
+  startEndpoint,
+  waitFor,
+  type Endpoint,
+  type LinkedApp,
+} from './uplinks-fixture.js';
 
 const UPLINKS_CONFIG = {
   retryPeriodMs: 24 * 3_600_000,
@@ -40,15 +53,30 @@ describe.each(DIALECTS)('uplinks (%s)', (dialect) => {
     endpoint = await startEndpoint();
     weather = await linkApplication(
       { db: t.db, secretBox: t.secretBox, ttn },
-      { owner: TTN_USER.username, organizationId, networkId, remoteId: 'acme-weather', devices: 10, reportingUrl: endpoint.url },
+      {
+        owner: TTN_USER.username,
+        organizationId,
+        networkId,
+        remoteId: 'acme-weather',
+        devices: 10,
+        reportingUrl: endpoint.url,
+      },
     );
-    const res = await t.request('POST', `/api/applications/${weather.applicationId}/reporting-secret`, {
-      token: admin.token,
-    });
+    const res = await t.request(
+      'POST',
+      `/api/applications/${weather.applicationId}/reporting-secret`,
+      {
+        token: admin.token,
+      },
+    );
     expect(res.statusCode, res.body).toBe(201);
     secret = (res.json() as { secret: string }).secret;
     t.app.workers.startAll();
-    await waitFor(async () => (await status(weather.applicationId)).subscriptions[0]?.state === 'subscribed', 10_000, 'subscription');
+    await waitFor(
+      async () => (await status(weather.applicationId)).subscriptions[0]?.state === 'subscribed',
+      10_000,
+      'subscription',
+    );
   });
   afterAll(async () => {
     await t?.close();
@@ -57,7 +85,9 @@ describe.each(DIALECTS)('uplinks (%s)', (dialect) => {
   });
 
   const status = async (applicationId: string) => {
-    const res = await t.request('GET', `/api/applications/${applicationId}/delivery`, { token: member.token });
+    const res = await t.request('GET', `/api/applications/${applicationId}/delivery`, {
+      token: member.token,
+    });
     expect(res.statusCode, res.body).toBe(200);
     return res.json() as {
       backlog: number;
@@ -75,7 +105,11 @@ describe.each(DIALECTS)('uplinks (%s)', (dialect) => {
     await waitFor(() => endpoint.received.length >= 1000, 30_000, '1,000 deliveries');
     await new Promise((r) => setTimeout(r, 300));
     // Nothing failed, so nothing was sent twice.
-    const retried = await t.db.selectFrom('deliveries').select(['attempts', 'last_error']).where('attempts', '>', 1).execute();
+    const retried = await t.db
+      .selectFrom('deliveries')
+      .select(['attempts', 'last_error'])
+      .where('attempts', '>', 1)
+      .execute();
     expect(retried).toEqual([]);
     expect(endpoint.received).toHaveLength(1000);
 
@@ -111,32 +145,54 @@ describe.each(DIALECTS)('uplinks (%s)', (dialect) => {
     expect(ids.size).toBe(1000);
     expect(counters.size).toBe(1000);
 
-    await waitFor(async () => (await status(weather.applicationId)).delivered === 1000, 5_000, 'recorded deliveries');
+    await waitFor(
+      async () => (await status(weather.applicationId)).delivered === 1000,
+      5_000,
+      'recorded deliveries',
+    );
     const s = await status(weather.applicationId);
     expect(s).toMatchObject({ backlog: 0, deadLetters: 0, delivered: 1000, secretSet: true });
     expect(s.endpoint.state).toBe('ok');
-    expect(s.subscriptions).toEqual([expect.objectContaining({ networkId, state: 'subscribed', lastError: null })]);
+    expect(s.subscriptions).toEqual([
+      expect.objectContaining({ networkId, state: 'subscribed', lastError: null }),
+    ]);
   });
 
   it('publishes the JSON Schema of the document', async () => {
     const res = await t.request('GET', '/api/uplink-schema');
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ $schema: 'https://json-schema.org/draft/2020-12/schema', $id: 'UplinkDocument' });
+    expect(res.json()).toMatchObject({
+      $schema: 'https://json-schema.org/draft/2020-12/schema',
+      $id: 'UplinkDocument',
+    });
   });
 
   it('lists recent uplinks of the application and of a device, and when the device was last seen', async () => {
-    const res = await t.request('GET', `/api/applications/${weather.applicationId}/uplinks?limit=5`, { token: member.token });
+    const res = await t.request(
+      'GET',
+      `/api/applications/${weather.applicationId}/uplinks?limit=5`,
+      { token: member.token },
+    );
     expect(res.statusCode, res.body).toBe(200);
-    const page = res.json() as { total: number; items: { id: string; document: { id: string }; delivery: { status: string } }[] };
+    const page = res.json() as {
+      total: number;
+      items: { id: string; document: { id: string }; delivery: { status: string } }[];
+    };
     expect(page.total).toBe(1000);
     expect(page.items).toHaveLength(5);
     expect(page.items[0]!.document.id).toBe(page.items[0]!.id);
     expect(page.items[0]!.delivery.status).toBe('delivered');
 
     const deviceId = weather.devices.get('device-0003')!;
-    const dev = await t.request('GET', `/api/devices/${deviceId}/uplinks?limit=200`, { token: member.token });
+    const dev = await t.request('GET', `/api/devices/${deviceId}/uplinks?limit=200`, {
+      token: member.token,
+    });
     expect(dev.statusCode, dev.body).toBe(200);
-    const devPage = dev.json() as { total: number; lastSeenAt: string | null; items: { document: { device: { id: string } } }[] };
+    const devPage = dev.json() as {
+      total: number;
+      lastSeenAt: string | null;
+      items: { document: { device: { id: string } } }[];
+    };
     expect(devPage.total).toBe(100);
     expect(devPage.items.every((i) => i.document.device.id === deviceId)).toBe(true);
     expect(devPage.lastSeenAt).not.toBeNull();
@@ -152,9 +208,13 @@ describe.each(DIALECTS)('uplinks (%s)', (dialect) => {
       const res = await t.request('GET', url, { token: other.admin.token });
       expect(problemOf(res)).toMatchObject({ status: 404, code: 'not_found' });
     }
-    const secretRes = await t.request('POST', `/api/applications/${weather.applicationId}/reporting-secret`, {
-      token: member.token,
-    });
+    const secretRes = await t.request(
+      'POST',
+      `/api/applications/${weather.applicationId}/reporting-secret`,
+      {
+        token: member.token,
+      },
+    );
     expect(problemOf(secretRes)).toMatchObject({ status: 403, code: 'forbidden' });
   });
 
@@ -173,32 +233,55 @@ describe.each(DIALECTS)('uplinks (%s)', (dialect) => {
     const timer = setTimeout(() => controller.abort(), 10_000);
     try {
       // The stream says it is live before anything new is sent.
-      while (!text.includes(': live')) text += new TextDecoder().decode((await reader.read()).value);
-      await ttn.control('/uplinks', { appId: 'acme-weather', count: 3, perSecond: 100, devId: 'device-0007' });
+      while (!text.includes(': live'))
+        text += new TextDecoder().decode((await reader.read()).value);
+      await ttn.control('/uplinks', {
+        appId: 'acme-weather',
+        count: 3,
+        perSecond: 100,
+        devId: 'device-0007',
+      });
       while (events().length < 3) text += new TextDecoder().decode((await reader.read()).value);
     } finally {
       clearTimeout(timer);
       await reader.cancel();
       controller.abort();
     }
-    const docs = events().map((e) => JSON.parse(/^data: (.*)$/m.exec(e)![1]!) as { id: string; device: { remoteId: string } });
-    expect(docs.map((d) => d.device.remoteId)).toEqual(['device-0007', 'device-0007', 'device-0007']);
+    const docs = events().map(
+      (e) =>
+        JSON.parse(/^data: (.*)$/m.exec(e)![1]!) as { id: string; device: { remoteId: string } },
+    );
+    expect(docs.map((d) => d.device.remoteId)).toEqual([
+      'device-0007',
+      'device-0007',
+      'device-0007',
+    ]);
     expect(events()[0]).toContain(`id: ${docs[0]!.id}`);
   });
 
   it('test-sends a signed document marked as a test, and reports a failing endpoint', async () => {
-    const res = await t.request('POST', `/api/applications/${weather.applicationId}/delivery/test`, { token: admin.token });
+    const res = await t.request(
+      'POST',
+      `/api/applications/${weather.applicationId}/delivery/test`,
+      { token: admin.token },
+    );
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json()).toMatchObject({ delivered: true, status: 200, error: null });
     const { messageId } = res.json() as { messageId: string };
     const got = endpoint.received.find((r) => r.headers['idempotency-key'] === messageId)!;
     expect(JSON.parse(got.body)).toMatchObject({ test: true, id: messageId });
     documentValidator()(JSON.parse(got.body));
-    expect(got.headers['x-lpwan-signature']).toBe(createHmac('sha256', secret).update(got.body).digest('hex'));
+    expect(got.headers['x-lpwan-signature']).toBe(
+      createHmac('sha256', secret).update(got.body).digest('hex'),
+    );
 
     endpoint.respond = () => 503;
     try {
-      const failed = await t.request('POST', `/api/applications/${weather.applicationId}/delivery/test`, { token: admin.token });
+      const failed = await t.request(
+        'POST',
+        `/api/applications/${weather.applicationId}/delivery/test`,
+        { token: admin.token },
+      );
       expect(failed.json()).toMatchObject({ delivered: false, status: 503 });
       expect((failed.json() as { error: string }).error).toContain('503');
     } finally {
@@ -214,7 +297,11 @@ describe.each(DIALECTS)('uplinks (%s)', (dialect) => {
     });
     expect(res.statusCode, res.body).toBe(202);
     expect(res.json()).toMatchObject({ deviceId, networkId, fPort: 10, confirmed: true });
-    const sim = (await ttn.control('/downlinks?appId=acme-weather&devId=device-0002', undefined, 'GET')) as {
+    const sim = (await ttn.control(
+      '/downlinks?appId=acme-weather&devId=device-0002',
+      undefined,
+      'GET',
+    )) as {
       downlinks: { topic: string; payload: unknown }[];
     };
     expect(sim.downlinks).toEqual([
@@ -234,19 +321,35 @@ describe.each(DIALECTS)('uplinks (%s)', (dialect) => {
   it('records a refused access key as the link error, and subscribes once the key is replaced', async () => {
     const broken = await linkApplication(
       { db: t.db, secretBox: t.secretBox, ttn },
-      { owner: TTN_USER.username, organizationId, networkId, remoteId: 'acme-broken', devices: 1, reportingUrl: endpoint.url },
+      {
+        owner: TTN_USER.username,
+        organizationId,
+        networkId,
+        remoteId: 'acme-broken',
+        devices: 1,
+        reportingUrl: endpoint.url,
+      },
     );
     await t.db
       .updateTable('application_links')
-      .set({ access_key_sealed: t.secretBox.seal('ttn-account-v2.revoked', accessKeyAad(broken.linkId)) })
+      .set({
+        access_key_sealed: t.secretBox.seal('ttn-account-v2.revoked', accessKeyAad(broken.linkId)),
+      })
       .where('id', '=', broken.linkId)
       .execute();
     const linkError = async () =>
-      (await t.db.selectFrom('application_links').select('last_error').where('id', '=', broken.linkId).executeTakeFirstOrThrow())
-        .last_error;
+      (
+        await t.db
+          .selectFrom('application_links')
+          .select('last_error')
+          .where('id', '=', broken.linkId)
+          .executeTakeFirstOrThrow()
+      ).last_error;
     await waitFor(async () => (await linkError()) !== null, 10_000, 'the link error');
     expect(await linkError()).toMatch(/refused the access key/);
-    expect((await status(broken.applicationId)).subscriptions[0]).toMatchObject({ state: 'refused' });
+    expect((await status(broken.applicationId)).subscriptions[0]).toMatchObject({
+      state: 'refused',
+    });
 
     // A new key (as a push would store it) replaces the subscription at once.
     await t.db
@@ -255,6 +358,10 @@ describe.each(DIALECTS)('uplinks (%s)', (dialect) => {
       .where('id', '=', broken.linkId)
       .execute();
     await waitFor(async () => (await linkError()) === null, 10_000, 'the link error to clear');
-    await waitFor(async () => (await status(broken.applicationId)).subscriptions[0]?.state === 'subscribed', 10_000, 'subscribed');
+    await waitFor(
+      async () => (await status(broken.applicationId)).subscriptions[0]?.state === 'subscribed',
+      10_000,
+      'subscribed',
+    );
   });
 });

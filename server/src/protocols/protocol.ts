@@ -72,7 +72,10 @@ export interface NetworkProtocol {
   // errors.ts: `Conflict` when a create finds the object there already, `NotFound` when it is gone.
 
   /** Creates an application on the linked account. */
-  createApplication?(ctx: ProtocolContext, app: { id: string; name: string }): Promise<RemoteApplication>;
+  createApplication?(
+    ctx: ProtocolContext,
+    app: { id: string; name: string },
+  ): Promise<RemoteApplication>;
   getApplication?(ctx: ProtocolContext, appId: string): Promise<RemoteApplication>;
   renameApplication?(ctx: ProtocolContext, appId: string, name: string): Promise<void>;
   /** Removes the application and everything under it from the network. */

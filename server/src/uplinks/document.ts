@@ -9,8 +9,7 @@ import type { NetworkUplink } from '../protocols/protocol.js';
 
 export const DOCUMENT_VERSION = 1;
 
-const Nullable = <T extends TSchema>(schema: T) =>
-  Type.Union([schema, Type.Null()]);
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
 const GatewaySchema = Type.Object(
   {
@@ -31,9 +30,13 @@ export const UplinkDocumentSchema = Type.Object(
     version: Type.Literal(DOCUMENT_VERSION),
     id: Type.String({
       format: 'uuid',
-      description: 'Message id, also sent as Idempotency-Key: the same for every delivery of this uplink.',
+      description:
+        'Message id, also sent as Idempotency-Key: the same for every delivery of this uplink.',
     }),
-    receivedAt: Type.String({ format: 'date-time', description: 'When the network received the uplink.' }),
+    receivedAt: Type.String({
+      format: 'date-time',
+      description: 'When the network received the uplink.',
+    }),
     test: Type.Optional(Type.Literal(true, { description: 'Present on test sends only.' })),
     network: Type.Object(
       {
@@ -51,7 +54,9 @@ export const UplinkDocumentSchema = Type.Object(
     ),
     device: Type.Object(
       {
-        id: Nullable(Type.String({ description: 'null when the device is not (yet) known to LPWAN Server.' })),
+        id: Nullable(
+          Type.String({ description: 'null when the device is not (yet) known to LPWAN Server.' }),
+        ),
         devEui: Nullable(Type.String({ pattern: '^[0-9A-F]{16}$' })),
         remoteId: Type.String({ description: "The device's id on the network." }),
       },
@@ -61,7 +66,9 @@ export const UplinkDocumentSchema = Type.Object(
     fCnt: Nullable(Type.Integer({ minimum: 0 })),
     confirmed: Type.Boolean(),
     retry: Type.Boolean({ description: 'The device sent this frame again.' }),
-    payload: Nullable(Type.String({ contentEncoding: 'base64', description: 'The application payload, base64.' })),
+    payload: Nullable(
+      Type.String({ contentEncoding: 'base64', description: 'The application payload, base64.' }),
+    ),
     decoded: Nullable(
       Type.Record(Type.String(), Type.Unknown(), {
         description: "Fields decoded by the network's payload decoder, when it ran one.",

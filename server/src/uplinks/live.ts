@@ -42,14 +42,18 @@ export async function streamUplinks(
     try {
       do {
         again = false;
-        let after = { ingestedAt: new Date(Date.parse(cursor) - LOOK_BACK_MS).toISOString(), id: '' };
+        let after = {
+          ingestedAt: new Date(Date.parse(cursor) - LOOK_BACK_MS).toISOString(),
+          id: '',
+        };
         for (;;) {
           const rows = await uplinksAfter(deps.db, applicationId, after, PAGE);
           for (const row of rows) {
             if (sent.has(row.id)) continue;
             sent.set(row.id, row.ingested_at);
             if (row.ingested_at > cursor) cursor = row.ingested_at;
-            if (send && !closed) sink.write(`id: ${row.id}\nevent: uplink\ndata: ${row.document}\n\n`);
+            if (send && !closed)
+              sink.write(`id: ${row.id}\nevent: uplink\ndata: ${row.document}\n\n`);
           }
           if (rows.length < PAGE || closed) break;
           after = { ingestedAt: rows.at(-1)!.ingested_at, id: rows.at(-1)!.id };

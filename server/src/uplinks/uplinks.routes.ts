@@ -3,7 +3,15 @@ import type { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { Type } from 'typebox';
 import { principalOf } from '../accounts/auth.js';
-import { AUTHENTICATED, IdParams, NullableTimestamp, PageQuery, pageOf, pageParams, problemResponses } from '../http/schemas.js';
+import {
+  AUTHENTICATED,
+  IdParams,
+  NullableTimestamp,
+  PageQuery,
+  pageOf,
+  pageParams,
+  problemResponses,
+} from '../http/schemas.js';
 import { uplinkJsonSchema } from './document.js';
 import { streamUplinks } from './live.js';
 import {
@@ -27,10 +35,10 @@ import {
 } from './uplinks.service.js';
 
 /** Uplinks, their delivery and downlinks: members read, organization admins act. */
-export const uplinksRoutes: FastifyPluginAsyncTypebox<{ deps: UplinkServiceDeps; bus: EventEmitter }> = async (
-  app,
-  { deps, bus },
-) => {
+export const uplinksRoutes: FastifyPluginAsyncTypebox<{
+  deps: UplinkServiceDeps;
+  bus: EventEmitter;
+}> = async (app, { deps, bus }) => {
   // Live views end when the server closes; otherwise each would hold the shutdown open.
   const liveStreams = new Set<ServerResponse>();
   app.addHook('preClose', async () => {
@@ -65,7 +73,13 @@ export const uplinksRoutes: FastifyPluginAsyncTypebox<{ deps: UplinkServiceDeps;
         response: { 200: pageOf(UplinkEntrySchema), ...problemResponses(400, 401, 404) },
       },
     },
-    async (request) => listApplicationUplinks(deps, principalOf(request), request.params.id, pageParams(request.query)),
+    async (request) =>
+      listApplicationUplinks(
+        deps,
+        principalOf(request),
+        request.params.id,
+        pageParams(request.query),
+      ),
   );
 
   app.get(
@@ -80,7 +94,10 @@ export const uplinksRoutes: FastifyPluginAsyncTypebox<{ deps: UplinkServiceDeps;
           '(docs/uplinks.md) and whose id is the message id. Comments keep the connection alive.',
         params: IdParams,
         response: {
-          200: { description: 'The event stream', content: { 'text/event-stream': { schema: Type.String() } } },
+          200: {
+            description: 'The event stream',
+            content: { 'text/event-stream': { schema: Type.String() } },
+          },
           ...problemResponses(400, 401, 404),
         },
       },
@@ -113,7 +130,8 @@ export const uplinksRoutes: FastifyPluginAsyncTypebox<{ deps: UplinkServiceDeps;
       onRequest: readers,
       schema: {
         ...common,
-        summary: 'Delivery status of the reporting URL: last success, last error, backlog, dead letters, subscriptions',
+        summary:
+          'Delivery status of the reporting URL: last success, last error, backlog, dead letters, subscriptions',
         params: IdParams,
         response: { 200: DeliveryStatusSchema, ...problemResponses(400, 401, 404) },
       },
@@ -130,7 +148,10 @@ export const uplinksRoutes: FastifyPluginAsyncTypebox<{ deps: UplinkServiceDeps;
         summary: 'Deliver the dead letters again (organization admin)',
         description: 'Dead letters become pending with a fresh retry period.',
         params: IdParams,
-        response: { 200: Type.Object({ requeued: Type.Integer() }), ...problemResponses(400, 401, 403, 404) },
+        response: {
+          200: Type.Object({ requeued: Type.Integer() }),
+          ...problemResponses(400, 401, 403, 404),
+        },
       },
     },
     async (request) => redeliverDeadLetters(deps, principalOf(request), request.params.id),
@@ -168,7 +189,9 @@ export const uplinksRoutes: FastifyPluginAsyncTypebox<{ deps: UplinkServiceDeps;
       },
     },
     async (request, reply) =>
-      reply.code(201).send(await rotateReportingSecret(deps, principalOf(request), request.params.id)),
+      reply
+        .code(201)
+        .send(await rotateReportingSecret(deps, principalOf(request), request.params.id)),
   );
 
   app.get(
@@ -181,12 +204,16 @@ export const uplinksRoutes: FastifyPluginAsyncTypebox<{ deps: UplinkServiceDeps;
         params: IdParams,
         querystring: PageQuery,
         response: {
-          200: Type.Intersect([pageOf(UplinkEntrySchema), Type.Object({ lastSeenAt: NullableTimestamp })]),
+          200: Type.Intersect([
+            pageOf(UplinkEntrySchema),
+            Type.Object({ lastSeenAt: NullableTimestamp }),
+          ]),
           ...problemResponses(400, 401, 404),
         },
       },
     },
-    async (request) => listDeviceUplinks(deps, principalOf(request), request.params.id, pageParams(request.query)),
+    async (request) =>
+      listDeviceUplinks(deps, principalOf(request), request.params.id, pageParams(request.query)),
   );
 
   app.post(
@@ -202,6 +229,8 @@ export const uplinksRoutes: FastifyPluginAsyncTypebox<{ deps: UplinkServiceDeps;
       },
     },
     async (request, reply) =>
-      reply.code(202).send(await sendDownlink(deps, principalOf(request), request.params.id, request.body)),
+      reply
+        .code(202)
+        .send(await sendDownlink(deps, principalOf(request), request.params.id, request.body)),
   );
 };

@@ -2,7 +2,11 @@ import { Type, type Static } from 'typebox';
 import { NullableTimestamp, Timestamp } from '../http/schemas.js';
 import { UplinkDocumentSchema } from './document.js';
 
-export const DeliveryStateSchema = Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('dead')]);
+export const DeliveryStateSchema = Type.Union([
+  Type.Literal('pending'),
+  Type.Literal('delivered'),
+  Type.Literal('dead'),
+]);
 
 export const UplinkEntrySchema = Type.Object({
   id: Type.String(),
@@ -46,7 +50,9 @@ export const DeliveryStatusSchema = Type.Object({
     lastError: Type.Union([Type.String(), Type.Null()]),
     lastErrorAt: NullableTimestamp,
     consecutiveFailures: Type.Integer(),
-    retryAt: Type.Union([Timestamp, Type.Null()], { description: 'Next attempt while the endpoint is backed off.' }),
+    retryAt: Type.Union([Timestamp, Type.Null()], {
+      description: 'Next attempt while the endpoint is backed off.',
+    }),
   }),
   backlog: Type.Integer({ description: 'Deliveries still to be made (including retries).' }),
   deadLetters: Type.Integer(),
@@ -58,14 +64,18 @@ export type DeliveryStatusView = Static<typeof DeliveryStatusSchema>;
 export const TestSendSchema = Type.Object({
   messageId: Type.String(),
   delivered: Type.Boolean(),
-  status: Type.Union([Type.Integer(), Type.Null()], { description: 'HTTP status; null without an answer.' }),
+  status: Type.Union([Type.Integer(), Type.Null()], {
+    description: 'HTTP status; null without an answer.',
+  }),
   error: Type.Union([Type.String(), Type.Null()]),
   durationMs: Type.Number(),
 });
 export type TestSendView = Static<typeof TestSendSchema>;
 
 export const ReportingSecretSchema = Type.Object({
-  secret: Type.String({ description: 'Shown once: store it now. Deliveries are signed with it from now on.' }),
+  secret: Type.String({
+    description: 'Shown once: store it now. Deliveries are signed with it from now on.',
+  }),
 });
 
 export const DownlinkBody = Type.Object(

@@ -30,7 +30,12 @@ import {
   type ApplicationTargetRow,
   type UplinkListRow,
 } from './uplinks.repository.js';
-import type { DeliveryStatusView, DownlinkView, TestSendView, UplinkEntry } from './uplinks.schemas.js';
+import type {
+  DeliveryStatusView,
+  DownlinkView,
+  TestSendView,
+  UplinkEntry,
+} from './uplinks.schemas.js';
 
 export interface UplinkServiceDeps {
   db: Db;
@@ -113,7 +118,10 @@ export async function deliveryStatus(
       lastError: endpoint?.last_error ?? null,
       lastErrorAt: endpoint?.last_error_at ?? null,
       consecutiveFailures: endpoint?.consecutive_failures ?? 0,
-      retryAt: endpoint?.blocked_until != null && endpoint.blocked_until > now ? endpoint.blocked_until : null,
+      retryAt:
+        endpoint?.blocked_until != null && endpoint.blocked_until > now
+          ? endpoint.blocked_until
+          : null,
     },
     backlog: counts.pending,
     deadLetters: counts.dead,
@@ -150,7 +158,12 @@ export async function rotateReportingSecret(
 ): Promise<{ secret: string }> {
   const app = await requireApplication(deps, actor, applicationId);
   const secret = randomBytes(32).toString('base64url');
-  await setReportingSecret(deps.db, app.id, deps.secretBox.seal(secret, reportingSecretAad(app.id)), nowIso());
+  await setReportingSecret(
+    deps.db,
+    app.id,
+    deps.secretBox.seal(secret, reportingSecretAad(app.id)),
+    nowIso(),
+  );
   return { secret };
 }
 
@@ -179,10 +192,26 @@ export async function testSend(
     retry: false,
     payload: Buffer.from('test').toString('base64'),
     decoded: null,
-    radio: { frequency: 868.1, modulation: 'LORA', dataRate: 'SF7BW125', codingRate: '4/5', airtimeMs: 46.336, gateways: [] },
+    radio: {
+      frequency: 868.1,
+      modulation: 'LORA',
+      dataRate: 'SF7BW125',
+      codingRate: '4/5',
+      airtimeMs: 46.336,
+      gateways: [],
+    },
   };
-  const secret = app.reporting_secret_sealed === null ? null : deps.secretBox.open(app.reporting_secret_sealed, reportingSecretAad(app.id));
-  const outcome = await postDocument(app.reporting_url, JSON.stringify(document), document.id, secret, deps.config.deliveryTimeoutMs);
+  const secret =
+    app.reporting_secret_sealed === null
+      ? null
+      : deps.secretBox.open(app.reporting_secret_sealed, reportingSecretAad(app.id));
+  const outcome = await postDocument(
+    app.reporting_url,
+    JSON.stringify(document),
+    document.id,
+    secret,
+    deps.config.deliveryTimeoutMs,
+  );
   return {
     messageId: document.id,
     delivered: outcome.ok,
@@ -201,7 +230,9 @@ export async function sendDownlink(
   const device = await findDevice(deps.db, actor.user.organizationId, deviceId);
   if (!device) throw notFound('device');
   const links = await findDeviceNetworkLinks(deps.db, device.id);
-  const link = links.find((l) => l.access_key_sealed !== null && deps.protocols.get(l.protocol_id)?.sendDownlink);
+  const link = links.find(
+    (l) => l.access_key_sealed !== null && deps.protocols.get(l.protocol_id)?.sendDownlink,
+  );
   if (!link) {
     throw new AppError(
       409,
@@ -221,11 +252,22 @@ export async function sendDownlink(
         accessKey: deps.secretBox.open(link.access_key_sealed!, accessKeyAad(link.link_id)),
         clientId: `lpwan-${link.link_id}`,
       },
-      { remoteDeviceId: link.remote_device_id, fPort: input.fPort, payload: input.payload, confirmed },
+      {
+        remoteDeviceId: link.remote_device_id,
+        fPort: input.fPort,
+        payload: input.payload,
+        confirmed,
+      },
     );
   } catch (error) {
     if (error instanceof ProtocolError) throw networkProblem(error, link.network_id);
     throw error;
   }
-  return { deviceId: device.id, networkId: link.network_id, fPort: input.fPort, confirmed, queuedAt: nowIso() };
+  return {
+    deviceId: device.id,
+    networkId: link.network_id,
+    fPort: input.fPort,
+    confirmed,
+    queuedAt: nowIso(),
+  };
 }

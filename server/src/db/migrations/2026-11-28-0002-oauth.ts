@@ -9,7 +9,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('network_id', 'varchar(36)', (c) =>
       c.notNull().references('networks.id').onDelete('cascade'),
     )
-    .addColumn('user_id', 'varchar(36)', (c) => c.notNull().references('users.id').onDelete('cascade'))
+    .addColumn('user_id', 'varchar(36)', (c) =>
+      c.notNull().references('users.id').onDelete('cascade'),
+    )
     .addColumn('code_verifier_sealed', 'text', (c) => c.notNull())
     .addColumn('redirect_uri', 'text', (c) => c.notNull())
     .addColumn('created_at', 'varchar(32)', (c) => c.notNull())

@@ -55,7 +55,7 @@ export const ttnV2Descriptor: ProtocolDescriptor = {
       required: false,
       secret: false,
       default: 'http://eu.thethings.network:8084',
-      help: "The handler of your TTN region (its REST API manages applications and devices).",
+      help: 'The handler of your TTN region (its REST API manages applications and devices).',
       schemes: ['http', 'https'],
     },
     {

@@ -67,9 +67,13 @@ export async function unregisterApplication(
   settings: NetworkSettings,
   appId: string,
 ): Promise<void> {
-  const res = await send(appFetch, handlerUrl(settings, `applications/${encodeURIComponent(appId)}`), {
-    method: 'DELETE',
-  });
+  const res = await send(
+    appFetch,
+    handlerUrl(settings, `applications/${encodeURIComponent(appId)}`),
+    {
+      method: 'DELETE',
+    },
+  );
   if (res.status === 404) {
     await res.body?.cancel();
     return;

@@ -11,7 +11,12 @@ import {
 import { AppTokenCache, appFetch } from './app-tokens.js';
 import { ttnV2Descriptor } from './describe.js';
 import { createDevice, deleteDevice, getDevice, updateDevice } from './devices.js';
-import { exportDevices, listDevices, registerApplication, unregisterApplication } from './handler.js';
+import {
+  exportDevices,
+  listDevices,
+  registerApplication,
+  unregisterApplication,
+} from './handler.js';
 import { sendDownlink, subscribeUplinks } from './mqtt.js';
 import { ttnV2OAuth } from './oauth.js';
 
@@ -38,14 +43,16 @@ export const ttnV2Protocol: NetworkProtocol = {
   describe: () => ttnV2Descriptor,
   oauth: ttnV2OAuth(),
   listApplications: (ctx) => listApplications(ctx.fetch, ctx.settings),
-  listDevices: (ctx, appId, page) => listDevices(handlerFetch(ctx, appId), ctx.settings, appId, page),
+  listDevices: (ctx, appId, page) =>
+    listDevices(handlerFetch(ctx, appId), ctx.settings, appId, page),
   exportDevices: (ctx, appId, page) =>
     exportDevices(handlerFetch(ctx, appId), ctx.settings, appId, page),
 
   createApplication: (ctx, app) => createApplication(ctx.fetch, ctx.settings, app),
   getApplication: (ctx, appId) => getApplication(ctx.fetch, ctx.settings, appId),
   renameApplication: (ctx, appId, name) => renameApplication(ctx.fetch, ctx.settings, appId, name),
-  prepareApplication: (ctx, appId) => registerApplication(handlerFetch(ctx, appId), ctx.settings, appId),
+  prepareApplication: (ctx, appId) =>
+    registerApplication(handlerFetch(ctx, appId), ctx.settings, appId),
   ensureUplinkKey: (ctx, appId, name) => ensureAccessKey(ctx.fetch, ctx.settings, appId, name),
   async deleteApplication(ctx, appId) {
     // The handler first (TTN kept the two apart), then the account. When the account no longer

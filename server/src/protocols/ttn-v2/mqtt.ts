@@ -15,8 +15,19 @@
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { Forbidden, Unauthorized, Unavailable } from '../errors.js';
-import type { DownlinkRequest, UplinkHandlers, UplinkSubscription, UplinkTarget } from '../protocol.js';
-import { UnreadableMessage, downlinkMessage, downlinkTopic, parseMessage, uplinkTopics } from './uplinks.js';
+import type {
+  DownlinkRequest,
+  UplinkHandlers,
+  UplinkSubscription,
+  UplinkTarget,
+} from '../protocol.js';
+import {
+  UnreadableMessage,
+  downlinkMessage,
+  downlinkTopic,
+  parseMessage,
+  uplinkTopics,
+} from './uplinks.js';
 
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 30_000;
@@ -40,11 +51,15 @@ function mqttUrl(target: UplinkTarget): string {
 /** CONNACK return codes 4 (bad username or password) and 5 (not authorized). */
 function refusal(error: Error & { code?: unknown }): string | undefined {
   if (error.code === 4) return 'TTN refused the access key (bad username or password)';
-  if (error.code === 5) return 'TTN refused the access key (not authorized: it needs messages:up:r)';
+  if (error.code === 5)
+    return 'TTN refused the access key (not authorized: it needs messages:up:r)';
   return undefined;
 }
 
-export function subscribeUplinks(target: UplinkTarget, handlers: UplinkHandlers): UplinkSubscription {
+export function subscribeUplinks(
+  target: UplinkTarget,
+  handlers: UplinkHandlers,
+): UplinkSubscription {
   let closed = false;
   let attempts = 0;
   let refused: string | undefined;
@@ -86,7 +101,9 @@ export function subscribeUplinks(target: UplinkTarget, handlers: UplinkHandlers)
   client.on('message', (topic, payload, packet) => {
     // QoS 1 messages went through customHandleAcks; QoS 0 ones have nothing to hold back.
     if (packet.qos === 0) {
-      handle(topic, payload).catch((error: Error) => handlers.onDiscard(topic, `not stored: ${error.message}`));
+      handle(topic, payload).catch((error: Error) =>
+        handlers.onDiscard(topic, `not stored: ${error.message}`),
+      );
     }
   });
 

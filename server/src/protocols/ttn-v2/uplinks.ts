@@ -30,7 +30,11 @@ export class UnreadableMessage extends Error {}
  * throws UnreadableMessage for an uplink whose body is not TTN's JSON.
  * @param receivedAt  used when the message carries no time of its own
  */
-export function parseMessage(topic: string, payload: Buffer, receivedAt: string): NetworkEvent | undefined {
+export function parseMessage(
+  topic: string,
+  payload: Buffer,
+  receivedAt: string,
+): NetworkEvent | undefined {
   const up = UPLINK_TOPIC.exec(topic);
   const activation = up ? null : ACTIVATION_TOPIC.exec(topic);
   if (!up && !activation) return undefined;
@@ -69,7 +73,8 @@ export function parseMessage(topic: string, payload: Buffer, receivedAt: string)
       confirmed: body.confirmed === true,
       retry: body.is_retry === true,
       payload: text(body.payload_raw),
-      decoded: Object.keys(object(body.payload_fields)).length > 0 ? object(body.payload_fields) : null,
+      decoded:
+        Object.keys(object(body.payload_fields)).length > 0 ? object(body.payload_fields) : null,
       radio: {
         frequency: num(metadata.frequency),
         modulation: text(metadata.modulation),
