@@ -198,6 +198,27 @@ describe.each(DIALECTS)('uplinks (%s)', (dialect) => {
     expect(devPage.lastSeenAt).not.toBeNull();
   });
 
+  it('signs the next deliveries with a new reporting secret at once', async () => {
+    // The worker has just used the old secret, so it holds it; setting a new one replaces it.
+    const before = endpoint.received.length;
+    const res = await t.request(
+      'POST',
+      `/api/applications/${weather.applicationId}/reporting-secret`,
+      { token: admin.token },
+    );
+    expect(res.statusCode, res.body).toBe(201);
+    const rotated = (res.json() as { secret: string }).secret;
+    expect(rotated).not.toBe(secret);
+    secret = rotated;
+    await ttn.control('/uplinks', { appId: 'acme-weather', count: 5, perSecond: 100 });
+    await waitFor(() => endpoint.received.length >= before + 5, 10_000, '5 more deliveries');
+    for (const { headers, body } of endpoint.received.slice(before)) {
+      expect(headers['x-lpwan-signature']).toBe(
+        createHmac('sha256', secret).update(body).digest('hex'),
+      );
+    }
+  });
+
   it("keeps another organization's uplinks out of reach", async () => {
     const other = await createTenant(t, 'Other');
     for (const url of [

@@ -36,6 +36,10 @@ const MAX_IN_FLIGHT = 256;
 const PER_APPLICATION = 64;
 const MAX_CLAIM = 200;
 const IDLE_MS = 500;
+/**
+ * How long a reporting URL and secret read from the database are used. A new secret set
+ * through this process is used at once (forgetTarget); one set through another, within this.
+ */
 const TARGET_CACHE_MS = 2_000;
 const ERROR_BODY_CHARS = 200;
 const SUCCESS_RECORD_MS = 1_000;
@@ -198,6 +202,11 @@ export class DeliveryWorker implements BackgroundWorker {
         return;
       }
     }
+  }
+
+  /** The application's reporting URL or secret changed: read them again before the next send. */
+  forgetTarget(applicationId: string): void {
+    this.targets.delete(applicationId);
   }
 
   /** Claims leave out the application: enough of its deliveries are in flight. */

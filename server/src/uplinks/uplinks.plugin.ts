@@ -85,7 +85,14 @@ async function uplinksPlugin(app: FastifyInstance): Promise<void> {
   app.workers.add(retention);
 
   await app.register(uplinksRoutes, {
-    deps: { db, secretBox, protocols, config, notifyDelivery: () => delivery.notify() },
+    deps: {
+      db,
+      secretBox,
+      protocols,
+      config,
+      notifyDelivery: () => delivery.notify(),
+      forgetDeliveryTarget: (applicationId) => delivery.forgetTarget(applicationId),
+    },
     bus,
   });
 }

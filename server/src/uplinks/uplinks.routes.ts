@@ -183,7 +183,8 @@ export const uplinksRoutes: FastifyPluginAsyncTypebox<{
         summary: 'Set a new reporting secret (organization admin)',
         description:
           'Generates a random secret for X-LPWAN-Signature and answers it once; it is stored encrypted and ' +
-          'never shown again. Deliveries from now on are signed with it (the old one stops at once).',
+          'never shown again. Deliveries from now on are signed with it: at once by this server process, ' +
+          'within 2 s by others sharing its database.',
         params: IdParams,
         response: { 201: ReportingSecretSchema, ...problemResponses(400, 401, 403, 404) },
       },

@@ -44,6 +44,8 @@ export interface UplinkServiceDeps {
   config: UplinksConfig;
   /** Tells the delivery worker that work became due. */
   notifyDelivery: () => void;
+  /** Tells the delivery worker that the application's reporting secret changed. */
+  forgetDeliveryTarget: (applicationId: string) => void;
 }
 
 export async function requireApplication(
@@ -164,6 +166,7 @@ export async function rotateReportingSecret(
     deps.secretBox.seal(secret, reportingSecretAad(app.id)),
     nowIso(),
   );
+  deps.forgetDeliveryTarget(app.id);
   return { secret };
 }
 
