@@ -4,6 +4,7 @@
  * view, device last-seen, a refused key, and downlinks reaching the simulator.
  */
 import { createHmac } from 'node:crypto';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accessKeyAad } from '../src/applications/device-fields.js';
 import {
@@ -307,6 +308,32 @@ describe.each(DIALECTS)('uplinks (%s)', (dialect) => {
       expect((failed.json() as { error: string }).error).toContain('503');
     } finally {
       endpoint.respond = () => 200;
+    }
+
+    // Nothing listening: the error names the reason.
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as net.AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    const setUrl = (reportingUrl: string) =>
+      t.request('PATCH', `/api/applications/${weather.applicationId}`, {
+        token: admin.token,
+        body: { reportingUrl },
+      });
+    expect((await setUrl(`http://127.0.0.1:${port}/uplinks`)).statusCode).toBe(200);
+    try {
+      const unreachable = await t.request(
+        'POST',
+        `/api/applications/${weather.applicationId}/delivery/test`,
+        { token: admin.token },
+      );
+      expect(unreachable.json()).toMatchObject({
+        delivered: false,
+        status: null,
+        error: 'The reporting URL cannot be reached (ECONNREFUSED)',
+      });
+    } finally {
+      expect((await setUrl(endpoint.url)).statusCode).toBe(200);
     }
   });
 

@@ -7,6 +7,7 @@
  * (one probe at a time until it answers again) instead of failing each of its deliveries.
  */
 import { createHmac } from 'node:crypto';
+import { request } from 'undici';
 import type { FastifyBaseLogger } from 'fastify';
 import { nowIso } from '../clock.js';
 import type { UplinksConfig } from '../config.js';
@@ -85,37 +86,34 @@ export async function postDocument(
     'user-agent': USER_AGENT,
   };
   if (secret !== null) headers[SIGNATURE_HEADER.toLowerCase()] = sign(secret, body);
+  const signal = AbortSignal.timeout(timeoutMs);
   try {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers,
-      body,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs),
-    });
+    // undici's request rather than fetch: the same client under Node's fetch, without the
+    // WHATWG Request, Response and stream objects fetch builds for every call (an eighth of
+    // a delivery's CPU). Redirects are not followed: a 3xx is a refusal.
+    const res = await request(url, { method: 'POST', headers, body, signal });
     // Read the answer so the keep-alive connection can be reused.
-    const text = await res.text();
+    const text = await res.body.text();
     const durationMs = performance.now() - started;
-    if (res.status >= 200 && res.status < 300) {
-      return { ok: true, status: res.status, error: null, endpointFailure: false, durationMs };
+    if (res.statusCode >= 200 && res.statusCode < 300) {
+      return { ok: true, status: res.statusCode, error: null, endpointFailure: false, durationMs };
     }
     const detail = text.trim().slice(0, ERROR_BODY_CHARS);
     return {
       ok: false,
-      status: res.status,
-      error: `The reporting URL answered ${res.status}${detail ? `: ${detail}` : ''}`,
-      endpointFailure: res.status >= 500 || res.status === 408 || res.status === 429,
+      status: res.statusCode,
+      error: `The reporting URL answered ${res.statusCode}${detail ? `: ${detail}` : ''}`,
+      endpointFailure: res.statusCode >= 500 || res.statusCode === 408 || res.statusCode === 429,
       durationMs,
     };
   } catch (error) {
-    const timedOut = error instanceof DOMException && error.name === 'TimeoutError';
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    const failure = error as { code?: string; message?: string; cause?: { code?: string } };
     return {
       ok: false,
       status: null,
-      error: timedOut
+      error: signal.aborted
         ? `The reporting URL did not answer within ${timeoutMs / 1000} s`
-        : `The reporting URL cannot be reached (${cause?.code ?? cause?.message ?? (error as Error).message})`,
+        : `The reporting URL cannot be reached (${failure.code ?? failure.cause?.code ?? failure.message})`,
       endpointFailure: true,
       durationMs: performance.now() - started,
     };
