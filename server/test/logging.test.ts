@@ -3,6 +3,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDACTED, createLogger, sanitizeUrl } from '../src/http/logging.js';
 import { createTenant, startTestApp, type TestApp } from './harness/app.js';
 
+/** The server's logger, writing its lines into an array. */
+function captureLogger() {
+  const lines: string[] = [];
+  const logger = createLogger(
+    'info',
+    new Writable({
+      write(chunk: Buffer, _e, cb) {
+        lines.push(chunk.toString());
+        cb();
+      },
+    }),
+  );
+  return { logger, lines };
+}
+
 describe('logs never hold credentials or secrets', () => {
   let t: TestApp;
   beforeAll(async () => {
@@ -47,16 +62,7 @@ describe('logs never hold credentials or secrets', () => {
   });
 
   it('redacts sensitive keys in any logged object', () => {
-    const lines: string[] = [];
-    const logger = createLogger(
-      'info',
-      new Writable({
-        write(chunk: Buffer, _e, cb) {
-          lines.push(chunk.toString());
-          cb();
-        },
-      }),
-    );
+    const { logger, lines } = captureLogger();
     logger.info(
       {
         password: 'p1',
@@ -74,16 +80,7 @@ describe('logs never hold credentials or secrets', () => {
   });
 
   it('redacts what errors carry, at any depth, and keeps their message and code', () => {
-    const lines: string[] = [];
-    const logger = createLogger(
-      'info',
-      new Writable({
-        write(chunk: Buffer, _e, cb) {
-          lines.push(chunk.toString());
-          cb();
-        },
-      }),
-    );
+    const { logger, lines } = captureLogger();
     const cause = Object.assign(new Error('exchange failed'), {
       code: 'invalid_grant',
       request: { body: { refresh_token: 'r2', client: { clientSecret: 's3' } } },

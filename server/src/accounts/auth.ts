@@ -65,7 +65,7 @@ async function authPlugin(app: FastifyInstance): Promise<void> {
     const tokenHash = hashToken(token);
     let principal = cache.get(tokenHash);
     if (principal === undefined) {
-      const found = await authenticateToken(app.db, token);
+      const found = await authenticateToken(app.db, token, tokenHash);
       if (found === undefined) throw unauthorized(ENDED);
       cache.set(tokenHash, found.principal, found.expiresAt);
       principal = found.principal;

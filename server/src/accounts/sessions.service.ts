@@ -52,15 +52,17 @@ export async function signIn(
 
 /**
  * Resolve a session token or API key to its principal and the credential's expiry (null: none);
- * undefined when not valid (any reason).
+ * undefined when not valid (any reason). `tokenHash` is `hashToken(token)`, which the caller
+ * has already computed as its cache key.
  */
 export async function authenticateToken(
   db: Db,
   token: string,
+  tokenHash: string,
 ): Promise<{ principal: Principal; expiresAt: string | null } | undefined> {
   const now = nowIso();
   if (token.startsWith(SESSION_TOKEN_PREFIX)) {
-    const row = await findSessionUser(db, hashToken(token), now);
+    const row = await findSessionUser(db, tokenHash, now);
     if (!row) return undefined;
     return {
       principal: { user: toUserView(row), via: 'session', sessionId: row.session_id },
@@ -68,7 +70,7 @@ export async function authenticateToken(
     };
   }
   if (token.startsWith(API_KEY_PREFIX)) {
-    const row = await findApiKeyUser(db, hashToken(token), now);
+    const row = await findApiKeyUser(db, tokenHash, now);
     if (!row) return undefined;
     if (
       row.last_used_at === null ||
