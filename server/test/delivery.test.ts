@@ -15,6 +15,7 @@ import {
   waitFor,
   type Endpoint,
   type LinkedApp,
+  deliveryStatus,
 } from './uplinks-fixture.js';
 
 describe.each(DIALECTS)('delivery (%s)', (dialect) => {
@@ -71,25 +72,7 @@ describe.each(DIALECTS)('delivery (%s)', (dialect) => {
     );
     return { app, endpoint };
   };
-  const status = async (applicationId: string) => {
-    const res = await t.request('GET', `/api/applications/${applicationId}/delivery`, {
-      token: admin.token,
-    });
-    expect(res.statusCode, res.body).toBe(200);
-    return res.json() as {
-      backlog: number;
-      deadLetters: number;
-      delivered: number;
-      endpoint: {
-        state: string;
-        lastError: string | null;
-        retryAt: string | null;
-        consecutiveFailures: number;
-        lastSuccessAt: string | null;
-      };
-      subscriptions: { state: string }[];
-    };
-  };
+  const status = (applicationId: string) => deliveryStatus(t, admin.token, applicationId);
   const uniqueKeys = (endpoint: Endpoint) =>
     new Set(endpoint.received.map((r) => r.headers['idempotency-key']));
 

@@ -13,6 +13,8 @@ import type { Db } from '../src/db/database.js';
 import type { SecretBox } from '../src/crypto/secret-box.js';
 import { uplinkJsonSchema } from '../src/uplinks/document.js';
 import { accessKeyAad } from '../src/applications/device-fields.js';
+import type { DeliveryStatusView } from '../src/uplinks/uplinks.schemas.js';
+import type { TestApp } from './harness/app.js';
 
 export interface Received {
   headers: http.IncomingHttpHeaders;
@@ -202,4 +204,15 @@ export async function waitFor(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** `GET /api/applications/{id}/delivery` as `token` sees it; any other answer than 200 fails. */
+export async function deliveryStatus(
+  t: TestApp,
+  token: string,
+  applicationId: string,
+): Promise<DeliveryStatusView> {
+  const res = await t.request('GET', `/api/applications/${applicationId}/delivery`, { token });
+  if (res.statusCode !== 200) throw new Error(`delivery status: ${res.statusCode} ${res.body}`);
+  return res.json() as DeliveryStatusView;
 }

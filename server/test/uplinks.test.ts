@@ -23,6 +23,7 @@ import {
   waitFor,
   type Endpoint,
   type LinkedApp,
+  deliveryStatus,
 } from './uplinks-fixture.js';
 
 const UPLINKS_CONFIG = {
@@ -85,20 +86,7 @@ describe.each(DIALECTS)('uplinks (%s)', (dialect) => {
     await endpoint?.close();
   });
 
-  const status = async (applicationId: string) => {
-    const res = await t.request('GET', `/api/applications/${applicationId}/delivery`, {
-      token: member.token,
-    });
-    expect(res.statusCode, res.body).toBe(200);
-    return res.json() as {
-      backlog: number;
-      deadLetters: number;
-      delivered: number;
-      secretSet: boolean;
-      endpoint: { state: string; lastSuccessAt: string | null };
-      subscriptions: { state: string; networkId: string; lastError: string | null }[];
-    };
-  };
+  const status = (applicationId: string) => deliveryStatus(t, member.token, applicationId);
 
   it('delivers 1,000 uplinks once each: signed, with idempotency keys, in the published format', async () => {
     const validate = documentValidator();
