@@ -14,7 +14,6 @@ import type { SecretBox } from '../src/crypto/secret-box.js';
 import { uplinkJsonSchema } from '../src/uplinks/document.js';
 import { accessKeyAad } from '../src/applications/device-fields.js';
 import type { DeliveryStatusView } from '../src/uplinks/uplinks.schemas.js';
-import type { TestApp } from './harness/app.js';
 
 export interface Received {
   headers: http.IncomingHttpHeaders;
@@ -206,9 +205,21 @@ export async function waitFor(
   }
 }
 
+/**
+ * What deliveryStatus needs of the test app, spelled out: the benchmarks import this file, and
+ * the test harness (with its Vitest-only types) must not come with it.
+ */
+interface Requester {
+  request(
+    method: 'GET',
+    url: string,
+    options: { token: string },
+  ): Promise<{ statusCode: number; body: string; json(): unknown }>;
+}
+
 /** `GET /api/applications/{id}/delivery` as `token` sees it; any other answer than 200 fails. */
 export async function deliveryStatus(
-  t: TestApp,
+  t: Requester,
   token: string,
   applicationId: string,
 ): Promise<DeliveryStatusView> {
