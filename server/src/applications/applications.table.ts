@@ -78,7 +78,6 @@ export type ApplicationRow = Selectable<ApplicationsTable>;
 export type NewApplicationRow = Insertable<ApplicationsTable>;
 export type ApplicationUpdate = Updateable<ApplicationsTable>;
 export type DeviceRow = Selectable<DevicesTable>;
-export type NewDeviceRow = Insertable<DevicesTable>;
 export type DeviceUpdate = Updateable<DevicesTable>;
 export type ApplicationLinkRow = Selectable<ApplicationLinksTable>;
 export type DeviceLinkRow = Selectable<DeviceLinksTable>;

@@ -1,9 +1,7 @@
+import { compileInsert } from '../db/compiled.js';
 import type { Db } from '../db/database.js';
 import { toCount, type Page } from '../db/paging.js';
-import type { DeviceRow, DeviceUpdate, NewDeviceRow } from './applications.table.js';
-
-/** Rows per INSERT: SQLite allows 32,766 bound values; a device row has 17 columns. */
-const INSERT_CHUNK = 500;
+import type { DeviceRow, DeviceUpdate } from './applications.table.js';
 
 /**
  * Every write to devices goes through this file (and `touchDevices` of the uplinks feature) and
@@ -31,15 +29,28 @@ export async function devicesChangedById(db: Db, deviceIds: readonly string[]): 
     .execute();
 }
 
+const insertDeviceRows = compileInsert('devices', [
+  'id',
+  'organization_id',
+  'application_id',
+  'name',
+  'description',
+  'dev_eui',
+  'activation',
+  'join_eui',
+  'app_key_sealed',
+  'dev_addr',
+  'nwk_s_key_sealed',
+  'app_s_key_sealed',
+  'last_seen_at',
+  'created_at',
+  'updated_at',
+]);
+
 /** Callers run it in a transaction with their other writes. */
-export async function insertDevices(db: Db, rows: NewDeviceRow[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-    await db
-      .insertInto('devices')
-      .values(rows.slice(i, i + INSERT_CHUNK))
-      .execute();
-  }
-  await devicesChanged(db, [...new Set(rows.map((r) => r.application_id))]);
+export async function insertDevices(trx: Db, rows: readonly DeviceRow[]): Promise<void> {
+  await insertDeviceRows(trx, rows);
+  await devicesChanged(trx, [...new Set(rows.map((r) => r.application_id))]);
 }
 
 export async function findDevice(

@@ -11,12 +11,7 @@ import type { Db } from '../db/database.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { Page, PageResult } from '../db/paging.js';
 import { AppError, notFound, validationFailed } from '../http/problem.js';
-import type {
-  ApplicationLinkRow,
-  ApplicationRow,
-  DeviceRow,
-  NewDeviceRow,
-} from './applications.table.js';
+import type { ApplicationLinkRow, ApplicationRow, DeviceRow } from './applications.table.js';
 import { findDevicesVersion } from './applications.repository.js';
 import { requireApplication } from './applications.service.js';
 import type { DeviceDetailView, DeviceKeysView, DeviceView } from './applications.schemas.js';
@@ -132,7 +127,7 @@ export function openDeviceKeys(secretBox: SecretBox, row: DeviceRow): DeviceKeys
 export async function addDevices(
   trx: Db,
   organizationId: string,
-  rows: NewDeviceRow[],
+  rows: readonly DeviceRow[],
   links: readonly ApplicationLinkRow[],
   now: string,
 ): Promise<void> {

@@ -1,3 +1,4 @@
+import { compileInsert } from '../db/compiled.js';
 import type { Db } from '../db/database.js';
 import { toCount } from '../db/paging.js';
 import type {
@@ -8,9 +9,6 @@ import type {
   LinkState,
 } from './applications.table.js';
 import type { Insertable, Updateable } from 'kysely';
-
-/** Rows per INSERT (SQLite's bound-value limit; a device link has 10 columns). */
-const INSERT_CHUNK = 1000;
 
 export async function insertApplicationLink(
   db: Db,
@@ -74,17 +72,19 @@ export async function updateApplicationLink(
   await db.updateTable('application_links').set(update).where('id', '=', id).execute();
 }
 
-export async function insertDeviceLinks(
-  db: Db,
-  rows: Insertable<DeviceLinksTable>[],
-): Promise<void> {
-  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-    await db
-      .insertInto('device_links')
-      .values(rows.slice(i, i + INSERT_CHUNK))
-      .execute();
-  }
-}
+/** Callers run it in a transaction with their other writes. */
+export const insertDeviceLinks = compileInsert('device_links', [
+  'id',
+  'device_id',
+  'application_link_id',
+  'remote_id',
+  'state',
+  'last_error',
+  'last_attempt_at',
+  'synced_at',
+  'created_at',
+  'updated_at',
+]);
 
 export async function findDeviceLink(
   db: Db,

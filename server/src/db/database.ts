@@ -29,9 +29,24 @@ export function createDatabase(
   // In WAL mode 'full' flushes the disk at every commit; 'normal' at checkpoints only, which
   // still keeps every commit through a crash of the process (see config.ts).
   sqlite.pragma(`synchronous = ${config.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-  return new Kysely<Database>({
-    dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
-  });
+  const database = withStatementCache(sqlite);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  sqliteConnections.set(db.getExecutor().adapter, database);
+  return db;
+}
+
+/** The SQLite connection of each Db made here, by its dialect adapter (its transactions share it). */
+const sqliteConnections = new WeakMap<object, SqliteDatabase>();
+
+/**
+ * The SQLite connection under a transaction, for running one prepared statement many times
+ * without Kysely's per-query work (db/compiled.ts); undefined on PostgreSQL. Only inside a
+ * transaction: the connection is then the transaction's until it ends, so nothing else can
+ * interleave with statements run on it synchronously.
+ */
+export function sqliteConnectionOf(trx: Db): SqliteDatabase | undefined {
+  if (!trx.isTransaction) throw new Error('sqliteConnectionOf: not in a transaction');
+  return sqliteConnections.get(trx.getExecutor().adapter);
 }
 
 /** Prepared statements kept per SQL text; the app's queries are a few hundred shapes at most. */

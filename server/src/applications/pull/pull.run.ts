@@ -12,7 +12,7 @@
  * stored.
  */
 import { randomUUID } from 'node:crypto';
-import type { Insertable, Updateable } from 'kysely';
+import type { Updateable } from 'kysely';
 import { isoIn, nowIso } from '../../clock.js';
 import { AppError } from '../../http/problem.js';
 import { VaultError } from '../../oauth/token-vault.js';
@@ -26,8 +26,8 @@ import type {
 import type {
   ApplicationLinkRow,
   ApplicationRow,
-  DeviceLinksTable,
-  NewDeviceRow,
+  DeviceLinkRow,
+  DeviceRow,
 } from '../applications.table.js';
 import { insertApplication } from '../applications.repository.js';
 import { accessKeyAad, checkDeviceFields } from '../device-fields.js';
@@ -103,9 +103,9 @@ async function withRetries<T>(call: () => Promise<T>): Promise<T> {
 /** What a page of remote devices comes to, decided (and keys sealed) before anything is written. */
 interface PagePlan {
   /** New local devices. */
-  devices: NewDeviceRow[];
+  devices: DeviceRow[];
   /** Links of the new devices and of the devices matched by DevEUI. */
-  links: Insertable<DeviceLinksTable>[];
+  links: DeviceLinkRow[];
   /** Devices matched through an existing link or by DevEUI. */
   matched: number;
   errors: { item: string; message: string }[];

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../../db/database.js';
-import type { NewSyncTaskRow, SyncTaskKind } from './sync.table.js';
+import type { SyncTaskKind, SyncTaskRow } from './sync.table.js';
 import { dropReplacedTasks, insertTasks } from './tasks.repository.js';
 
 export interface TaskTarget {
@@ -16,7 +16,7 @@ export interface TaskTarget {
   remoteDeviceId?: string;
 }
 
-function taskRow(kind: SyncTaskKind, target: TaskTarget, now: string): NewSyncTaskRow {
+function taskRow(kind: SyncTaskKind, target: TaskTarget, now: string): SyncTaskRow {
   return {
     id: randomUUID(),
     organization_id: target.organizationId,

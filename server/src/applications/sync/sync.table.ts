@@ -1,4 +1,4 @@
-import type { Insertable, Selectable } from 'kysely';
+import type { Selectable } from 'kysely';
 
 /**
  * What a sync task makes true on its network:
@@ -35,4 +35,3 @@ export interface SyncTasksTable {
 }
 
 export type SyncTaskRow = Selectable<SyncTasksTable>;
-export type NewSyncTaskRow = Insertable<SyncTasksTable>;

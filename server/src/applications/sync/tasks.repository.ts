@@ -4,17 +4,28 @@
  * in one statement; on SQLite (one process, serialized writes) the same UPDATE … RETURNING is
  * atomic on its own. A lease that expires (its worker died) makes the task claimable again.
  */
+import { compileInsert } from '../../db/compiled.js';
 import type { Db } from '../../db/database.js';
-import type { NewSyncTaskRow, SyncTaskKind, SyncTaskRow } from './sync.table.js';
+import type { SyncTaskKind, SyncTaskRow } from './sync.table.js';
 
-export async function insertTasks(db: Db, rows: NewSyncTaskRow[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += 1000) {
-    await db
-      .insertInto('sync_tasks')
-      .values(rows.slice(i, i + 1000))
-      .execute();
-  }
-}
+/** Callers run it in a transaction with their other writes. */
+export const insertTasks = compileInsert('sync_tasks', [
+  'id',
+  'organization_id',
+  'network_id',
+  'kind',
+  'application_link_id',
+  'device_id',
+  'remote_application_id',
+  'remote_device_id',
+  'state',
+  'attempts',
+  'next_attempt_at',
+  'lease_until',
+  'last_error',
+  'created_at',
+  'updated_at',
+]);
 
 /**
  * Drops the queued (not running) tasks that a new task of the same kind and target replaces:
