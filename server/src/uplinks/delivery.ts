@@ -1,10 +1,17 @@
 /**
  * Delivers stored uplinks to their application's reporting URL.
  *
- * The worker claims due deliveries from the database (several processes share the work; see
- * claimDeliveries), POSTs each one and records the outcome. Per-application limits keep one
- * slow endpoint from taking every slot, and an endpoint that fails is backed off as a whole
- * (one probe at a time until it answers again) instead of failing each of its deliveries.
+ * Deliveries reach the worker two ways. New uplinks received by this process are handed over
+ * by ingest: their deliveries are stored already claimed by this worker (`reserve` before the
+ * commit, `stored` after it) and sent at once, which spares a claim query per batch on the
+ * busiest path. Everything else — retries, a backlog, uplinks another process stored — is
+ * claimed from the database (several processes share the work; see claimDeliveries). Hand-over
+ * stops for an application while it has a backlog, so old deliveries are not passed by new
+ * ones for long (there is no ordering guarantee: up to 64 requests run at once).
+ *
+ * Per-application limits keep one slow endpoint from taking every slot, and an endpoint that
+ * fails is backed off as a whole (one probe at a time until it answers again) instead of
+ * failing each of its deliveries. Outcomes are recorded in batches a few milliseconds apart.
  */
 import { createHmac } from 'node:crypto';
 import { request } from 'undici';
@@ -44,6 +51,11 @@ const IDLE_MS = 500;
 const TARGET_CACHE_MS = 2_000;
 const ERROR_BODY_CHARS = 200;
 const SUCCESS_RECORD_MS = 1_000;
+/**
+ * How long finished deliveries wait to be recorded together. Their claims keep them from being
+ * sent again meanwhile; a crash in this window sends them again (at least once).
+ */
+const RECORD_DELAY_MS = 10;
 
 /** Associated data of an application's sealed reporting secret. */
 export function reportingSecretAad(applicationId: string): string {
@@ -138,6 +150,23 @@ interface Target {
   loadedAt: number;
 }
 
+/** What ingest sees of the worker: deliveries of new uplinks go to it without a claim query. */
+export interface DeliveryHandOff {
+  /** Takes slots for up to `wanted` new deliveries of the application; returns how many. */
+  reserve(applicationId: string, wanted: number): number;
+  /** The claim to store reserved deliveries with. */
+  leaseUntil(): string;
+  /**
+   * After the commit: sends the deliveries stored claimed, frees the reserved slots they did
+   * not use, and looks for the deliveries of `applicationIds` that were stored unclaimed.
+   */
+  stored(
+    claimed: ClaimedDelivery[],
+    reserved: ReadonlyMap<string, number>,
+    applicationIds: Iterable<string>,
+  ): void;
+}
+
 export interface DeliveryDeps {
   db: Db;
   dialect: Dialect;
@@ -146,7 +175,7 @@ export interface DeliveryDeps {
   config: UplinksConfig;
 }
 
-export class DeliveryWorker implements BackgroundWorker {
+export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
   readonly name = 'uplink-delivery';
   private controller: AbortController | undefined;
   private running: Promise<void> | undefined;
@@ -159,9 +188,16 @@ export class DeliveryWorker implements BackgroundWorker {
   private readonly perApplication = new Map<string, number>();
   /** Applications whose endpoint failed last: one request at a time until it answers. */
   private readonly failing = new Set<string>();
+  /**
+   * Applications that may have due deliveries in the database: their new deliveries go through
+   * claims too (no hand-over) until a claim finds no more.
+   */
+  private readonly backlogged = new Set<string>();
   private readonly targets = new Map<string, Target>();
+  private readonly loadingTargets = new Set<string>();
   private readonly successRecordedAt = new Map<string, number>();
   private outcomes: Outcome[] = [];
+  private recordTimer: NodeJS.Timeout | undefined;
   private recording: Promise<void> | undefined;
 
   constructor(private readonly deps: DeliveryDeps) {}
@@ -179,7 +215,53 @@ export class DeliveryWorker implements BackgroundWorker {
     await this.running;
     this.running = undefined;
     while (this.inFlight > 0) await new Promise((r) => setTimeout(r, 10));
-    await this.recordOutcomes();
+    clearTimeout(this.recordTimer);
+    this.recordTimer = undefined;
+    await this.flushOutcomes();
+  }
+
+  private get accepting(): boolean {
+    return this.running !== undefined && this.controller?.signal.aborted === false;
+  }
+
+  reserve(applicationId: string, wanted: number): number {
+    if (!this.accepting || this.failing.has(applicationId)) return 0;
+    const target = this.targets.get(applicationId);
+    if (target === undefined || Date.now() - target.loadedAt > TARGET_CACHE_MS)
+      void this.refreshTargets([applicationId]);
+    // Unknown yet: this batch goes through a claim, which loads it.
+    if (target === undefined) return 0;
+    if (target.url === null) return 0; // no delivery is made
+    if (this.backlogged.has(applicationId)) return 0;
+    const slots = Math.min(
+      wanted,
+      PER_APPLICATION - (this.perApplication.get(applicationId) ?? 0),
+      MAX_IN_FLIGHT - this.inFlight,
+    );
+    const granted = Math.max(0, slots);
+    if (granted < wanted) this.backlogged.add(applicationId);
+    if (granted > 0) this.occupy(applicationId, granted);
+    return granted;
+  }
+
+  leaseUntil(): string {
+    return new Date(
+      Date.now() + this.deps.config.deliveryTimeoutMs + CLAIM_MARGIN_MS,
+    ).toISOString();
+  }
+
+  stored(
+    claimed: ClaimedDelivery[],
+    reserved: ReadonlyMap<string, number>,
+    applicationIds: Iterable<string>,
+  ): void {
+    const unused = new Map(reserved);
+    for (const delivery of claimed) {
+      unused.set(delivery.application_id, (unused.get(delivery.application_id) ?? 0) - 1);
+      this.send(delivery, delivery.document!);
+    }
+    for (const [applicationId, n] of unused) if (n > 0) this.release(applicationId, n);
+    this.notifyStored(applicationIds);
   }
 
   /** New work may be due (an uplink was stored, a dead letter requeued). */
@@ -193,7 +275,7 @@ export class DeliveryWorker implements BackgroundWorker {
    * have enough in flight — at full speed, nearly always the case — and cost a scan of the due
    * deliveries for nothing; their next claim comes when their requests finish.
    */
-  notifyStored(applicationIds: Iterable<string>): void {
+  private notifyStored(applicationIds: Iterable<string>): void {
     for (const id of applicationIds) {
       if (!this.isSaturated(id)) {
         this.notify();
@@ -259,20 +341,39 @@ export class DeliveryWorker implements BackgroundWorker {
     }
   }
 
-  private claim(limit: number): Promise<ClaimedDelivery[]> {
+  private async claim(limit: number): Promise<ClaimedDelivery[]> {
     // Claims of half the limit, for applications with at most half of it in flight, keep each
     // under the limit while claiming in bulk.
     const excluded = [...this.perApplication.keys()].filter((app) => this.isSaturated(app));
-    const now = Date.now();
-    return claimDeliveries(this.deps.db, this.deps.dialect, {
-      now: new Date(now).toISOString(),
-      leaseUntil: new Date(
-        now + this.deps.config.deliveryTimeoutMs + CLAIM_MARGIN_MS,
-      ).toISOString(),
+    const perApplication = PER_APPLICATION / 2;
+    const claimed = await claimDeliveries(this.deps.db, this.deps.dialect, {
+      now: nowIso(),
+      leaseUntil: this.leaseUntil(),
       limit,
-      perApplication: PER_APPLICATION / 2,
+      perApplication,
       excluded,
     });
+    this.noteBacklogs(claimed, claimed.length === limit ? undefined : new Set(excluded));
+    return claimed;
+  }
+
+  /**
+   * An application whose claim was capped may have more due; one that got less than its cap
+   * (in a claim that was not cut short by the overall limit) has none left.
+   */
+  private noteBacklogs(claimed: ClaimedDelivery[], excluded: Set<string> | undefined): void {
+    const counts = new Map<string, number>();
+    for (const c of claimed) counts.set(c.application_id, (counts.get(c.application_id) ?? 0) + 1);
+    for (const [applicationId, n] of counts) {
+      const cap = this.failing.has(applicationId) ? 1 : PER_APPLICATION / 2;
+      if (n >= cap) this.backlogged.add(applicationId);
+    }
+    if (excluded === undefined) return;
+    for (const applicationId of this.backlogged) {
+      const n = counts.get(applicationId) ?? 0;
+      const cap = this.failing.has(applicationId) ? 1 : PER_APPLICATION / 2;
+      if (!excluded.has(applicationId) && n < cap) this.backlogged.delete(applicationId);
+    }
   }
 
   private async dispatch(claimed: ClaimedDelivery[]): Promise<void> {
@@ -280,29 +381,63 @@ export class DeliveryWorker implements BackgroundWorker {
     for (const delivery of claimed) {
       const body = delivery.document;
       if (body === null) continue; // purged meanwhile, nothing to send
-      this.inFlight++;
-      this.perApplication.set(
-        delivery.application_id,
-        (this.perApplication.get(delivery.application_id) ?? 0) + 1,
-      );
-      void this.deliver(delivery, body).finally(() => {
-        this.inFlight--;
-        const left = (this.perApplication.get(delivery.application_id) ?? 1) - 1;
-        if (left > 0) this.perApplication.set(delivery.application_id, left);
-        else this.perApplication.delete(delivery.application_id);
-        // Finished requests matter to the loop only when it waits for a slot (its own, or half
-        // of the application's, so that it claims many at once); new work wakes it through notify().
-        if (this.waitingForSlot || left === PER_APPLICATION / 2) this.notify();
-      });
+      this.occupy(delivery.application_id, 1);
+      this.send(delivery, body);
     }
   }
 
+  private occupy(applicationId: string, n: number): void {
+    this.inFlight += n;
+    this.perApplication.set(applicationId, (this.perApplication.get(applicationId) ?? 0) + n);
+  }
+
+  private release(applicationId: string, n: number): void {
+    this.inFlight -= n;
+    const left = (this.perApplication.get(applicationId) ?? n) - n;
+    if (left > 0) this.perApplication.set(applicationId, left);
+    else this.perApplication.delete(applicationId);
+    // Freed slots matter to the loop only when it waits for one, or when the application has
+    // due deliveries in the database and half of its slots are free (so that it claims many at
+    // once); new work wakes it through notify().
+    if (
+      this.waitingForSlot ||
+      (this.backlogged.has(applicationId) &&
+        left <= PER_APPLICATION / 2 &&
+        left + n > PER_APPLICATION / 2)
+    )
+      this.notify();
+  }
+
+  /** Sends a delivery whose slot is taken; frees the slot when the endpoint has answered. */
+  private send(delivery: ClaimedDelivery, body: string): void {
+    void this.deliver(delivery, body).finally(() => this.release(delivery.application_id, 1));
+  }
+
+  /** Reads the targets of applications not read yet (or too long ago) before their claims are sent. */
   private async loadTargets(applicationIds: string[]): Promise<void> {
     const stale = applicationIds.filter((id) => {
       const t = this.targets.get(id);
       return t === undefined || Date.now() - t.loadedAt > TARGET_CACHE_MS;
     });
-    for (const row of await findDeliveryTargets(this.deps.db, stale)) {
+    await this.readTargets(stale);
+  }
+
+  /** loadTargets in the background, for hand-overs: once at a time per application. */
+  private async refreshTargets(applicationIds: string[]): Promise<void> {
+    const wanted = applicationIds.filter((id) => !this.loadingTargets.has(id));
+    if (wanted.length === 0) return;
+    for (const id of wanted) this.loadingTargets.add(id);
+    try {
+      await this.readTargets(wanted);
+    } catch (err) {
+      this.deps.log.error({ err }, 'reading reporting URLs failed');
+    } finally {
+      for (const id of wanted) this.loadingTargets.delete(id);
+    }
+  }
+
+  private async readTargets(applicationIds: string[]): Promise<void> {
+    for (const row of await findDeliveryTargets(this.deps.db, applicationIds)) {
       this.targets.set(row.id, {
         url: row.reporting_url,
         secret:
@@ -315,8 +450,8 @@ export class DeliveryWorker implements BackgroundWorker {
   }
 
   /**
-   * Sends one delivery. Its outcome is recorded with the others that finish in the same turn
-   * of the event loop: a few statements per batch instead of several per delivery, which keeps
+   * Sends one delivery. Its outcome is recorded with the others that finish within
+   * RECORD_DELAY_MS: a few statements per batch instead of several per delivery, which keeps
    * the database (and its connection pool) free for other applications' work.
    */
   private async deliver(delivery: ClaimedDelivery, body: string): Promise<void> {
@@ -342,23 +477,35 @@ export class DeliveryWorker implements BackgroundWorker {
         this.successRecordedAt.delete(delivery.application_id);
     } else if (outcome.endpointFailure) this.failing.add(delivery.application_id);
     this.outcomes.push({ delivery, outcome });
-    this.recording ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
-      this.recordOutcomes(),
-    );
-    await this.recording;
+    this.recordTimer ??= setTimeout(() => {
+      this.recordTimer = undefined;
+      void this.flushOutcomes();
+    }, RECORD_DELAY_MS);
+  }
+
+  /** Records the finished deliveries, one batch at a time. */
+  private flushOutcomes(): Promise<void> {
+    // `finally` runs as a later microtask, so it never clears the field before it is set.
+    this.recording ??= this.recordAll().finally(() => {
+      this.recording = undefined;
+    });
+    return this.recording;
+  }
+
+  private async recordAll(): Promise<void> {
+    while (this.outcomes.length > 0) await this.recordOutcomes();
   }
 
   private async recordOutcomes(): Promise<void> {
     const batch = this.outcomes;
     this.outcomes = [];
-    this.recording = undefined;
-    if (batch.length === 0) return;
     const nowText = nowIso();
     try {
       const delivered = batch.filter((o) => o.outcome.ok);
       if (delivered.length > 0) {
         await markDelivered(
           this.deps.db,
+          this.deps.dialect,
           delivered.map((o) => ({ uplinkId: o.delivery.uplink_id, status: o.outcome.status! })),
           nowText,
         );
@@ -435,6 +582,7 @@ export class DeliveryWorker implements BackgroundWorker {
       group.ids.push(delivery.uplink_id);
       groups.set(key, group);
     }
-    for (const { ids, outcome } of groups.values()) await markFailed(db, ids, outcome, nowText);
+    for (const { ids, outcome } of groups.values())
+      await markFailed(db, this.deps.dialect, ids, outcome, nowText);
   }
 }

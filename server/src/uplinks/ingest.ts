@@ -4,11 +4,15 @@
  * durable path fast on PostgreSQL: every uplink that arrives while one batch commits goes
  * into the next transaction (group commit), so a busy server commits hundreds per round trip
  * while a quiet one commits each uplink right away.
+ *
+ * Deliveries the delivery worker has room for are stored claimed by it and handed to it once
+ * committed: a new uplink reaches its endpoint without waiting for (and paying for) a claim.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import { nowIso } from '../clock.js';
 import type { Db } from '../db/database.js';
-import { insertUplinks, type Dialect } from './uplinks.repository.js';
+import type { DeliveryHandOff } from './delivery.js';
+import { insertUplinks, type ClaimedDelivery, type Dialect } from './uplinks.repository.js';
 import type { NewUplinkRow } from './uplinks.table.js';
 
 const MAX_BATCH = 500;
@@ -33,6 +37,7 @@ export class UplinkIngest {
       db: Db;
       dialect: Dialect;
       log: FastifyBaseLogger;
+      delivery: DeliveryHandOff;
       /** Called after each commit with the applications that got new uplinks. */
       onStored: (applicationIds: Set<string>) => void;
     },
@@ -69,27 +74,73 @@ export class UplinkIngest {
   }
 
   private async write(batch: Pending[]): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      const now = nowIso();
-      const rows = batch.map((p) => ({ ...p.row, ingested_at: now }));
-      try {
-        const inserted = await insertUplinks(this.deps.db, this.deps.dialect, rows);
-        if (inserted.length > 0) {
-          const ids = new Set(inserted);
-          this.deps.onStored(
-            new Set(rows.filter((r) => ids.has(r.id)).map((r) => r.application_id)),
+    const { delivery } = this.deps;
+    const reserved = this.reserveDeliveries(batch);
+    const claimed: ClaimedDelivery[] = [];
+    const pendingApplications = new Set<string>();
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const now = nowIso();
+        const rows = batch.map((p) => ({ ...p.row, ingested_at: now }));
+        try {
+          const result = await insertUplinks(this.deps.db, this.deps.dialect, rows, {
+            uplinkIds: reserved.uplinkIds,
+            leaseUntil: delivery.leaseUntil(),
+          });
+          if (result.stored.length === 0) return;
+          const stored = new Set(result.stored);
+          const claimedIds = new Set(result.claimed);
+          const applications = new Set<string>();
+          for (const row of rows) {
+            // delete: a message received twice in one batch is sent once.
+            if (!stored.delete(row.id)) continue;
+            applications.add(row.application_id);
+            if (claimedIds.has(row.id)) {
+              claimed.push({
+                uplink_id: row.id,
+                application_id: row.application_id,
+                attempts: 0,
+                created_at: now,
+                document: row.document,
+              });
+            } else pendingApplications.add(row.application_id);
+          }
+          this.deps.onStored(applications);
+          return;
+        } catch (error) {
+          const delay = RETRY_DELAYS_MS[attempt];
+          if (delay === undefined) throw error;
+          this.deps.log.warn(
+            { err: error, attempt: attempt + 1 },
+            'storing uplinks failed; retrying',
           );
+          await new Promise((r) => setTimeout(r, delay));
         }
-        return;
-      } catch (error) {
-        const delay = RETRY_DELAYS_MS[attempt];
-        if (delay === undefined) throw error;
-        this.deps.log.warn(
-          { err: error, attempt: attempt + 1 },
-          'storing uplinks failed; retrying',
-        );
-        await new Promise((r) => setTimeout(r, delay));
       }
+    } finally {
+      delivery.stored(claimed, reserved.perApplication, pendingApplications);
     }
+  }
+
+  /** Slots of the delivery worker for the batch's uplinks, in their order, per application. */
+  private reserveDeliveries(batch: Pending[]): {
+    uplinkIds: Set<string>;
+    perApplication: Map<string, number>;
+  } {
+    const byApplication = new Map<string, string[]>();
+    for (const { row } of batch) {
+      const ids = byApplication.get(row.application_id);
+      if (ids === undefined) byApplication.set(row.application_id, [row.id]);
+      else ids.push(row.id);
+    }
+    const uplinkIds = new Set<string>();
+    const perApplication = new Map<string, number>();
+    for (const [applicationId, ids] of byApplication) {
+      const granted = this.deps.delivery.reserve(applicationId, ids.length);
+      if (granted === 0) continue;
+      perApplication.set(applicationId, granted);
+      for (const id of ids.slice(0, granted)) uplinkIds.add(id);
+    }
+    return { uplinkIds, perApplication };
   }
 }

@@ -46,10 +46,8 @@ async function uplinksPlugin(app: FastifyInstance): Promise<void> {
     db,
     dialect: app.config.database.dialect,
     log: app.log.child({ worker: 'uplink-ingest' }),
-    onStored: (applicationIds) => {
-      delivery.notifyStored(applicationIds);
-      bus.emit(STORED_EVENT, applicationIds);
-    },
+    delivery,
+    onStored: (applicationIds) => bus.emit(STORED_EVENT, applicationIds),
   });
   const subscriptions = new SubscriptionManager({
     db,
