@@ -110,6 +110,7 @@ describe.each(DIALECTS)('uplinks (%s)', (dialect) => {
       expect(headers['content-type']).toBe('application/json');
       const doc = JSON.parse(body) as {
         id: string;
+        receivedAt: string;
         version: number;
         application: { id: string; remoteId: string };
         network: { id: string; protocol: string };
@@ -121,6 +122,9 @@ describe.each(DIALECTS)('uplinks (%s)', (dialect) => {
       };
       validate(doc);
       expect(headers['idempotency-key']).toBe(doc.id);
+      // Ids start with the message's own time (48 bits of milliseconds): stored in time order.
+      const millis = Date.parse(doc.receivedAt).toString(16).padStart(12, '0');
+      expect(doc.id.replace('-', '').slice(0, 12)).toBe(millis);
       expect(doc.version).toBe(1);
       expect(doc.application).toEqual({ id: weather.applicationId, remoteId: 'acme-weather' });
       expect(doc.network).toEqual({ id: networkId, protocol: 'ttn-v2' });

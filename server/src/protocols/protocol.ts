@@ -185,6 +185,11 @@ export interface GatewayReception {
 export interface NetworkUplink {
   /** The same for the same network message, e.g. when it is delivered twice. */
   messageKey: string;
+  /**
+   * The time the message itself carries (ms since the epoch), as much part of it as its key;
+   * null when it carries none. Message ids start with it, so they are stored in time order.
+   */
+  messageTime: number | null;
   remoteDeviceId: string;
   devEui: string | null;
   receivedAt: string;

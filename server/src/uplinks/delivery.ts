@@ -21,6 +21,7 @@ import type { UplinksConfig } from '../config.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { Db } from '../db/database.js';
 import type { BackgroundWorker } from '../workers/worker.js';
+import { HeldDeliveries, type HeldDelivery, type HoldLimits } from './held-deliveries.js';
 import {
   claimDeliveries,
   deadLetterExpired,
@@ -31,6 +32,7 @@ import {
   postponeDeliveries,
   recordEndpointFailure,
   recordEndpointSuccess,
+  rescheduleDeliveries,
   type ClaimedDelivery,
   type Dialect,
 } from './uplinks.repository.js';
@@ -40,9 +42,15 @@ const USER_AGENT = 'LPWAN-Server';
 const BACKOFF_MIN_MS = 1_000;
 /** Past the request time-out: a claim outlives the request it was made for. */
 const CLAIM_MARGIN_MS = 5_000;
-const MAX_IN_FLIGHT = 256;
-const PER_APPLICATION = 64;
-const MAX_CLAIM = 200;
+/** Claims of held deliveries that run out within the margin are renewed this often. */
+const RENEW_EVERY_MS = 1_000;
+const LIMITS: HoldLimits = {
+  requests: 256,
+  requestsPerApplication: 64,
+  total: 4_096,
+  perApplication: 1_024,
+};
+const MAX_CLAIM = 500;
 const IDLE_MS = 500;
 /**
  * How long a reporting URL and secret read from the database are used. A new secret set
@@ -152,16 +160,18 @@ interface Target {
 
 /** What ingest sees of the worker: deliveries of new uplinks go to it without a claim query. */
 export interface DeliveryHandOff {
-  /** Takes slots for up to `wanted` new deliveries of the application; returns how many. */
+  /** Takes room for up to `wanted` new deliveries of the application; returns how many. */
   reserve(applicationId: string, wanted: number): number;
   /** The claim to store reserved deliveries with. */
   leaseUntil(): string;
   /**
-   * After the commit: sends the deliveries stored claimed, frees the reserved slots they did
-   * not use, and looks for the deliveries of `applicationIds` that were stored unclaimed.
+   * After the commit: holds the deliveries stored claimed (until `claimedUntil`), frees the
+   * reserved room they did not use, and looks for the deliveries of `applicationIds` that
+   * were stored unclaimed.
    */
   stored(
     claimed: ClaimedDelivery[],
+    claimedUntil: string,
     reserved: ReadonlyMap<string, number>,
     applicationIds: Iterable<string>,
   ): void;
@@ -179,13 +189,13 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
   readonly name = 'uplink-delivery';
   private controller: AbortController | undefined;
   private running: Promise<void> | undefined;
+  private renewTimer: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
   /** A wake-up that came while the loop was busy: its next sleep returns at once. */
   private woken = false;
-  /** The loop waits for a request to finish (every slot taken), not for new work. */
-  private waitingForSlot = false;
-  private inFlight = 0;
-  private readonly perApplication = new Map<string, number>();
+  /** The loop waits for held deliveries to be sent (no room to claim), not for new work. */
+  private waitingForRoom = false;
+  private readonly held = new HeldDeliveries(LIMITS);
   /** Applications whose endpoint failed last: one request at a time until it answers. */
   private readonly failing = new Set<string>();
   /**
@@ -197,8 +207,11 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
   private readonly loadingTargets = new Set<string>();
   private readonly successRecordedAt = new Map<string, number>();
   private outcomes: Outcome[] = [];
+  /** Deliveries let go of when their endpoint failed: their claims end at its backoff. */
+  private dropped = new Map<string, string[]>();
   private recordTimer: NodeJS.Timeout | undefined;
   private recording: Promise<void> | undefined;
+  private readonly isFailing = (applicationId: string) => this.failing.has(applicationId);
 
   constructor(private readonly deps: DeliveryDeps) {}
 
@@ -206,18 +219,37 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
     if (this.running) return;
     this.controller = new AbortController();
     this.running = this.loop(this.controller.signal);
+    this.renewTimer = setInterval(() => void this.renewClaims(), RENEW_EVERY_MS);
+    this.renewTimer.unref();
   }
 
-  /** Stops claiming; waits for the requests in flight and their outcomes to be recorded. */
+  /**
+   * Stops claiming; waits for the requests in flight and their outcomes to be recorded, and
+   * lets go of the deliveries still waiting (due at once for the next process).
+   */
   async stop(): Promise<void> {
     this.controller?.abort();
     this.wake?.();
     await this.running;
     this.running = undefined;
-    while (this.inFlight > 0) await new Promise((r) => setTimeout(r, 10));
+    clearInterval(this.renewTimer);
+    const waiting = [...this.held.waiting()];
+    for (const applicationId of new Set(waiting.map((h) => h.delivery.application_id)))
+      this.held.dropWaiting(applicationId);
+    while (this.held.inFlight > 0) await new Promise((r) => setTimeout(r, 10));
     clearTimeout(this.recordTimer);
     this.recordTimer = undefined;
     await this.flushOutcomes();
+    if (waiting.length > 0) {
+      await rescheduleDeliveries(
+        this.deps.db,
+        this.deps.dialect,
+        waiting.map((h) => h.delivery.uplink_id),
+        nowIso(),
+      ).catch((err: unknown) =>
+        this.deps.log.warn({ err }, 'held deliveries are left to their claims running out'),
+      );
+    }
   }
 
   private get accepting(): boolean {
@@ -233,34 +265,33 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
     if (target === undefined) return 0;
     if (target.url === null) return 0; // no delivery is made
     if (this.backlogged.has(applicationId)) return 0;
-    const slots = Math.min(
-      wanted,
-      PER_APPLICATION - (this.perApplication.get(applicationId) ?? 0),
-      MAX_IN_FLIGHT - this.inFlight,
-    );
-    const granted = Math.max(0, slots);
+    const granted = this.held.reserve(applicationId, wanted);
     if (granted < wanted) this.backlogged.add(applicationId);
-    if (granted > 0) this.occupy(applicationId, granted);
     return granted;
   }
 
   leaseUntil(): string {
-    return new Date(
-      Date.now() + this.deps.config.deliveryTimeoutMs + CLAIM_MARGIN_MS,
-    ).toISOString();
+    return new Date(this.leaseEnd()).toISOString();
+  }
+
+  private leaseEnd(): number {
+    return Date.now() + this.deps.config.deliveryTimeoutMs + CLAIM_MARGIN_MS;
   }
 
   stored(
     claimed: ClaimedDelivery[],
+    claimedUntil: string,
     reserved: ReadonlyMap<string, number>,
     applicationIds: Iterable<string>,
   ): void {
     const unused = new Map(reserved);
+    const leaseUntil = Date.parse(claimedUntil);
     for (const delivery of claimed) {
       unused.set(delivery.application_id, (unused.get(delivery.application_id) ?? 0) - 1);
-      this.send(delivery, delivery.document!);
+      this.held.add({ delivery, body: delivery.document!, leaseUntil }, true);
     }
-    for (const [applicationId, n] of unused) if (n > 0) this.release(applicationId, n);
+    for (const [applicationId, n] of unused) this.held.unreserve(applicationId, n);
+    this.send(this.held.takeSendable(this.isFailing));
     this.notifyStored(applicationIds);
   }
 
@@ -271,9 +302,9 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
   }
 
   /**
-   * Uplinks of these applications were stored. A claim now would skip the applications that
-   * have enough in flight — at full speed, nearly always the case — and cost a scan of the due
-   * deliveries for nothing; their next claim comes when their requests finish.
+   * Uplinks of these applications were stored unclaimed. A claim now would skip the
+   * applications that hold enough — at full speed, nearly always the case — and cost a scan of
+   * the due deliveries for nothing; their next claim comes when what they hold is sent.
    */
   private notifyStored(applicationIds: Iterable<string>): void {
     for (const id of applicationIds) {
@@ -289,10 +320,10 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
     this.targets.delete(applicationId);
   }
 
-  /** Claims leave out the application: enough of its deliveries are in flight. */
+  /** Claims leave out the application: it holds enough. */
   private isSaturated(applicationId: string): boolean {
-    const n = this.perApplication.get(applicationId) ?? 0;
-    return n > PER_APPLICATION / 2 || (this.failing.has(applicationId) && n > 0);
+    const n = this.held.of(applicationId);
+    return n > LIMITS.perApplication / 2 || (this.failing.has(applicationId) && n > 0);
   }
 
   private sleep(ms: number): Promise<void> {
@@ -317,21 +348,22 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
   private async loop(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       try {
-        const free = MAX_IN_FLIGHT - this.inFlight;
-        const limit = Math.min(free, MAX_CLAIM);
-        const claimed = free > 0 ? await this.claim(limit) : [];
-        if (claimed.length > 0) await this.dispatch(claimed);
+        const room = this.held.room;
+        const limit = Math.min(room, MAX_CLAIM);
+        const { claimed, leaseUntil } =
+          room > 0 ? await this.claim(limit) : { claimed: [], leaseUntil: '' };
+        if (claimed.length > 0) await this.dispatch(claimed, leaseUntil);
         // Claim again while a claim may find more: it was full, or one of its applications can
         // take more (per-application limits make claims partial). Otherwise wait for new work,
-        // a free slot, or an application falling below its limit: at full speed a claim for
-        // nothing but saturated applications scans the due deliveries for nothing.
+        // room, or an application falling below its limit: at full speed a claim for nothing
+        // but saturated applications scans the due deliveries for nothing.
         const more =
           claimed.length === limit ||
           claimed.some((delivery) => !this.isSaturated(delivery.application_id));
-        if (!more || free <= 0) {
-          this.waitingForSlot = free <= 0;
+        if (!more || room <= 0) {
+          this.waitingForRoom = room <= 0;
           await this.sleep(IDLE_MS);
-          this.waitingForSlot = false;
+          this.waitingForRoom = false;
         }
       } catch (err) {
         if (!signal.aborted)
@@ -341,20 +373,20 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
     }
   }
 
-  private async claim(limit: number): Promise<ClaimedDelivery[]> {
-    // Claims of half the limit, for applications with at most half of it in flight, keep each
-    // under the limit while claiming in bulk.
-    const excluded = [...this.perApplication.keys()].filter((app) => this.isSaturated(app));
-    const perApplication = PER_APPLICATION / 2;
+  private async claim(limit: number): Promise<{ claimed: ClaimedDelivery[]; leaseUntil: string }> {
+    // Claims of half of what an application may hold, for applications holding at most half,
+    // keep each under the limit while claiming in bulk.
+    const excluded = [...this.held.applications()].filter((app) => this.isSaturated(app));
+    const leaseUntil = this.leaseUntil();
     const claimed = await claimDeliveries(this.deps.db, this.deps.dialect, {
       now: nowIso(),
-      leaseUntil: this.leaseUntil(),
+      leaseUntil,
       limit,
-      perApplication,
+      perApplication: LIMITS.perApplication / 2,
       excluded,
     });
     this.noteBacklogs(claimed, claimed.length === limit ? undefined : new Set(excluded));
-    return claimed;
+    return { claimed, leaseUntil };
   }
 
   /**
@@ -362,55 +394,75 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
    * (in a claim that was not cut short by the overall limit) has none left.
    */
   private noteBacklogs(claimed: ClaimedDelivery[], excluded: Set<string> | undefined): void {
+    const cap = (applicationId: string) =>
+      this.failing.has(applicationId) ? 1 : LIMITS.perApplication / 2;
     const counts = new Map<string, number>();
     for (const c of claimed) counts.set(c.application_id, (counts.get(c.application_id) ?? 0) + 1);
-    for (const [applicationId, n] of counts) {
-      const cap = this.failing.has(applicationId) ? 1 : PER_APPLICATION / 2;
-      if (n >= cap) this.backlogged.add(applicationId);
-    }
+    for (const [applicationId, n] of counts)
+      if (n >= cap(applicationId)) this.backlogged.add(applicationId);
     if (excluded === undefined) return;
     for (const applicationId of this.backlogged) {
       const n = counts.get(applicationId) ?? 0;
-      const cap = this.failing.has(applicationId) ? 1 : PER_APPLICATION / 2;
-      if (!excluded.has(applicationId) && n < cap) this.backlogged.delete(applicationId);
+      if (!excluded.has(applicationId) && n < cap(applicationId))
+        this.backlogged.delete(applicationId);
     }
   }
 
-  private async dispatch(claimed: ClaimedDelivery[]): Promise<void> {
+  private async dispatch(claimed: ClaimedDelivery[], claimedUntil: string): Promise<void> {
     await this.loadTargets([...new Set(claimed.map((c) => c.application_id))]);
+    const leaseUntil = Date.parse(claimedUntil);
     for (const delivery of claimed) {
       const body = delivery.document;
       if (body === null) continue; // purged meanwhile, nothing to send
-      this.occupy(delivery.application_id, 1);
-      this.send(delivery, body);
+      this.held.add({ delivery, body, leaseUntil }, false);
     }
+    this.send(this.held.takeSendable(this.isFailing));
   }
 
-  private occupy(applicationId: string, n: number): void {
-    this.inFlight += n;
-    this.perApplication.set(applicationId, (this.perApplication.get(applicationId) ?? 0) + n);
+  private send(items: HeldDelivery[]): void {
+    for (const item of items) void this.deliver(item).finally(() => this.sent(item));
   }
 
-  private release(applicationId: string, n: number): void {
-    this.inFlight -= n;
-    const left = (this.perApplication.get(applicationId) ?? n) - n;
-    if (left > 0) this.perApplication.set(applicationId, left);
-    else this.perApplication.delete(applicationId);
-    // Freed slots matter to the loop only when it waits for one, or when the application has
-    // due deliveries in the database and half of its slots are free (so that it claims many at
-    // once); new work wakes it through notify().
+  /** A request ended: its slot goes to the next waiting delivery, and claims may go on. */
+  private sent(item: HeldDelivery): void {
+    const applicationId = item.delivery.application_id;
+    const allBusy = this.held.inFlight >= LIMITS.requests;
+    this.held.finish(item);
+    // A slot of all the process's: any application may use it; else only this one's.
+    this.send(this.held.takeSendable(this.isFailing, allBusy ? undefined : applicationId));
+    // The loop cares only when it waits for room, or when the application has due deliveries
+    // in the database and now holds half of what it may (so that it claims many at once); new
+    // work wakes it through notify().
     if (
-      this.waitingForSlot ||
+      this.waitingForRoom ||
       (this.backlogged.has(applicationId) &&
-        left <= PER_APPLICATION / 2 &&
-        left + n > PER_APPLICATION / 2)
+        this.held.of(applicationId) === LIMITS.perApplication / 2)
     )
       this.notify();
   }
 
-  /** Sends a delivery whose slot is taken; frees the slot when the endpoint has answered. */
-  private send(delivery: ClaimedDelivery, body: string): void {
-    void this.deliver(delivery, body).finally(() => this.release(delivery.application_id, 1));
+  /**
+   * Held deliveries wait for a slot longer than a claim lasts when their endpoint is slow:
+   * their claims are extended before they run out, so no other process takes them meanwhile.
+   */
+  private async renewClaims(): Promise<void> {
+    // A delivery may wait up to a round before its renewal, then be sent: its claim must
+    // outlast both.
+    const soon = Date.now() + this.deps.config.deliveryTimeoutMs + 2 * RENEW_EVERY_MS;
+    const expiring = [...this.held.waiting()].filter((h) => h.leaseUntil < soon);
+    if (expiring.length === 0) return;
+    const leaseUntil = this.leaseEnd();
+    try {
+      await rescheduleDeliveries(
+        this.deps.db,
+        this.deps.dialect,
+        expiring.map((h) => h.delivery.uplink_id),
+        new Date(leaseUntil).toISOString(),
+      );
+      for (const h of expiring) h.leaseUntil = leaseUntil;
+    } catch (err) {
+      this.deps.log.error({ err }, 'renewing the claims of held deliveries failed');
+    }
   }
 
   /** Reads the targets of applications not read yet (or too long ago) before their claims are sent. */
@@ -454,7 +506,7 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
    * RECORD_DELAY_MS: a few statements per batch instead of several per delivery, which keeps
    * the database (and its connection pool) free for other applications' work.
    */
-  private async deliver(delivery: ClaimedDelivery, body: string): Promise<void> {
+  private async deliver({ delivery, body }: HeldDelivery): Promise<void> {
     const target = this.targets.get(delivery.application_id);
     const outcome: PostOutcome =
       target?.url == null
@@ -475,7 +527,17 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
     if (outcome.ok) {
       if (this.failing.delete(delivery.application_id))
         this.successRecordedAt.delete(delivery.application_id);
-    } else if (outcome.endpointFailure) this.failing.add(delivery.application_id);
+    } else if (outcome.endpointFailure) {
+      // The endpoint is in trouble: what waits for it goes back to the database, due when its
+      // backoff ends (recordFailures), and is claimed one at a time from there.
+      this.failing.add(delivery.application_id);
+      const dropped = this.held.dropWaiting(delivery.application_id);
+      if (dropped.length > 0) {
+        const ids = this.dropped.get(delivery.application_id) ?? [];
+        ids.push(...dropped.map((h) => h.delivery.uplink_id));
+        this.dropped.set(delivery.application_id, ids);
+      }
+    }
     this.outcomes.push({ delivery, outcome });
     this.recordTimer ??= setTimeout(() => {
       this.recordTimer = undefined;
@@ -561,6 +623,11 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
         nowText,
       );
       if (!blocked) await postponeDeliveries(db, applicationId, blockedUntil);
+      const dropped = this.dropped.get(applicationId);
+      if (dropped !== undefined) {
+        this.dropped.delete(applicationId);
+        await rescheduleDeliveries(db, this.deps.dialect, dropped, blockedUntil);
+      }
       const dead = await deadLetterExpired(db, applicationId, expiredBefore, error, nowText);
       if (dead > 0) log.warn({ applicationId, deliveries: dead }, 'deliveries dead-lettered');
     }

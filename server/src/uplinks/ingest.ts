@@ -78,14 +78,16 @@ export class UplinkIngest {
     const reserved = this.reserveDeliveries(batch);
     const claimed: ClaimedDelivery[] = [];
     const pendingApplications = new Set<string>();
+    let leaseUntil = '';
     try {
       for (let attempt = 0; ; attempt++) {
         const now = nowIso();
         const rows = batch.map((p) => ({ ...p.row, ingested_at: now }));
+        leaseUntil = delivery.leaseUntil();
         try {
           const result = await insertUplinks(this.deps.db, this.deps.dialect, rows, {
             uplinkIds: reserved.uplinkIds,
-            leaseUntil: delivery.leaseUntil(),
+            leaseUntil,
           });
           if (result.stored.length === 0) return;
           const stored = new Set(result.stored);
@@ -118,7 +120,7 @@ export class UplinkIngest {
         }
       }
     } finally {
-      delivery.stored(claimed, reserved.perApplication, pendingApplications);
+      delivery.stored(claimed, leaseUntil, reserved.perApplication, pendingApplications);
     }
   }
 

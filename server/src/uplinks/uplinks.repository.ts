@@ -502,6 +502,22 @@ export async function markFailed(
     .execute();
 }
 
+/** Moves the next attempt of pending deliveries: renews or ends this process's claims on them. */
+export async function rescheduleDeliveries(
+  db: Db,
+  dialect: Dialect,
+  uplinkIds: string[],
+  nextAttemptAt: string,
+): Promise<void> {
+  if (uplinkIds.length === 0) return;
+  await db
+    .updateTable('deliveries')
+    .set({ next_attempt_at: nextAttemptAt })
+    .where(isOneOf(dialect, 'uplink_id', uplinkIds))
+    .where('status', '=', 'pending')
+    .execute();
+}
+
 /**
  * Holds back every due delivery of an application until `until` (its endpoint's backoff), so
  * that claims do not even look at them meanwhile.

@@ -59,15 +59,17 @@ export function parseMessage(
   }
 
   const airtime = num(metadata.airtime);
+  const messageTime = time(metadata.time);
   return {
     kind: 'uplink',
     uplink: {
       // The bytes identify the message: a redelivery repeats them, two uplinks never do
       // (each carries its own counter and time).
       messageKey: createHash('sha256').update(topic).update('\n').update(payload).digest('hex'),
+      messageTime: messageTime === null ? null : Date.parse(messageTime),
       remoteDeviceId: text(body.dev_id) ?? up![1]!,
       devEui: eui(body.hardware_serial),
-      receivedAt: time(metadata.time) ?? receivedAt,
+      receivedAt: messageTime ?? receivedAt,
       fPort: int(body.port),
       fCnt: int(body.counter),
       confirmed: body.confirmed === true,
