@@ -208,7 +208,7 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
   private readonly successRecordedAt = new Map<string, number>();
   private outcomes: Outcome[] = [];
   /** Deliveries let go of when their endpoint failed: their claims end at its backoff. */
-  private dropped = new Map<string, string[]>();
+  private readonly dropped = new Map<string, string[]>();
   private recordTimer: NodeJS.Timeout | undefined;
   private recording: Promise<void> | undefined;
   private readonly isFailing = (applicationId: string) => this.failing.has(applicationId);
@@ -240,15 +240,15 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
     clearTimeout(this.recordTimer);
     this.recordTimer = undefined;
     await this.flushOutcomes();
-    if (waiting.length > 0) {
-      await rescheduleDeliveries(
-        this.deps.db,
-        this.deps.dialect,
-        waiting.map((h) => h.delivery.uplink_id),
-        nowIso(),
-      ).catch((err: unknown) =>
-        this.deps.log.warn({ err }, 'held deliveries are left to their claims running out'),
-      );
+    await this.giveBack(waiting.map((h) => h.delivery.uplink_id));
+  }
+
+  /** Ends this process's claims on deliveries it will not send: due at once for any process. */
+  private async giveBack(uplinkIds: string[]): Promise<void> {
+    try {
+      await rescheduleDeliveries(this.deps.db, this.deps.dialect, uplinkIds, nowIso());
+    } catch (err) {
+      this.deps.log.warn({ err }, 'held deliveries are left to their claims running out');
     }
   }
 
@@ -284,6 +284,12 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
     reserved: ReadonlyMap<string, number>,
     applicationIds: Iterable<string>,
   ): void {
+    if (!this.accepting) {
+      // Stopped while the batch was stored: its claims are given back, due at once.
+      for (const [applicationId, n] of reserved) this.held.unreserve(applicationId, n);
+      void this.giveBack(claimed.map((d) => d.uplink_id));
+      return;
+    }
     const unused = new Map(reserved);
     const leaseUntil = Date.parse(claimedUntil);
     for (const delivery of claimed) {

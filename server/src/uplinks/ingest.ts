@@ -124,7 +124,7 @@ export class UplinkIngest {
     }
   }
 
-  /** Slots of the delivery worker for the batch's uplinks, in their order, per application. */
+  /** Room in the delivery worker for the batch's uplinks, in their order, per application. */
   private reserveDeliveries(batch: Pending[]): {
     uplinkIds: Set<string>;
     perApplication: Map<string, number>;
