@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant, startTestApp, type SignedIn, type TestApp } from './harness/app.js';
 import { DIALECTS } from './harness/database.js';
 import { createTtnNetwork, startTtn, TTN_USER, type Ttn } from './harness/ttn.js';
-import { purgeDelivered } from '../src/uplinks/uplinks.repository.js';
+import { purgeDeadLetters, purgeDelivered } from '../src/uplinks/uplinks.repository.js';
 import {
   linkApplication,
   startEndpoint,
@@ -205,7 +205,7 @@ describe.each(DIALECTS)('delivery (%s)', (dialect) => {
     );
   });
 
-  it('purges delivered uplinks after the retention time, keeping pending ones', async () => {
+  it('purges delivered uplinks after the retention time, keeping pending ones, and dead letters after theirs', async () => {
     const { app, endpoint } = await setUp('acme-retention');
     await ttn.control('/uplinks', { appId: 'acme-retention', count: 10, perSecond: 200 });
     await waitFor(
@@ -228,6 +228,16 @@ describe.each(DIALECTS)('delivery (%s)', (dialect) => {
     const cutoff = new Date(Date.now() - t.config.uplinks.retentionMs).toISOString();
     expect(await purgeDelivered(t.db, cutoff, 1_000)).toBeGreaterThanOrEqual(10);
     expect(await status(app.applicationId)).toMatchObject({ delivered: 0, backlog: 5 });
+
+    await t.db
+      .updateTable('deliveries')
+      .set({ status: 'dead', updated_at: new Date(Date.now() - 31 * 86_400_000).toISOString() })
+      .where('application_id', '=', app.applicationId)
+      .where('status', '=', 'pending')
+      .execute();
+    const deadCutoff = new Date(Date.now() - t.config.uplinks.deadLetterRetentionMs).toISOString();
+    expect(await purgeDeadLetters(t.db, deadCutoff, 1_000)).toBe(5);
+    expect(await status(app.applicationId)).toMatchObject({ backlog: 0, deadLetters: 0 });
     endpoint.respond = () => 200;
   });
 });

@@ -799,7 +799,8 @@ export async function purgeDeadLetters(db: Db, before: string, limit: number): P
       eb
         .selectFrom('deliveries')
         .select('uplink_id')
-        .where('status', '=', 'dead')
+        // A literal, as in the partial index's definition: SQLite uses the index only then.
+        .where('status', '=', sql.lit('dead'))
         .where('updated_at', '<', before)
         .limit(limit),
     )
