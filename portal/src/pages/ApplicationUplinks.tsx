@@ -1,91 +1,13 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { Link } from 'react-router';
 import { api, unwrap } from '../api/client';
-import { messageFor } from '../errors';
 import { useAsync } from '../useAsync';
 import { DeliveryStatus } from './DeliveryStatus';
-import { formatTime, payloadHex, type UplinkDocument, type UplinkEntry } from './UplinkTypes';
+import { formatTime, payloadHex, type UplinkDocument } from './UplinkTypes';
+import { useLiveUplinks, type StreamState, type UplinkRow } from './useLiveUplinks';
 
 /** How many of the newest uplinks the application page shows. */
 const SHOWN = 25;
-
-export type StreamState = 'connecting' | 'live' | 'reconnecting' | 'closed';
-
-/**
- * Follows an application's new uplinks over Server-Sent Events
- * (`GET /api/applications/{id}/uplinks/live`, with the session cookie). The browser reconnects
- * by itself after a dropped connection; `onReconnected` is then called, since the stream does
- * not replay what was missed meanwhile. A refused stream (signed out, application gone) is
- * `closed`; `reconnect()` opens it again.
- */
-export function useUplinkStream(
-  applicationId: string,
-  onUplink: (id: string, document: UplinkDocument) => void,
-  onReconnected?: () => void,
-): { state: StreamState; reconnect(): void } {
-  const [state, setState] = useState<StreamState>('connecting');
-  const [attempt, setAttempt] = useState(0);
-  // The latest callbacks, without reopening the stream when they change.
-  const handlers = useRef({ onUplink, onReconnected });
-  useEffect(() => {
-    handlers.current = { onUplink, onReconnected };
-  });
-
-  useEffect(() => {
-    if (typeof EventSource === 'undefined') {
-      setState('closed');
-      return;
-    }
-    setState('connecting');
-    const source = new EventSource(
-      `/api/applications/${encodeURIComponent(applicationId)}/uplinks/live`,
-      { withCredentials: true },
-    );
-    let dropped = false;
-    source.onopen = () => {
-      setState('live');
-      if (dropped) handlers.current.onReconnected?.();
-      dropped = false;
-    };
-    source.onerror = () => {
-      if (source.readyState === EventSource.CLOSED) {
-        setState('closed');
-      } else {
-        dropped = true;
-        setState('reconnecting');
-      }
-    };
-    source.addEventListener('uplink', (event) => {
-      const message = event as MessageEvent<string>;
-      try {
-        const document = JSON.parse(message.data) as UplinkDocument;
-        handlers.current.onUplink(message.lastEventId || document.id, document);
-      } catch {
-        // Not a document: nothing to show.
-      }
-    });
-    return () => source.close();
-  }, [applicationId, attempt]);
-
-  const reconnect = useCallback(() => setAttempt((a) => a + 1), []);
-  return { state, reconnect };
-}
-
-/** An uplink shown in a table: as listed by the API, or just arrived on the live stream. */
-export type UplinkRow = UplinkEntry & { arrived?: true };
-
-/** Merges uplinks that arrived live into the newest-first list, at most `max` of them. */
-export function mergeArrived(rows: UplinkRow[], arrived: UplinkRow[], max: number): UplinkRow[] {
-  const known = new Set(rows.map((r) => r.id));
-  const fresh = arrived.filter((r) => !known.has(r.id));
-  return [...fresh, ...rows]
-    .sort((a, b) => (a.document.receivedAt < b.document.receivedAt ? 1 : -1))
-    .slice(0, max);
-}
-
-export function arrivedRow(id: string, document: UplinkDocument): UplinkRow {
-  return { id, ingestedAt: new Date().toISOString(), document, delivery: null, arrived: true };
-}
 
 /**
  * The uplinks part of the application page: delivery to the reporting URL, then the recent
@@ -132,77 +54,18 @@ export function ApplicationUplinks({
   /** Changes when the application's delivery counts change: the list is then read again. */
   deliveryVersion?: string;
 }) {
-  const [rows, setRows] = useState<UplinkRow[] | null>(null);
-  const [total, setTotal] = useState(0);
-  const [error, setError] = useState<string | null>(null);
-  const refreshTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
-  const loading = useRef(false);
-  const loadAgain = useRef(false);
-
-  const load = useCallback(async (): Promise<void> => {
-    if (loading.current) {
-      loadAgain.current = true;
-      return;
-    }
-    loading.current = true;
-    try {
-      const page = await unwrap(
+  const { rows, total, error, stream, load, refreshSoon } = useLiveUplinks({
+    applicationId,
+    listKey: applicationId,
+    shown: SHOWN,
+    what: 'uplinks',
+    fetchPage: () =>
+      unwrap(
         api.GET('/api/applications/{id}/uplinks', {
           params: { path: { id: applicationId }, query: { limit: SHOWN } },
         }),
-      );
-      // Uplinks that arrived while the page was loading stay until the list has them.
-      setRows((current) =>
-        mergeArrived(
-          page.items,
-          (current ?? []).filter((r) => r.arrived),
-          SHOWN,
-        ),
-      );
-      setTotal(page.total);
-      setError(null);
-    } catch (e) {
-      setError(`The uplinks could not be loaded: ${messageFor(e)}`);
-    } finally {
-      loading.current = false;
-    }
-    if (loadAgain.current) {
-      loadAgain.current = false;
-      await load();
-    }
-  }, [applicationId]);
-
-  useEffect(() => {
-    setRows(null);
-    void load();
-  }, [load]);
-
-  // Delivery follows right after an uplink is stored: the list is read again 1.5 s after the
-  // first of a burst of arrivals (so at most that often while uplinks keep coming).
-  const refreshSoon = useCallback(() => {
-    if (refreshTimer.current) return;
-    refreshTimer.current = setTimeout(() => {
-      refreshTimer.current = null;
-      void load();
-    }, 1500);
-  }, [load]);
-  useEffect(
-    () => () => {
-      if (refreshTimer.current) clearTimeout(refreshTimer.current);
-      refreshTimer.current = null;
-    },
-    [],
-  );
-
-  const stream = useUplinkStream(
-    applicationId,
-    (id, document) => {
-      setRows((current) => mergeArrived(current ?? [], [arrivedRow(id, document)], SHOWN));
-      setTotal((t) => t + 1);
-      refreshSoon();
-    },
-    () => void load(),
-  );
+      ),
+  });
 
   useEffect(() => {
     if (deliveryVersion) refreshSoon();

@@ -1,16 +1,10 @@
-import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { ApiError, api, unwrap } from '../api/client';
 import { messageFor } from '../errors';
 import { relativeTime } from '../format';
-import {
-  LiveIndicator,
-  UplinksTable,
-  arrivedRow,
-  mergeArrived,
-  useUplinkStream,
-  type UplinkRow,
-} from './ApplicationUplinks';
+import { LiveIndicator, UplinksTable } from './ApplicationUplinks';
 import { base64ToBytes, bytesToBase64, formatTime, type DownlinkResult } from './UplinkTypes';
+import { useLiveUplinks } from './useLiveUplinks';
 
 const SHOWN = 10;
 const MAX_DOWNLINK_BYTES = 256;
@@ -29,58 +23,23 @@ export function DeviceUplinks({
   deviceId: string;
   isAdmin: boolean;
 }) {
-  const [rows, setRows] = useState<UplinkRow[] | null>(null);
   const [lastSeenAt, setLastSeenAt] = useState<string | null>(null);
-  const [total, setTotal] = useState(0);
-  const [error, setError] = useState<string | null>(null);
-  const refreshTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
-
-  const load = useCallback(async () => {
-    try {
-      const page = await unwrap(
+  const { rows, total, error, stream } = useLiveUplinks({
+    applicationId,
+    listKey: deviceId,
+    shown: SHOWN,
+    what: 'device’s uplinks',
+    fetchPage: () =>
+      unwrap(
         api.GET('/api/devices/{id}/uplinks', {
           params: { path: { id: deviceId }, query: { limit: SHOWN } },
         }),
-      );
-      setRows((current) =>
-        mergeArrived(
-          page.items,
-          (current ?? []).filter((r) => r.arrived),
-          SHOWN,
-        ),
-      );
-      setLastSeenAt(page.lastSeenAt);
-      setTotal(page.total);
-      setError(null);
-    } catch (e) {
-      setError(`The device’s uplinks could not be loaded: ${messageFor(e)}`);
-    }
-  }, [deviceId]);
-
-  useEffect(() => {
-    setRows(null);
-    void load();
-    return () => {
-      if (refreshTimer.current) clearTimeout(refreshTimer.current);
-      refreshTimer.current = null;
-    };
-  }, [load]);
-
-  const stream = useUplinkStream(
-    applicationId,
-    (id, document) => {
-      if (document.device.id !== deviceId) return;
-      setRows((current) => mergeArrived(current ?? [], [arrivedRow(id, document)], SHOWN));
-      setLastSeenAt((seen) => (seen && seen > document.receivedAt ? seen : document.receivedAt));
-      if (!refreshTimer.current) {
-        refreshTimer.current = setTimeout(() => {
-          refreshTimer.current = null;
-          void load();
-        }, 1500);
-      }
-    },
-    () => void load(),
-  );
+      ),
+    onPage: (page) => setLastSeenAt(page.lastSeenAt),
+    accepts: (document) => document.device.id === deviceId,
+    onArrival: (document) =>
+      setLastSeenAt((seen) => (seen && seen > document.receivedAt ? seen : document.receivedAt)),
+  });
 
   return (
     <>
