@@ -5,9 +5,7 @@
 // the device page reaches the simulator.
 import { createHmac, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import http from 'node:http';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
@@ -22,44 +20,7 @@ import {
   type ApiSession,
   type Stack,
 } from '../harness/index.js';
-
-/** A reporting endpoint on loopback that records what it is sent and answers `status`. */
-interface Endpoint {
-  url: string;
-  status: number;
-  received: { headers: http.IncomingHttpHeaders; body: string; status: number }[];
-  close(): Promise<void>;
-}
-
-async function startEndpoint(): Promise<Endpoint> {
-  const endpoint: Endpoint = {
-    url: '',
-    status: 200,
-    received: [],
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const status = endpoint.status;
-      endpoint.received.push({
-        headers: req.headers,
-        body: Buffer.concat(chunks).toString('utf8'),
-        status,
-      });
-      res
-        .writeHead(status, { 'content-type': 'text/plain' })
-        .end(status < 300 ? 'ok' : 'failing on purpose');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  endpoint.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/uplinks`;
-  return endpoint;
-}
+import { startEndpoint, type Endpoint } from '../../server/test/uplinks-fixture.js';
 
 async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;
@@ -71,7 +32,7 @@ async function waitFor(check: () => boolean | Promise<boolean>, what: string, ti
 
 /** Delivered uplinks (not test sends) the endpoint accepted. */
 const deliveredUplinks = (endpoint: Endpoint) =>
-  endpoint.received.filter((r) => r.status === 200 && !r.body.includes('"test":true'));
+  endpoint.received.filter((r) => !r.body.includes('"test":true'));
 
 let stack: Stack;
 let page: Page;
@@ -238,21 +199,21 @@ describe('uplinks', () => {
     expect(await page.getByTestId('reporting-secret').count()).toBe(0);
 
     // An endpoint that fails says so.
-    endpoint.status = 503;
+    endpoint.respond = () => 503;
     try {
       await delivery.getByRole('button', { name: 'Send test uplink' }).click();
       await result.getByText('Test uplink not delivered.').waitFor();
       expect(await result.textContent()).toContain('The reporting URL answered 503');
       await screenshot(page, 'test-send-failed');
     } finally {
-      endpoint.status = 200;
+      endpoint.respond = () => 200;
     }
   });
 
   test('dead letters are counted and redelivered', async () => {
     await page.goto(`/applications/${applicationId}`);
     await count('delivered').filter({ hasText: '5' }).waitFor();
-    endpoint.status = 500;
+    endpoint.respond = () => 500;
     const deliveredBefore = deliveredUplinks(endpoint).length;
     await publish(3);
     await waitFor(async () => (await count('backlog').textContent()) === '3', '3 in the backlog');
@@ -291,7 +252,7 @@ describe('uplinks', () => {
     );
     await screenshot(page, 'dead-letters');
 
-    endpoint.status = 200;
+    endpoint.respond = () => 200;
     await delivery.getByRole('button', { name: 'Redeliver dead letters' }).click();
     await delivery.getByText('3 dead letters are queued for delivery again.').waitFor();
     await waitFor(async () => (await count('dead').textContent()) === '0', 'no dead letters');

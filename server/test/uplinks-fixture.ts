@@ -2,7 +2,8 @@
  * What the uplink tests need around the server: a TTN application with devices in the
  * simulator, the matching application, devices and links in the server's database (inserted
  * directly, as the applications feature's push would leave them), and a loopback endpoint that
- * records what is delivered to it.
+ * records what is delivered to it. The browser tests and the uplinks benchmark use it too, so
+ * it imports nothing of the Vitest harness.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
