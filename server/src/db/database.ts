@@ -49,6 +49,14 @@ export function sqliteConnectionOf(trx: Db): SqliteDatabase | undefined {
   return sqliteConnections.get(trx.getExecutor().adapter);
 }
 
+/**
+ * Kysely begins transactions with a plain (deferred) BEGIN: the write lock is taken at the first
+ * write, and a transaction that read first fails with SQLITE_BUSY_SNAPSHOT if another connection
+ * wrote meanwhile (the uplink storage thread has one: uplinks/uplink-storage.ts). Taking the
+ * lock at BEGIN makes writers wait for each other (busy_timeout) instead.
+ */
+const BEGIN = 'begin immediate';
+
 /** Prepared statements kept per SQL text; the app's queries are a few hundred shapes at most. */
 const STATEMENT_CACHE_SIZE = 500;
 
@@ -69,7 +77,7 @@ export function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
         cache.set(text, cached);
         return cached;
       }
-      const statement = sqlite.prepare(text);
+      const statement = sqlite.prepare(text === 'begin' ? BEGIN : text);
       if (cached === undefined) {
         cache.set(text, statement);
         if (cache.size > STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);

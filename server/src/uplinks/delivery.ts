@@ -19,23 +19,10 @@ import type { FastifyBaseLogger } from 'fastify';
 import { nowIso } from '../clock.js';
 import type { UplinksConfig } from '../config.js';
 import type { SecretBox } from '../crypto/secret-box.js';
-import type { Db } from '../db/database.js';
 import type { BackgroundWorker } from '../workers/worker.js';
 import { HeldDeliveries, type HeldDelivery, type HoldLimits } from './held-deliveries.js';
-import {
-  claimDeliveries,
-  deadLetterExpired,
-  findDeliveryTargets,
-  findEndpoint,
-  markDelivered,
-  markFailed,
-  postponeDeliveries,
-  recordEndpointFailure,
-  recordEndpointSuccess,
-  rescheduleDeliveries,
-  type ClaimedDelivery,
-  type Dialect,
-} from './uplinks.repository.js';
+import type { ClaimedDelivery, Dialect } from './uplinks.repository.js';
+import type { UplinkStorage } from './uplink-storage.js';
 
 export const SIGNATURE_HEADER = 'X-LPWAN-Signature';
 const USER_AGENT = 'LPWAN-Server';
@@ -192,7 +179,8 @@ export interface DeliveryHandOff {
 }
 
 export interface DeliveryDeps {
-  db: Db;
+  /** Where the worker's SQL runs (uplink-storage.ts). */
+  storage: UplinkStorage;
   dialect: Dialect;
   secretBox: SecretBox;
   log: FastifyBaseLogger;
@@ -260,7 +248,7 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
   /** Ends this process's claims on deliveries it will not send: due at once for any process. */
   private async giveBack(uplinkIds: string[]): Promise<void> {
     try {
-      await rescheduleDeliveries(this.deps.db, this.deps.dialect, uplinkIds, nowIso());
+      await this.deps.storage.run('rescheduleDeliveries', this.deps.dialect, uplinkIds, nowIso());
     } catch (err) {
       this.deps.log.warn({ err }, 'held deliveries are left to their claims running out');
     }
@@ -398,7 +386,7 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
     // keep each under the limit while claiming in bulk.
     const excluded = [...this.held.applications()].filter((app) => this.isSaturated(app));
     const leaseUntil = this.leaseUntil();
-    const claimed = await claimDeliveries(this.deps.db, this.deps.dialect, {
+    const claimed = await this.deps.storage.run('claimDeliveries', this.deps.dialect, {
       now: nowIso(),
       leaseUntil,
       limit,
@@ -474,8 +462,8 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
     if (expiring.length === 0) return;
     const leaseUntil = this.leaseEnd();
     try {
-      await rescheduleDeliveries(
-        this.deps.db,
+      await this.deps.storage.run(
+        'rescheduleDeliveries',
         this.deps.dialect,
         expiring.map((h) => h.delivery.uplink_id),
         new Date(leaseUntil).toISOString(),
@@ -510,7 +498,7 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
   }
 
   private async readTargets(applicationIds: string[]): Promise<void> {
-    for (const row of await findDeliveryTargets(this.deps.db, applicationIds)) {
+    for (const row of await this.deps.storage.run('findDeliveryTargets', applicationIds)) {
       this.targets.set(row.id, {
         url: row.reporting_url,
         secret:
@@ -586,8 +574,8 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
     try {
       const delivered = batch.filter((o) => o.outcome.ok);
       if (delivered.length > 0) {
-        await markDelivered(
-          this.deps.db,
+        await this.deps.storage.run(
+          'markDelivered',
           this.deps.dialect,
           delivered.map((o) => ({ uplinkId: o.delivery.uplink_id, status: o.outcome.status! })),
           nowText,
@@ -599,7 +587,7 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
           (app) => now - (this.successRecordedAt.get(app) ?? 0) >= SUCCESS_RECORD_MS,
         );
         if (stale.length > 0) {
-          await recordEndpointSuccess(this.deps.db, stale, nowText);
+          await this.deps.storage.run('recordEndpointSuccess', stale, nowText);
           for (const app of stale) this.successRecordedAt.set(app, now);
         }
       }
@@ -620,14 +608,14 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
   }
 
   private async recordFailures(applicationId: string, failed: Outcome[]): Promise<void> {
-    const { db, config, log } = this.deps;
+    const { config, log } = this.deps;
     const now = Date.now();
     const nowText = new Date(now).toISOString();
     const expiredBefore = new Date(now - config.retryPeriodMs).toISOString();
     let blockedUntil: string | undefined;
     const endpointFailure = failed.find((o) => o.outcome.endpointFailure);
     if (endpointFailure) {
-      const endpoint = await findEndpoint(db, applicationId);
+      const endpoint = await this.deps.storage.run('findEndpoint', applicationId);
       const blocked = endpoint?.blocked_until != null && endpoint.blocked_until > nowText;
       // Requests already in flight when the endpoint failed do not lengthen its backoff.
       const failures = blocked
@@ -637,19 +625,30 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
         ? endpoint.blocked_until!
         : new Date(now + backoffMs(failures - 1, config.backoffMaxMs)).toISOString();
       const error = endpointFailure.outcome.error!;
-      await recordEndpointFailure(
-        db,
+      await this.deps.storage.run(
+        'recordEndpointFailure',
         applicationId,
         { consecutiveFailures: failures, blockedUntil, error },
         nowText,
       );
-      if (!blocked) await postponeDeliveries(db, applicationId, blockedUntil);
+      if (!blocked) await this.deps.storage.run('postponeDeliveries', applicationId, blockedUntil);
       const dropped = this.dropped.get(applicationId);
       if (dropped !== undefined) {
         this.dropped.delete(applicationId);
-        await rescheduleDeliveries(db, this.deps.dialect, dropped, blockedUntil);
+        await this.deps.storage.run(
+          'rescheduleDeliveries',
+          this.deps.dialect,
+          dropped,
+          blockedUntil,
+        );
       }
-      const dead = await deadLetterExpired(db, applicationId, expiredBefore, error, nowText);
+      const dead = await this.deps.storage.run(
+        'deadLetterExpired',
+        applicationId,
+        expiredBefore,
+        error,
+        nowText,
+      );
       if (dead > 0) log.warn({ applicationId, deliveries: dead }, 'deliveries dead-lettered');
     }
     // Deliveries failing alike are recorded by one statement.
@@ -671,6 +670,6 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
       groups.set(key, group);
     }
     for (const { ids, outcome } of groups.values())
-      await markFailed(db, this.deps.dialect, ids, outcome, nowText);
+      await this.deps.storage.run('markFailed', this.deps.dialect, ids, outcome, nowText);
   }
 }

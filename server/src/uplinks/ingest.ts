@@ -10,9 +10,9 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import { nowIso } from '../clock.js';
-import type { Db } from '../db/database.js';
 import type { DeliveryHandOff } from './delivery.js';
-import { insertUplinks, type ClaimedDelivery, type Dialect } from './uplinks.repository.js';
+import type { UplinkStorage } from './uplink-storage.js';
+import type { ClaimedDelivery, Dialect } from './uplinks.repository.js';
 import type { NewUplinkRow } from './uplinks.table.js';
 
 const MAX_BATCH = 500;
@@ -37,7 +37,8 @@ export class UplinkIngest {
 
   constructor(
     private readonly deps: {
-      db: Db;
+      /** Where the batches are written (uplink-storage.ts). */
+      storage: UplinkStorage;
       dialect: Dialect;
       log: FastifyBaseLogger;
       delivery: DeliveryHandOff;
@@ -92,7 +93,7 @@ export class UplinkIngest {
         const rows = batch.map((p) => ({ ...p.row, ingested_at: now }));
         leaseUntil = delivery.leaseUntil();
         try {
-          const result = await insertUplinks(this.deps.db, this.deps.dialect, rows, {
+          const result = await this.deps.storage.run('insertUplinks', this.deps.dialect, rows, {
             uplinkIds: reserved.uplinkIds,
             leaseUntil,
           });

@@ -8,6 +8,7 @@ import fp from 'fastify-plugin';
 import { loopWorker } from '../workers/worker.js';
 import { DeliveryWorker } from './delivery.js';
 import { UplinkIngest } from './ingest.js';
+import { createUplinkStorage } from './uplink-storage.js';
 import { STORED_EVENT } from './live.js';
 import { SubscriptionManager } from './subscriptions.js';
 import { purgeDeadLetters, purgeDelivered } from './uplinks.repository.js';
@@ -35,15 +36,20 @@ async function uplinksPlugin(app: FastifyInstance): Promise<void> {
   // One listener per open live view.
   bus.setMaxListeners(0);
 
-  const delivery = new DeliveryWorker({
+  const storage = createUplinkStorage({
     db,
+    config: app.config.database,
+    log: app.log.child({ worker: 'uplink-storage' }),
+  });
+  const delivery = new DeliveryWorker({
+    storage,
     dialect: app.config.database.dialect,
     secretBox,
     config,
     log: app.log.child({ worker: 'uplink-delivery' }),
   });
   const ingest = new UplinkIngest({
-    db,
+    storage,
     dialect: app.config.database.dialect,
     log: app.log.child({ worker: 'uplink-ingest' }),
     delivery,
@@ -81,6 +87,8 @@ async function uplinksPlugin(app: FastifyInstance): Promise<void> {
   app.workers.add(subscriptions);
   app.workers.add(delivery);
   app.workers.add(retention);
+  // Ingest and delivery write through the storage until they have stopped.
+  app.workers.onStopped(() => storage.close());
 
   await app.register(uplinksRoutes, {
     deps: {

@@ -93,7 +93,13 @@ export function loopWorker(
 
 export class Workers {
   private readonly all: BackgroundWorker[] = [];
+  private readonly afterStop: (() => Promise<void>)[] = [];
   private started = false;
+
+  /** Runs once every worker has stopped (e.g. to close what they all used). */
+  onStopped(release: () => Promise<void>): void {
+    this.afterStop.push(release);
+  }
 
   add(worker: BackgroundWorker): void {
     this.all.push(worker);
@@ -112,6 +118,7 @@ export class Workers {
   async stopAll(): Promise<void> {
     this.started = false;
     await Promise.all(this.all.map((w) => w.stop()));
+    for (const release of this.afterStop) await release();
   }
 }
 

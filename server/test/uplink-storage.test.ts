@@ -1,0 +1,89 @@
+/**
+ * The uplink storage: on an SQLite file, the uplink path's SQL runs on a thread with its own
+ * connection, while the app's connection keeps writing.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nowIso } from '../src/clock.js';
+import { createUplinkStorage, type UplinkStorage } from '../src/uplinks/uplink-storage.js';
+import { createTenant, startTestApp, type TestApp } from './harness/app.js';
+
+describe('uplink storage on an SQLite file', () => {
+  let t: TestApp;
+  let storage: UplinkStorage;
+  let applicationId: string;
+
+  beforeAll(async () => {
+    t = await startTestApp('sqlite');
+    storage = createUplinkStorage({ db: t.db, config: t.config.database, log: t.app.log });
+    const { admin } = await createTenant(t, 'Acme');
+    const res = await t.request('POST', '/api/applications', {
+      token: admin.token,
+      body: { name: 'Meters', reportingUrl: 'http://127.0.0.1:9/uplinks' },
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    applicationId = (res.json() as { id: string }).id;
+  });
+  afterAll(async () => {
+    await storage?.close();
+    await t?.close();
+  });
+
+  const uplink = () => {
+    const now = nowIso();
+    return {
+      id: randomUUID(),
+      application_id: applicationId,
+      device_id: null,
+      network_id: randomUUID(),
+      received_at: now,
+      ingested_at: now,
+      document: '{"test":true}',
+    };
+  };
+
+  it("stores from its thread while the app's connection runs transactions that read, then write", async () => {
+    // A transaction that reads, then (after the thread may have committed) writes: with a
+    // deferred BEGIN, SQLite refuses its write (SQLITE_BUSY_SNAPSHOT).
+    const readThenWrite = () =>
+      t.db.transaction().execute(async (trx) => {
+        await trx.selectFrom('applications').select('id').execute();
+        await new Promise((r) => setTimeout(r, 5));
+        await trx
+          .updateTable('applications')
+          .set({ updated_at: nowIso() })
+          .where('id', '=', applicationId)
+          .execute();
+      });
+    // The thread is started (and its first write done) before the race.
+    await storage.run('insertUplinks', 'sqlite', [uplink()]);
+    const stores = Array.from({ length: 50 }, () =>
+      storage.run('insertUplinks', 'sqlite', [uplink(), uplink()]),
+    );
+    const transactions = Array.from({ length: 50 }, readThenWrite);
+    const stored = await Promise.all(stores);
+    await Promise.all(transactions);
+    expect(stored.flatMap((s) => s.stored)).toHaveLength(100);
+
+    const deliveries = await t.db
+      .selectFrom('deliveries')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('application_id', '=', applicationId)
+      .executeTakeFirstOrThrow();
+    expect(Number(deliveries.n)).toBe(101);
+  });
+
+  it("answers a failed call with the database's error, and refuses calls once closed", async () => {
+    // An uplink of an application that does not exist breaks a foreign key.
+    const orphan = { ...uplink(), application_id: randomUUID() };
+    await expect(storage.run('insertUplinks', 'sqlite', [orphan])).rejects.toThrow(/FOREIGN KEY/);
+    // The thread goes on answering.
+    const ok = await storage.run('insertUplinks', 'sqlite', [uplink()]);
+    expect(ok.stored).toHaveLength(1);
+
+    const closing = createUplinkStorage({ db: t.db, config: t.config.database, log: t.app.log });
+    expect(await closing.run('findEndpoint', applicationId)).toBeUndefined();
+    await closing.close();
+    await expect(closing.run('findEndpoint', applicationId)).rejects.toThrow(/closed/);
+  });
+});
