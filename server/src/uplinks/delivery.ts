@@ -235,9 +235,7 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
     await this.running;
     this.running = undefined;
     clearInterval(this.renewTimer);
-    const waiting = [...this.held.waiting()];
-    for (const applicationId of new Set(waiting.map((h) => h.delivery.application_id)))
-      this.held.dropWaiting(applicationId);
+    const waiting = [...this.held.applications()].flatMap((app) => this.held.dropWaiting(app));
     while (this.held.inFlight > 0) await new Promise((r) => setTimeout(r, 10));
     clearTimeout(this.recordTimer);
     this.recordTimer = undefined;

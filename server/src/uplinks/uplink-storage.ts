@@ -15,20 +15,18 @@ import type { Db } from '../db/database.js';
 import * as repository from './uplinks.repository.js';
 
 /** The repository functions the uplink path runs, by name. */
-export const STORAGE_OPERATIONS = [
-  'insertUplinks',
-  'claimDeliveries',
-  'markDelivered',
-  'markFailed',
-  'rescheduleDeliveries',
-  'postponeDeliveries',
-  'deadLetterExpired',
-  'findEndpoint',
-  'recordEndpointSuccess',
-  'recordEndpointFailure',
-  'findDeliveryTargets',
-] as const;
-export type StorageOperation = (typeof STORAGE_OPERATIONS)[number];
+export type StorageOperation =
+  | 'insertUplinks'
+  | 'claimDeliveries'
+  | 'markDelivered'
+  | 'markFailed'
+  | 'rescheduleDeliveries'
+  | 'postponeDeliveries'
+  | 'deadLetterExpired'
+  | 'findEndpoint'
+  | 'recordEndpointSuccess'
+  | 'recordEndpointFailure'
+  | 'findDeliveryTargets';
 
 type Repository = typeof repository;
 type ArgsOf<Op extends StorageOperation> = Repository[Op] extends (

@@ -444,6 +444,14 @@ export async function findDeliveryTargets(
     .execute();
 }
 
+/** An update of the given deliveries that are still pending (delivered or dead ones stay as they are). */
+function updatePending(db: Db, dialect: Dialect, uplinkIds: readonly string[]) {
+  return db
+    .updateTable('deliveries')
+    .where(isOneOf(dialect, 'uplink_id', uplinkIds))
+    .where('status', '=', 'pending');
+}
+
 export async function markDelivered(
   db: Db,
   dialect: Dialect,
@@ -457,8 +465,7 @@ export async function markDelivered(
     else ids.push(d.uplinkId);
   }
   for (const [status, ids] of byStatus) {
-    await db
-      .updateTable('deliveries')
+    await updatePending(db, dialect, ids)
       .set((eb) => ({
         status: 'delivered',
         attempts: eb('attempts', '+', 1),
@@ -467,8 +474,6 @@ export async function markDelivered(
         delivered_at: now,
         updated_at: now,
       }))
-      .where(isOneOf(dialect, 'uplink_id', ids))
-      .where('status', '=', 'pending')
       .execute();
   }
 }
@@ -485,8 +490,7 @@ export async function markFailed(
   },
   now: string,
 ): Promise<void> {
-  await db
-    .updateTable('deliveries')
+  await updatePending(db, dialect, uplinkIds)
     .set((eb) => ({
       status: outcome.status,
       attempts: eb('attempts', '+', 1),
@@ -495,8 +499,6 @@ export async function markFailed(
       last_error: outcome.lastError,
       updated_at: now,
     }))
-    .where(isOneOf(dialect, 'uplink_id', uplinkIds))
-    .where('status', '=', 'pending')
     .execute();
 }
 
@@ -508,12 +510,7 @@ export async function rescheduleDeliveries(
   nextAttemptAt: string,
 ): Promise<void> {
   if (uplinkIds.length === 0) return;
-  await db
-    .updateTable('deliveries')
-    .set({ next_attempt_at: nextAttemptAt })
-    .where(isOneOf(dialect, 'uplink_id', uplinkIds))
-    .where('status', '=', 'pending')
-    .execute();
+  await updatePending(db, dialect, uplinkIds).set({ next_attempt_at: nextAttemptAt }).execute();
 }
 
 /**
