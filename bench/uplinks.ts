@@ -31,6 +31,7 @@ import { parseKeyRing } from '../server/src/crypto/key-ring.js';
 import { SecretBox } from '../server/src/crypto/secret-box.js';
 import { createDatabase } from '../server/src/db/database.js';
 import { linkApplication } from '../server/test/uplinks-fixture.js';
+import { freePort } from '../server/test/harness/ports.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
@@ -255,17 +256,6 @@ async function measure(sim: string, endpoint: string, appId: string): Promise<Fi
     lostInSteadyRun: steadyCount - steady.stats.unique + warmupCount - warmup.stats.unique,
     duplicates: [burst, steady, warmup].reduce((n, r) => n + r.stats.total - r.stats.unique, 0),
   };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** A throwaway PostgreSQL from the machine's binaries (as the test harness starts one). */

@@ -5,7 +5,7 @@
 //   afterAll(() => stack?.stop());
 //   test('…', async () => { const page = await stack.newPage(); await signInAsAdmin(page, stack.server); … });
 export { launchBrowser, newPage, screenshot, CHROMIUM_PATH } from './browser.js';
-export { freePort } from './ports.js';
+export { freePort } from '../../server/test/harness/ports.js';
 export { apiSignIn, signIn, signInAsAdmin, type ApiSession } from './portal.js';
 export { startServer, REPO_ROOT, type ServerHandle, type ServerOptions } from './server.js';
 export {

@@ -9,7 +9,6 @@
  * kill comes while deliveries are in flight and backlogged, with the traffic paused for it.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,21 +29,11 @@ import {
   type Endpoint,
   type LinkedApp,
 } from './uplinks-fixture.js';
+import { freePort } from './harness/ports.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const mainJs = path.join(repoRoot, 'server', 'dist', 'main.js');
 const LEASE_SECONDS = 2;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 interface ServerProcess {
   child: ChildProcess;
