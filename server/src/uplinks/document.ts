@@ -3,7 +3,7 @@
  * network. Its JSON Schema is `UplinkDocumentSchema` (published in docs/uplinks.md); a change
  * that is not backwards compatible is a new version.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { Type, type Static, type TSchema } from 'typebox';
 import type { NetworkUplink } from '../protocols/protocol.js';
 
@@ -112,12 +112,12 @@ export function messageId(
   messageKey: string,
   messageTime: number | null,
 ): string {
-  const hash = createHash('sha256').update(`${networkId}\n${remoteAppId}\n${messageKey}`).digest();
+  const bytes = hash('sha256', `${networkId}\n${remoteAppId}\n${messageKey}`, 'buffer');
   if (messageTime !== null && messageTime >= 0 && messageTime < 2 ** 48)
-    hash.writeUIntBE(messageTime, 0, 6);
-  hash[6] = (hash[6]! & 0x0f) | 0x80;
-  hash[8] = (hash[8]! & 0x3f) | 0x80;
-  const hex = hash.subarray(0, 16).toString('hex');
+    bytes.writeUIntBE(messageTime, 0, 6);
+  bytes[6] = (bytes[6]! & 0x0f) | 0x80;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = bytes.subarray(0, 16).toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
