@@ -5,7 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postDocument, sign } from '../src/uplinks/delivery.js';
+import { postDocument, sign } from '../src/uplinks/post-document.js';
 
 describe('postDocument', () => {
   let server: http.Server;

@@ -13,19 +13,16 @@
  * fails is backed off as a whole (one probe at a time until it answers again) instead of
  * failing each of its deliveries. Outcomes are recorded in batches a few milliseconds apart.
  */
-import { createHmac } from 'node:crypto';
-import { Agent, request } from 'undici';
 import type { FastifyBaseLogger } from 'fastify';
 import { nowIso } from '../clock.js';
 import type { UplinksConfig } from '../config.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { BackgroundWorker } from '../workers/worker.js';
+import { postDocument, requestLimitMs, type PostOutcome } from './post-document.js';
 import { HeldDeliveries, type HeldDelivery, type HoldLimits } from './held-deliveries.js';
 import type { ClaimedDelivery, Dialect } from './uplinks.repository.js';
 import type { UplinkStorage } from './uplink-storage.js';
 
-export const SIGNATURE_HEADER = 'X-LPWAN-Signature';
-const USER_AGENT = 'LPWAN-Server';
 const BACKOFF_MIN_MS = 1_000;
 /** Past the request time-out: a claim outlives the request it was made for. */
 const CLAIM_MARGIN_MS = 5_000;
@@ -44,7 +41,6 @@ const IDLE_MS = 500;
  * through this process is used at once (forgetTarget); one set through another, within this.
  */
 const TARGET_CACHE_MS = 2_000;
-const ERROR_BODY_CHARS = 200;
 const SUCCESS_RECORD_MS = 1_000;
 /**
  * How long finished deliveries wait to be recorded together. Their claims keep them from being
@@ -57,123 +53,10 @@ export function reportingSecretAad(applicationId: string): string {
   return `applications:${applicationId}:reporting_secret`;
 }
 
-/** HMAC-SHA256 of the exact body bytes, hex: what X-LPWAN-Signature carries. */
-export function sign(secret: string, body: string): string {
-  return createHmac('sha256', secret).update(body).digest('hex');
-}
-
 /** Exponential backoff with "equal jitter": half the delay fixed, half random. */
 export function backoffMs(attempt: number, maxMs: number): number {
   const delay = Math.min(maxMs, BACKOFF_MIN_MS * 2 ** Math.min(attempt, 30));
   return delay / 2 + Math.random() * (delay / 2);
-}
-
-export interface PostOutcome {
-  ok: boolean;
-  /** HTTP status; null when no answer came (connection refused, time-out). */
-  status: number | null;
-  error: string | null;
-  /** The endpoint itself is in trouble (no answer, 5xx, 408, 429), not just this message. */
-  endpointFailure: boolean;
-  durationMs: number;
-}
-
-/**
- * The deliveries' own connection pools (keep-alive connections per endpoint), one per time-out
- * (in practice one: the configured one). Without them, undici's `request` uses the process's
- * global dispatcher, which is Node's bundled copy of undici once anything has called `fetch`
- * (the TTN calls do): its writes cost several times more CPU, a fifth of a delivery's.
- */
-const deliveryAgents = new Map<number, Agent>();
-
-function deliveryAgent(timeoutMs: number): Agent {
-  let agent = deliveryAgents.get(timeoutMs);
-  if (agent === undefined) {
-    agent = new Agent({ connect: { timeout: timeoutMs } });
-    deliveryAgents.set(timeoutMs, agent);
-  }
-  return agent;
-}
-
-/** The body of an answer that did not end within the time-out (see postDocument). */
-const BODY_TIMEOUT = 'LPWAN_BODY_TIMEOUT';
-/** A connection, an answer's headers or its body that took too long. */
-const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', BODY_TIMEOUT]);
-
-/**
- * The longest a delivery request can last: opening a connection and waiting for the answer
- * are each bounded by the time-out (reading the answer's body ends with the first).
- */
-function requestLimitMs(timeoutMs: number): number {
-  return 2 * timeoutMs;
-}
-
-/** One POST of a document to a reporting URL. */
-export async function postDocument(
-  url: string,
-  body: string,
-  messageId: string,
-  secret: string | null,
-  timeoutMs: number,
-): Promise<PostOutcome> {
-  const started = performance.now();
-  const headers: Record<string, string> = {
-    'content-type': 'application/json',
-    'idempotency-key': messageId,
-    'user-agent': USER_AGENT,
-  };
-  if (secret !== null) headers[SIGNATURE_HEADER.toLowerCase()] = sign(secret, body);
-  let bodyTimer: NodeJS.Timeout | undefined;
-  try {
-    // undici's request rather than fetch: the same client under Node's fetch, without the
-    // WHATWG Request, Response and stream objects fetch builds for every call (an eighth of
-    // a delivery's CPU). Redirects are not followed: a 3xx is a refusal. The time-out is
-    // undici's own timers, not an AbortSignal: a signal, and AbortSignal.timeout above all,
-    // costs a quarter of a delivery's CPU.
-    const res = await request(url, {
-      method: 'POST',
-      headers,
-      body,
-      headersTimeout: timeoutMs,
-      dispatcher: deliveryAgent(timeoutMs),
-    });
-    // Read the answer so the keep-alive connection can be reused, within what is left of the
-    // time-out (undici's bodyTimeout would start again with every chunk of a trickling body).
-    const left = Math.max(0, timeoutMs - (performance.now() - started));
-    bodyTimer = setTimeout(() => res.body.destroy(timedOut()), left);
-    const text = await res.body.text();
-    const durationMs = performance.now() - started;
-    if (res.statusCode >= 200 && res.statusCode < 300) {
-      return { ok: true, status: res.statusCode, error: null, endpointFailure: false, durationMs };
-    }
-    const detail = text.trim().slice(0, ERROR_BODY_CHARS);
-    return {
-      ok: false,
-      status: res.statusCode,
-      error: `The reporting URL answered ${res.statusCode}${detail ? `: ${detail}` : ''}`,
-      endpointFailure: res.statusCode >= 500 || res.statusCode === 408 || res.statusCode === 429,
-      durationMs,
-    };
-  } catch (error) {
-    const failure = error as { code?: string; message?: string; cause?: { code?: string } };
-    const code = failure.code ?? failure.cause?.code;
-    return {
-      ok: false,
-      status: null,
-      error:
-        code !== undefined && TIMEOUT_CODES.has(code)
-          ? `The reporting URL did not answer within ${timeoutMs / 1000} s`
-          : `The reporting URL cannot be reached (${code ?? failure.message})`,
-      endpointFailure: true,
-      durationMs: performance.now() - started,
-    };
-  } finally {
-    clearTimeout(bodyTimer);
-  }
-}
-
-function timedOut(): Error {
-  return Object.assign(new Error('the answer did not end in time'), { code: BODY_TIMEOUT });
 }
 
 interface Outcome {

@@ -15,7 +15,8 @@ import { readNetworkSettings } from '../networks/networks.service.js';
 import { networkProblem } from '../oauth/authorization.service.js';
 import { ProtocolError } from '../protocols/errors.js';
 import type { ProtocolRegistry } from '../protocols/registry.js';
-import { postDocument, reportingSecretAad } from './delivery.js';
+import { reportingSecretAad } from './delivery.js';
+import { postDocument } from './post-document.js';
 import { DOCUMENT_VERSION, type UplinkDocument } from './document.js';
 import {
   countDeliveries,
