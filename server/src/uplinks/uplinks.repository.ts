@@ -4,7 +4,7 @@
  */
 import { sql, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
 import { devicesChangedById } from '../applications/devices.repository.js';
-import type { Db } from '../db/database.js';
+import { sqliteConnectionOf, type Db } from '../db/database.js';
 import { toCount, type Page } from '../db/paging.js';
 import type { Database } from '../db/schema.js';
 import type {
@@ -48,11 +48,12 @@ export interface StoredUplinks {
  * claimed if it is in `sendNow`; its device's last-seen time moves forward (raising its
  * application's devices version).
  *
- * Both dialects take the batch as one JSON value, so every batch runs the same few statements:
- * SQLite prepares them once (a statement of a thousand placeholders took milliseconds to
- * prepare, for each batch size anew), and JSON.stringify escapes the documents far faster than
- * the pg driver's array literals. On PostgreSQL it is one statement (data-modifying CTEs), so a
- * batch costs one round trip and its commit.
+ * Every batch runs the same few statements, whatever its size. On PostgreSQL it is one statement
+ * (data-modifying CTEs) taking the batch as one JSON value, so a batch costs one round trip and
+ * its commit; JSON.stringify escapes the documents far faster than the pg driver's array
+ * literals. SQLite, in the process, runs prepared single-row statements in one transaction: a
+ * statement with the whole batch in it (a JSON value, or a thousand placeholders) cost twice as
+ * much, its documents escaped into JSON and parsed out again.
  */
 export async function insertUplinks(
   db: Db,
@@ -64,52 +65,64 @@ export async function insertUplinks(
   const now = rows[0]!.ingested_at;
   const deviceIds = [...new Set(rows.flatMap((r) => (r.device_id ? [r.device_id] : [])))];
   const latest = rows.reduce((max, r) => (r.received_at > max ? r.received_at : max), '');
-  const claimedIds = [...sendNow.uplinkIds];
   if (dialect === 'postgres') {
     return insertUplinksInOneStatement(db, rows, now, deviceIds, latest, {
-      ids: claimedIds,
+      ids: [...sendNow.uplinkIds],
       leaseUntil: sendNow.leaseUntil,
     });
   }
 
   return db.transaction().execute(async (trx) => {
-    const inserted = await sql<{ id: string }>`
-      insert into uplinks (id, application_id, device_id, network_id, received_at, ingested_at, document)
-      select u.value ->> 0, u.value ->> 1, u.value ->> 2, u.value ->> 3, u.value ->> 4, u.value ->> 5, u.value ->> 6
-      from json_each(${JSON.stringify(rows.map(uplinkTuple))}) u
-      where true
-      on conflict (id) do nothing
-      returning id`.execute(trx);
-    const stored = inserted.rows.map((r) => r.id);
-    let claimed: string[] = [];
+    const sqlite = sqliteConnectionOf(trx)!;
+    const insertUplink = sqlite.prepare(INSERT_UPLINK);
+    const stored: string[] = [];
+    for (const r of rows) {
+      const { changes } = insertUplink.run([
+        r.id,
+        r.application_id,
+        r.device_id,
+        r.network_id,
+        r.received_at,
+        r.ingested_at,
+        r.document,
+      ]);
+      if (changes === 1) stored.push(r.id);
+    }
+    const claimed: string[] = [];
     if (stored.length > 0) {
-      const deliveries = await sql<{ uplink_id: string; claimed: number }>`
-        insert into deliveries (${sql.join(DELIVERY_COLUMNS.map((c) => sql.ref(c)))})
-        select u.id, u.application_id, 'pending', 0,
-          iif(c.value is null, ${now}, ${sendNow.leaseUntil}), ${now}, ${now}
-        from uplinks u
-        join applications a on a.id = u.application_id
-        left join json_each(${JSON.stringify(claimedIds)}) c on c.value = u.id
-        where u.id in (select value from json_each(${JSON.stringify(stored)}))
-          and a.reporting_url is not null
-        returning uplink_id, next_attempt_at <> created_at as claimed`.execute(trx);
-      claimed = deliveries.rows.filter((d) => d.claimed).map((d) => d.uplink_id);
+      const delivering = new Set(
+        await reportingApplications(trx, [...new Set(rows.map((r) => r.application_id))]),
+      );
+      const applicationOf = new Map(rows.map((r) => [r.id, r.application_id]));
+      const insertDelivery = sqlite.prepare(INSERT_DELIVERY);
+      for (const id of stored) {
+        const applicationId = applicationOf.get(id)!;
+        if (!delivering.has(applicationId)) continue;
+        const claim = sendNow.uplinkIds.has(id);
+        insertDelivery.run([id, applicationId, claim ? sendNow.leaseUntil : now, now, now]);
+        if (claim) claimed.push(id);
+      }
     }
     await touchDevices(trx, deviceIds, latest);
     return { stored, claimed };
   });
 }
 
-function uplinkTuple(r: NewUplinkRow): unknown[] {
-  return [
-    r.id,
-    r.application_id,
-    r.device_id,
-    r.network_id,
-    r.received_at,
-    r.ingested_at,
-    r.document,
-  ];
+/** SQLite's statements for one uplink and its delivery (see insertUplinks). */
+const INSERT_UPLINK = `insert into uplinks (id, application_id, device_id, network_id, received_at, ingested_at, document)
+  values (?, ?, ?, ?, ?, ?, ?) on conflict (id) do nothing`;
+const INSERT_DELIVERY = `insert into deliveries (uplink_id, application_id, status, attempts, next_attempt_at, created_at, updated_at)
+  values (?, ?, 'pending', 0, ?, ?, ?)`;
+
+/** Of these applications, those with a reporting URL (their uplinks get deliveries). */
+async function reportingApplications(db: Db, applicationIds: string[]): Promise<string[]> {
+  const rows = await db
+    .selectFrom('applications')
+    .select('id')
+    .where('id', 'in', applicationIds)
+    .where('reporting_url', 'is not', null)
+    .execute();
+  return rows.map((r) => r.id);
 }
 
 const DELIVERY_COLUMNS = [
