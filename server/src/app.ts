@@ -22,6 +22,7 @@ import type { Config } from './config.js';
 import { core } from './core.js';
 import type { SecretBox } from './crypto/secret-box.js';
 import type { Db } from './db/database.js';
+import { startWalCheckpointer } from './db/wal-checkpointer.js';
 import { healthRoutes } from './health/health.routes.js';
 import { errorHandler } from './http/error-handler.js';
 import { createLogger } from './http/logging.js';
@@ -77,6 +78,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   await app.register(openApi, { publicUrl: config.publicUrl });
   await app.register(auth);
   await app.register(workers);
+  // An SQLite file's checkpoints run on a thread of their own (db/wal-checkpointer.ts).
+  if (config.database.dialect === 'sqlite' && config.database.file !== ':memory:') {
+    const checkpointer = startWalCheckpointer(config.database.file, app.log);
+    app.addHook('onClose', () => checkpointer.stop());
+  }
 
   // Features
   await app.register(healthRoutes);

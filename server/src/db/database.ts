@@ -29,6 +29,8 @@ export function createDatabase(
   // In WAL mode 'full' flushes the disk at every commit; 'normal' at checkpoints only, which
   // still keeps every commit through a crash of the process (see config.ts).
   sqlite.pragma(`synchronous = ${config.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+  // Checkpoints run on a thread of their own while the app runs (db/wal-checkpointer.ts).
+  if (config.file !== ':memory:') sqlite.pragma('wal_autocheckpoint = 0');
   const database = withStatementCache(sqlite);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
   sqliteConnections.set(db.getExecutor().adapter, database);

@@ -8,10 +8,11 @@
  * meanwhile, and every transaction begins IMMEDIATE (db/database.ts) so that two writers wait
  * for each other instead of failing.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { FastifyBaseLogger } from 'fastify';
 import type { DatabaseConfig } from '../config.js';
 import type { Db } from '../db/database.js';
+import { startThread } from '../threads.js';
 import * as repository from './uplinks.repository.js';
 
 /** The repository functions the uplink path runs, by name. */
@@ -105,16 +106,7 @@ class ThreadStorage implements UplinkStorage {
   }
 
   private start(): Worker {
-    // Built, the thread is a .js file next to this one. Under the tests' TypeScript it is the
-    // .ts file, which the thread loads through tsx's loader, registered first.
-    const typescript = import.meta.url.endsWith('.ts');
-    const entry = new URL(`./uplink-storage.thread.${typescript ? 'ts' : 'js'}`, import.meta.url);
-    const worker = typescript
-      ? new Worker(
-          `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`,
-          { eval: true, workerData: this.config },
-        )
-      : new Worker(entry, { workerData: this.config });
+    const worker = startThread(new URL('./uplink-storage.thread', import.meta.url), this.config);
     worker.on('message', (answer: StorageAnswer) => {
       const call = this.pending.get(answer.id);
       if (call === undefined) return;
