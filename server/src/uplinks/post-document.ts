@@ -116,7 +116,7 @@ export function postDocument(
             }
           },
           onResponseEnd() {
-            settle(answered(status, Buffer.concat(kept).toString('utf8')));
+            settle(answered(status, kept));
           },
           onResponseError(_controller, error) {
             settle(unanswered(error, timeoutMs));
@@ -129,11 +129,11 @@ export function postDocument(
   });
 }
 
-function answered(status: number, text: string): Omit<PostOutcome, 'durationMs'> {
+function answered(status: number, body: Buffer[]): Omit<PostOutcome, 'durationMs'> {
   if (status >= 200 && status < 300) {
     return { ok: true, status, error: null, endpointFailure: false };
   }
-  const detail = text.trim().slice(0, ERROR_BODY_CHARS);
+  const detail = Buffer.concat(body).toString('utf8').trim().slice(0, ERROR_BODY_CHARS);
   return {
     ok: false,
     status,
