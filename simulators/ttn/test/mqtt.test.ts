@@ -133,6 +133,21 @@ describe('MQTT', () => {
     expect(jobs.jobs).toEqual([expect.objectContaining({ sent: 9, done: true })]);
   });
 
+  it('keeps delivering to other subscribers while one stops reading', async () => {
+    const stalled = await connect('app-a', keyA);
+    await stalled.subscribeAsync('app-a/devices/+/up');
+    // It reads nothing more: its socket buffers fill, and the broker's writes to it wait.
+    stalled.stream.pause();
+    const live = await connect('app-b', keyB);
+    await live.subscribeAsync('app-b/devices/+/up');
+    let received = 0;
+    live.on('message', () => received++);
+    await control(sim, '/uplinks', { appId: 'app-a', count: 20_000, perSecond: 10_000 });
+    await control(sim, '/uplinks', { appId: 'app-b', count: 200, perSecond: 200 });
+    for (let i = 0; i < 60 && received < 200; i++) await sleep(100);
+    expect(received).toBe(200);
+  });
+
   it('keeps applications apart: no subscription to another application, no uplink publishing', async () => {
     const client = await connect('app-a', keyA);
     await expect(client.subscribeAsync('app-b/devices/+/up')).rejects.toThrow(/subscribe error/i);

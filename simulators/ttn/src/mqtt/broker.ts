@@ -30,6 +30,11 @@ const DOWN_TOPIC = /^([^/]+)\/devices\/([^/]+)\/down$/;
 export async function startBroker(state: SimState, host: string, port: number): Promise<Broker> {
   const sessions = new WeakMap<Client, Session>();
   const broker = await Aedes.createBroker({
+    // Messages being written to subscribers at once (aedes: 100). A subscriber that stops
+    // reading holds its messages' slots until its socket drains; with few slots every other
+    // subscriber waited too, and the queue behind them (an array shifted one message at a time)
+    // took the simulator's CPU once it reached tens of thousands.
+    concurrency: 100_000,
     authenticate(client, username, password, done) {
       const found = password ? state.findAccessKey(password.toString('utf8')) : undefined;
       if (!username || !found || found.app.id !== username) {
