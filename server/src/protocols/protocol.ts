@@ -232,6 +232,12 @@ export interface UplinkHandlers {
   onStatus(status: SubscriptionStatus, error?: string): void;
   /** A message that could not be read (it is acknowledged and dropped). */
   onDiscard(topic: string, reason: string): void;
+  /**
+   * Flow control: undefined while the server takes more at once; otherwise a promise that
+   * resolves once it does. The subscription reads no further message meanwhile, so the
+   * network's broker holds them (a flood is read as fast as it is stored, not into memory).
+   */
+  ready(): Promise<void> | undefined;
 }
 
 export interface UplinkSubscription {

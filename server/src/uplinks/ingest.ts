@@ -16,6 +16,13 @@ import type { ClaimedDelivery, Dialect } from './uplinks.repository.js';
 import type { NewUplinkRow } from './uplinks.table.js';
 
 const MAX_BATCH = 500;
+/**
+ * Uplinks received and not yet stored past which the subscriptions stop reading (ready()),
+ * and the level at which they read again: memory stays bounded whatever the network sends,
+ * and the event loop keeps time for delivering what it stored.
+ */
+const HIGH_WATER = 2 * MAX_BATCH;
+const LOW_WATER = MAX_BATCH;
 /** A batch this large means a busy server: the next one gathers for GATHER_MS. */
 const BUSY_BATCH = 16;
 const GATHER_MS = 5;
@@ -34,6 +41,8 @@ interface Pending extends IncomingUplink {
 export class UplinkIngest {
   private queue: Pending[] = [];
   private flushing = false;
+  private belowLowWater: Promise<void> | undefined;
+  private resumeReading: (() => void) | undefined;
 
   constructor(
     private readonly deps: {
@@ -58,6 +67,20 @@ export class UplinkIngest {
     });
   }
 
+  /** Undefined while the queue is short; else resolves once it is back down to LOW_WATER. */
+  ready(): Promise<void> | undefined {
+    if (this.belowLowWater === undefined && this.queue.length < HIGH_WATER) return undefined;
+    this.belowLowWater ??= new Promise((resolve) => (this.resumeReading = resolve));
+    return this.belowLowWater;
+  }
+
+  private noteDrained(): void {
+    if (this.resumeReading === undefined || this.queue.length > LOW_WATER) return;
+    this.resumeReading();
+    this.resumeReading = undefined;
+    this.belowLowWater = undefined;
+  }
+
   /** Resolves when everything queued so far is stored (or given up). */
   async idle(): Promise<void> {
     while (this.flushing || this.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
@@ -66,6 +89,7 @@ export class UplinkIngest {
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, MAX_BATCH);
+      this.noteDrained();
       try {
         await this.write(batch);
         for (const p of batch) p.resolve();

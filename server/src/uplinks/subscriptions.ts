@@ -172,6 +172,7 @@ export class SubscriptionManager implements BackgroundWorker {
         },
         onDiscard: (topic, reason) =>
           this.deps.log.warn({ linkId: link.id, topic, reason }, 'uplink message dropped'),
+        ready: () => this.deps.ingest.ready(),
       },
     );
   }

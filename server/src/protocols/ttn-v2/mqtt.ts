@@ -98,6 +98,14 @@ export function subscribeUplinks(
   handlers.onStatus('connecting');
   const client: MqttClient = mqtt.connect(mqttUrl(target), options);
 
+  // mqtt.js reads the next message from the socket once this calls back: waiting here holds
+  // the socket, and the broker, back.
+  client.handleMessage = (_packet, callback) => {
+    const wait = handlers.ready();
+    if (wait === undefined) callback();
+    else void wait.then(() => callback());
+  };
+
   client.on('message', (topic, payload, packet) => {
     // QoS 1 messages went through customHandleAcks; QoS 0 ones have nothing to hold back.
     if (packet.qos === 0) {
