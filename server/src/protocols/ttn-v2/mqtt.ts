@@ -8,7 +8,9 @@
  * `onEvent` has stored it: a process that dies before that leaves the message with the broker,
  * which sends it again to the next holder. MQTT.js handles one incoming packet at a time per
  * connection, so at QoS 1 a subscription's rate is bound by the store's commit time; QoS 0
- * messages (what TTN and the simulator publish) are not held back.
+ * messages (what TTN and the simulator publish) are not held back one by one. Either way the
+ * subscription stops reading while `handlers.ready()` says the server has too many waiting to
+ * be stored (flow control).
  *
  * Reconnects are ours, not MQTT.js's fixed period: exponential backoff with jitter, and a
  * slower one when the broker refuses the key (CONNACK 4/5) or the subscription (SUBACK 128).
