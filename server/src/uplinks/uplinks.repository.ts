@@ -90,9 +90,10 @@ export async function insertUplinks(
     }
     const claimed: string[] = [];
     if (stored.length > 0) {
-      const delivering = new Set(
-        await reportingApplications(trx, [...new Set(rows.map((r) => r.application_id))]),
-      );
+      const targets = await findDeliveryTargets(trx, [
+        ...new Set(rows.map((r) => r.application_id)),
+      ]);
+      const delivering = new Set(targets.filter((t) => t.reporting_url !== null).map((t) => t.id));
       const applicationOf = new Map(rows.map((r) => [r.id, r.application_id]));
       const insertDelivery = sqlite.prepare(INSERT_DELIVERY);
       for (const id of stored) {
@@ -108,23 +109,6 @@ export async function insertUplinks(
   });
 }
 
-/** SQLite's statements for one uplink and its delivery (see insertUplinks). */
-const INSERT_UPLINK = `insert into uplinks (id, application_id, device_id, network_id, received_at, ingested_at, document)
-  values (?, ?, ?, ?, ?, ?, ?) on conflict (id) do nothing`;
-const INSERT_DELIVERY = `insert into deliveries (uplink_id, application_id, status, attempts, next_attempt_at, created_at, updated_at)
-  values (?, ?, 'pending', 0, ?, ?, ?)`;
-
-/** Of these applications, those with a reporting URL (their uplinks get deliveries). */
-async function reportingApplications(db: Db, applicationIds: string[]): Promise<string[]> {
-  const rows = await db
-    .selectFrom('applications')
-    .select('id')
-    .where('id', 'in', applicationIds)
-    .where('reporting_url', 'is not', null)
-    .execute();
-  return rows.map((r) => r.id);
-}
-
 const DELIVERY_COLUMNS = [
   'uplink_id',
   'application_id',
@@ -134,6 +118,12 @@ const DELIVERY_COLUMNS = [
   'created_at',
   'updated_at',
 ] as const;
+
+/** SQLite's statements for one uplink and its delivery (see insertUplinks). */
+const INSERT_UPLINK = `insert into uplinks (id, application_id, device_id, network_id, received_at, ingested_at, document)
+  values (?, ?, ?, ?, ?, ?, ?) on conflict (id) do nothing`;
+const INSERT_DELIVERY = `insert into deliveries (${DELIVERY_COLUMNS.join(', ')})
+  values (?, ?, 'pending', 0, ?, ?, ?)`;
 
 async function insertUplinksInOneStatement(
   db: Db,
