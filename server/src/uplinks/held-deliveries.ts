@@ -8,6 +8,7 @@
  * Pure bookkeeping: no database, no timers. The delivery worker decides what to hold and sends
  * what `takeSendable` gives it.
  */
+import Denque from 'denque';
 import type { ClaimedDelivery } from './uplinks.repository.js';
 
 export interface HeldDelivery {
@@ -29,7 +30,8 @@ export interface HoldLimits {
 }
 
 interface ApplicationHold {
-  waiting: HeldDelivery[];
+  /** Thousands at a time under load: a deque, taken from the front without moving the rest. */
+  waiting: Denque<HeldDelivery>;
   sending: number;
   reserved: number;
 }
@@ -94,13 +96,13 @@ export class HeldDeliveries {
     const sendable: HeldDelivery[] = [];
     const take = (applicationId: string, hold: ApplicationHold) => {
       const cap = oneAtATime(applicationId) ? 1 : this.limits.requestsPerApplication;
-      let n = 0;
-      while (n < hold.waiting.length && hold.sending < cap && this.sending < this.limits.requests) {
+      while (hold.sending < cap && this.sending < this.limits.requests) {
+        const item = hold.waiting.shift();
+        if (item === undefined) break;
         hold.sending++;
         this.sending++;
-        n++;
+        sendable.push(item);
       }
-      if (n > 0) sendable.push(...hold.waiting.splice(0, n));
     };
     if (only !== undefined) {
       const hold = this.byApplication.get(only);
@@ -129,7 +131,8 @@ export class HeldDeliveries {
   dropWaiting(applicationId: string): HeldDelivery[] {
     const hold = this.byApplication.get(applicationId);
     if (hold === undefined) return [];
-    const dropped = hold.waiting.splice(0);
+    const dropped = hold.waiting.toArray();
+    hold.waiting.clear();
     this.held -= dropped.length;
     this.forgetIfEmpty(applicationId, hold);
     return dropped;
@@ -142,13 +145,13 @@ export class HeldDeliveries {
 
   /** Every waiting delivery, e.g. to renew claims before they run out. */
   *waiting(): Iterable<HeldDelivery> {
-    for (const hold of this.byApplication.values()) yield* hold.waiting;
+    for (const hold of this.byApplication.values()) yield* hold.waiting.toArray();
   }
 
   private hold(applicationId: string): ApplicationHold {
     let hold = this.byApplication.get(applicationId);
     if (hold === undefined) {
-      hold = { waiting: [], sending: 0, reserved: 0 };
+      hold = { waiting: new Denque(), sending: 0, reserved: 0 };
       this.byApplication.set(applicationId, hold);
     }
     return hold;
