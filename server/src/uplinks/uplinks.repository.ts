@@ -412,20 +412,31 @@ export async function claimDeliveries(
     where ranked.rank <= ranked.cap
     order by ranked.rank, ranked.next_attempt_at
     limit ${limit}`;
-  // PostgreSQL: lock the picked rows, skipping those another process's claim holds, and check
-  // again that they are due. SQLite has one writer: the statement alone is atomic (and a
-  // second look through the due index would scan every due delivery at each claim).
-  const picked =
-    dialect === 'postgres'
-      ? sql`select l.uplink_id from deliveries l
-          where l.uplink_id in (${ranked}) and l.status = 'pending' and l.next_attempt_at <= ${now}
-          for update skip locked`
-      : ranked;
+  const returning = sql`returning uplink_id, application_id, attempts, created_at,
+      (select u.document from uplinks u where u.id = deliveries.uplink_id) as document`;
+  // SQLite has one writer: the statement alone is atomic (and a second look through the due
+  // index would scan every due delivery at each claim).
+  if (dialect === 'sqlite') {
+    const result = await sql<ClaimedDelivery>`
+      update deliveries set next_attempt_at = ${leaseUntil}, updated_at = ${now}
+      where uplink_id in (${ranked}) ${returning}`.execute(db);
+    return result.rows;
+  }
+  // PostgreSQL: lock the picked rows, skipping those another process's claim holds, then update
+  // those still due: a row another process claimed since this statement's snapshot is checked
+  // again in its latest version, and left out. Both steps go through the primary key on arrays
+  // (InitPlans), whatever the statistics say. A row filter that the planner believes selective
+  // (the due index while a burst has outgrown the last ANALYZE) made it scan every due row once
+  // per picked id: 1.1 s instead of 13 ms for a claim of 500 among 10,000 due. For the same
+  // reason the check is written (`|| ''`) so that the partial index of due deliveries cannot
+  // serve it.
   const result = await sql<ClaimedDelivery>`
     update deliveries set next_attempt_at = ${leaseUntil}, updated_at = ${now}
-    where uplink_id in (${picked})
-    returning uplink_id, application_id, attempts, created_at,
-      (select u.document from uplinks u where u.id = deliveries.uplink_id) as document`.execute(db);
+    where uplink_id = any(array(
+        select l.uplink_id from deliveries l where l.uplink_id = any(array(${ranked}))
+        for update skip locked))
+      and status || '' = 'pending' and next_attempt_at || '' <= ${now}
+    ${returning}`.execute(db);
   return result.rows;
 }
 
@@ -447,12 +458,22 @@ export async function findDeliveryTargets(
     .execute();
 }
 
-/** An update of the given deliveries that are still pending (delivered or dead ones stay as they are). */
+/**
+ * An update of the given deliveries that are still pending (delivered or dead ones stay as they
+ * are). On PostgreSQL the status check is written so that the partial index of due deliveries
+ * cannot serve it (see claimDeliveries): with statistics older than a burst, the planner took
+ * that index and filtered every pending row by the id list, 20 ms to record 100 outcomes with
+ * 10,000 pending. The ids go through the primary key.
+ */
 function updatePending(db: Db, dialect: Dialect, uplinkIds: readonly string[]) {
   return db
     .updateTable('deliveries')
     .where(isOneOf(dialect, 'uplink_id', uplinkIds))
-    .where('status', '=', 'pending');
+    .where(
+      dialect === 'postgres'
+        ? sql<SqlBool>`status || '' = 'pending'`
+        : sql<SqlBool>`status = 'pending'`,
+    );
 }
 
 export async function markDelivered(
