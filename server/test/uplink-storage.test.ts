@@ -74,9 +74,9 @@ describe('uplink storage on an SQLite file', () => {
   });
 
   it("answers a failed call with the database's error, and refuses calls once closed", async () => {
-    // An uplink of an application that does not exist breaks a foreign key.
-    const orphan = { ...uplink(), application_id: randomUUID() };
-    await expect(storage.run('insertUplinks', 'sqlite', [orphan])).rejects.toThrow(/FOREIGN KEY/);
+    // An uplink with no document breaks a NOT NULL constraint.
+    const broken = { ...uplink(), document: null as unknown as string };
+    await expect(storage.run('insertUplinks', 'sqlite', [broken])).rejects.toThrow(/NOT NULL/);
     // The thread goes on answering.
     const ok = await storage.run('insertUplinks', 'sqlite', [uplink()]);
     expect(ok.stored).toHaveLength(1);

@@ -6,6 +6,7 @@ import { isUniqueViolation } from '../db/errors.js';
 import type { Page, PageResult } from '../db/paging.js';
 import { conflict, notFound } from '../http/problem.js';
 import { Timestamp } from '../http/schemas.js';
+import { deleteUplinksOfOrganization } from '../uplinks/uplinks.repository.js';
 import {
   deleteOrganization as deleteOrganizationRow,
   findOrganization,
@@ -88,5 +89,8 @@ export async function deleteOrganization(db: Db, id: string): Promise<void> {
   if (row.kind === 'system') {
     throw conflict('The system organization cannot be deleted.', 'system_organization');
   }
-  await deleteOrganizationRow(db, id);
+  await db.transaction().execute(async (trx) => {
+    await deleteUplinksOfOrganization(trx, id);
+    await deleteOrganizationRow(trx, id);
+  });
 }

@@ -5,6 +5,7 @@ import { nowIso } from '../clock.js';
 import type { Db } from '../db/database.js';
 import type { Page, PageResult } from '../db/paging.js';
 import { notFound, validationFailed } from '../http/problem.js';
+import { deleteUplinksOfApplication } from '../uplinks/uplinks.repository.js';
 import type { ApplicationRow } from './applications.table.js';
 import {
   countDevicesOfApplication,
@@ -138,6 +139,7 @@ export async function deleteApplication(db: Db, actor: Principal, id: string): P
       await dropTasksOf(trx, { applicationLinkId: link.id });
       await queueTask(trx, 'delete_application', targetOf(actor, link), now);
     }
+    await deleteUplinksOfApplication(trx, id);
     await deleteApplicationRow(trx, actor.user.organizationId, id);
   });
 }

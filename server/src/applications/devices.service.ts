@@ -11,6 +11,7 @@ import type { Db } from '../db/database.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { Page, PageResult } from '../db/paging.js';
 import { AppError, notFound, validationFailed } from '../http/problem.js';
+import { detachUplinksOfDevice } from '../uplinks/uplinks.repository.js';
 import type { ApplicationLinkRow, ApplicationRow, DeviceRow } from './applications.table.js';
 import { findDevicesVersion } from './applications.repository.js';
 import { requireApplication } from './applications.service.js';
@@ -351,6 +352,7 @@ export async function deleteDevice(
         now,
       );
     }
+    await detachUplinksOfDevice(trx, id);
     await deleteDeviceRow(trx, id);
   });
 }

@@ -798,33 +798,98 @@ export async function uplinksAfter(
  * to be delivered (no reporting URL). Pending deliveries and dead letters are kept.
  */
 export async function purgeDelivered(db: Db, before: string, limit: number): Promise<number> {
-  const result = await db
-    .deleteFrom('uplinks')
-    .where('id', 'in', (eb) =>
-      eb
-        .selectFrom('uplinks as u')
-        .leftJoin('deliveries as d', 'd.uplink_id', 'u.id')
-        .select('u.id')
-        .where('u.ingested_at', '<', before)
-        .where((w) => w.or([w('d.status', 'is', null), w('d.status', '=', 'delivered')]))
-        .limit(limit),
-    )
-    .executeTakeFirst();
-  return Number(result.numDeletedRows);
+  const rows = await db
+    .selectFrom('uplinks as u')
+    .leftJoin('deliveries as d', 'd.uplink_id', 'u.id')
+    .select('u.id')
+    .where('u.ingested_at', '<', before)
+    .where((w) => w.or([w('d.status', 'is', null), w('d.status', '=', 'delivered')]))
+    .limit(limit)
+    .execute();
+  return deleteUplinks(
+    db,
+    rows.map((r) => r.id),
+    'delivered',
+  );
 }
 
 export async function purgeDeadLetters(db: Db, before: string, limit: number): Promise<number> {
-  const result = await db
-    .deleteFrom('uplinks')
-    .where('id', 'in', (eb) =>
-      eb
-        .selectFrom('deliveries')
-        .select('uplink_id')
-        // A literal, as in the partial index's definition: SQLite uses the index only then.
-        .where('status', '=', sql.lit('dead'))
-        .where('updated_at', '<', before)
-        .limit(limit),
-    )
-    .executeTakeFirst();
-  return Number(result.numDeletedRows);
+  const rows = await db
+    .selectFrom('deliveries')
+    .select('uplink_id')
+    // A literal, as in the partial index's definition: SQLite uses the index only then.
+    .where('status', '=', sql.lit('dead'))
+    .where('updated_at', '<', before)
+    .limit(limit)
+    .execute();
+  return deleteUplinks(
+    db,
+    rows.map((r) => r.uplink_id),
+    'dead',
+  );
+}
+
+/**
+ * Deletes uplinks with their deliveries, if these are still `status` (a dead letter may have
+ * been requeued meanwhile: it stays, and so does its uplink). Returns how many uplinks went.
+ */
+async function deleteUplinks(db: Db, ids: string[], status: 'delivered' | 'dead'): Promise<number> {
+  if (ids.length === 0) return 0;
+  return db.transaction().execute(async (trx) => {
+    await trx
+      .deleteFrom('deliveries')
+      .where('uplink_id', 'in', ids)
+      .where('status', '=', status)
+      .execute();
+    const result = await trx
+      .deleteFrom('uplinks')
+      .where('id', 'in', ids)
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('deliveries').select('uplink_id').whereRef('uplink_id', '=', 'uplinks.id'),
+          ),
+        ),
+      )
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  });
+}
+
+// ---- What goes with a deleted application, organization or device ----
+// Uplinks and deliveries have no foreign keys (migration 0008: checking them was more than half
+// of storing a batch on PostgreSQL). Run these in the transaction that deletes the owner.
+
+/** Deletes the application's uplinks and deliveries. */
+export async function deleteUplinksOfApplication(
+  db: Db | Transaction<Database>,
+  applicationId: string,
+): Promise<void> {
+  await db.deleteFrom('deliveries').where('application_id', '=', applicationId).execute();
+  await db.deleteFrom('uplinks').where('application_id', '=', applicationId).execute();
+}
+
+/** Deletes the uplinks and deliveries of every application of the organization. */
+export async function deleteUplinksOfOrganization(
+  db: Db | Transaction<Database>,
+  organizationId: string,
+): Promise<void> {
+  const applications = db
+    .selectFrom('applications')
+    .select('id')
+    .where('organization_id', '=', organizationId);
+  await db.deleteFrom('deliveries').where('application_id', 'in', applications).execute();
+  await db.deleteFrom('uplinks').where('application_id', 'in', applications).execute();
+}
+
+/** The device's uplinks stay, with no device. */
+export async function detachUplinksOfDevice(
+  db: Db | Transaction<Database>,
+  deviceId: string,
+): Promise<void> {
+  await db
+    .updateTable('uplinks')
+    .set({ device_id: null })
+    .where('device_id', '=', deviceId)
+    .execute();
 }

@@ -6,6 +6,7 @@ import * as sync from './2026-11-28-0004-sync.js';
 import * as uplinks from './2026-11-28-0005-uplinks.js';
 import * as devicesVersion from './2026-11-28-0006-devices-version.js';
 import * as pendingDeliveriesIndex from './2026-11-28-0007-pending-deliveries-index.js';
+import * as uplinksWithoutForeignKeys from './2026-11-29-0008-uplinks-without-foreign-keys.js';
 
 /**
  * Every migration, in order. Names are date-prefixed and never change once released; a new
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-28-0005-uplinks': uplinks,
   '2026-11-28-0006-devices-version': devicesVersion,
   '2026-11-28-0007-pending-deliveries-index': pendingDeliveriesIndex,
+  '2026-11-29-0008-uplinks-without-foreign-keys': uplinksWithoutForeignKeys,
 };
