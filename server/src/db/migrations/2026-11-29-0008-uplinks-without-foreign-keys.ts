@@ -92,7 +92,10 @@ async function createIndexes(db: Kysely<any>): Promise<void> {
     .execute();
 }
 
-/** Puts the constraints back; on SQLite the rows whose parent is gone are left out. */
+/**
+ * PostgreSQL: puts the constraints back, after removing the rows whose parent is gone. SQLite
+ * would need the tables built again: it cannot go back.
+ */
 export async function down(db: Kysely<any>): Promise<void> {
   if (db.getExecutor().adapter instanceof PostgresAdapter) {
     await sql`delete from deliveries d where not exists
