@@ -31,13 +31,14 @@ const RENEW_EVERY_MS = 1_000;
 /**
  * What one process holds. A burst that fits is handed over from ingest in memory; past it,
  * deliveries go to the database and are claimed back, which on PostgreSQL cost a third of the
- * database's time per uplink. 32,768 documents of ~850 bytes are about 40 MB at most.
+ * database's time per uplink. 65,536 documents of ~850 bytes, with their bookkeeping, are about
+ * 80 MB at most.
  */
 const LIMITS: HoldLimits = {
   requests: 256,
   requestsPerApplication: 64,
-  total: 32_768,
-  perApplication: 16_384,
+  total: 65_536,
+  perApplication: 32_768,
 };
 const MAX_CLAIM = 500;
 const IDLE_MS = 500;
