@@ -2,7 +2,13 @@
  * All SQL of the uplinks feature: the uplinks and their outbox, endpoint health, subscription
  * leases, and the reads (and the few writes) of applications, devices and links it needs.
  */
-import { sql, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
+import {
+  sql,
+  type RawBuilder,
+  type SelectQueryBuilder,
+  type SqlBool,
+  type Transaction,
+} from 'kysely';
 import { devicesChangedById } from '../applications/devices.repository.js';
 import { sqliteConnectionOf, type Db } from '../db/database.js';
 import { toCount, type Page } from '../db/paging.js';
@@ -428,14 +434,14 @@ export async function claimDeliveries(
   // (InitPlans), whatever the statistics say. A row filter that the planner believes selective
   // (the due index while a burst has outgrown the last ANALYZE) made it scan every due row once
   // per picked id: 1.1 s instead of 13 ms for a claim of 500 among 10,000 due. For the same
-  // reason the check is written (`|| ''`) so that the partial index of due deliveries cannot
-  // serve it.
+  // reason the check is written (isPending, `|| ''`) so that the partial index of due
+  // deliveries cannot serve it.
   const result = await sql<ClaimedDelivery>`
     update deliveries set next_attempt_at = ${leaseUntil}, updated_at = ${now}
     where uplink_id = any(array(
         select l.uplink_id from deliveries l where l.uplink_id = any(array(${ranked}))
         for update skip locked))
-      and status || '' = 'pending' and next_attempt_at || '' <= ${now}
+      and ${isPending(dialect)} and next_attempt_at || '' <= ${now}
     ${returning}`.execute(db);
   return result.rows;
 }
@@ -459,21 +465,23 @@ export async function findDeliveryTargets(
 }
 
 /**
- * An update of the given deliveries that are still pending (delivered or dead ones stay as they
- * are). On PostgreSQL the status check is written so that the partial index of due deliveries
- * cannot serve it (see claimDeliveries): with statistics older than a burst, the planner took
- * that index and filtered every pending row by the id list, 20 ms to record 100 outcomes with
- * 10,000 pending. The ids go through the primary key.
+ * `status = 'pending'`, on PostgreSQL written so that the partial index of due deliveries
+ * cannot serve it: statements that pick deliveries by id then go through the primary key (see
+ * claimDeliveries). With statistics older than a burst, the planner took that index and
+ * filtered every pending row by the id list: 20 ms to record 100 outcomes with 10,000 pending.
  */
+function isPending(dialect: Dialect): RawBuilder<SqlBool> {
+  return dialect === 'postgres'
+    ? sql<SqlBool>`status || '' = 'pending'`
+    : sql<SqlBool>`status = 'pending'`;
+}
+
+/** An update of the given deliveries that are still pending (delivered or dead ones stay as they are). */
 function updatePending(db: Db, dialect: Dialect, uplinkIds: readonly string[]) {
   return db
     .updateTable('deliveries')
     .where(isOneOf(dialect, 'uplink_id', uplinkIds))
-    .where(
-      dialect === 'postgres'
-        ? sql<SqlBool>`status || '' = 'pending'`
-        : sql<SqlBool>`status = 'pending'`,
-    );
+    .where(isPending(dialect));
 }
 
 export async function markDelivered(
@@ -865,8 +873,7 @@ export async function deleteUplinksOfApplication(
   db: Db | Transaction<Database>,
   applicationId: string,
 ): Promise<void> {
-  await db.deleteFrom('deliveries').where('application_id', '=', applicationId).execute();
-  await db.deleteFrom('uplinks').where('application_id', '=', applicationId).execute();
+  await deleteUplinksOfApplications(db, [applicationId]);
 }
 
 /** Deletes the uplinks and deliveries of every application of the organization. */
@@ -874,10 +881,16 @@ export async function deleteUplinksOfOrganization(
   db: Db | Transaction<Database>,
   organizationId: string,
 ): Promise<void> {
-  const applications = db
-    .selectFrom('applications')
-    .select('id')
-    .where('organization_id', '=', organizationId);
+  await deleteUplinksOfApplications(
+    db,
+    db.selectFrom('applications').select('id').where('organization_id', '=', organizationId),
+  );
+}
+
+async function deleteUplinksOfApplications(
+  db: Db | Transaction<Database>,
+  applications: string[] | SelectQueryBuilder<Database, 'applications', { id: string }>,
+): Promise<void> {
   await db.deleteFrom('deliveries').where('application_id', 'in', applications).execute();
   await db.deleteFrom('uplinks').where('application_id', 'in', applications).execute();
 }
