@@ -5,7 +5,6 @@
  * batch of outcomes (1.1 s for a claim among 10,000 due). The plans are read with EXPLAIN
  * ANALYZE in a transaction that is rolled back.
  */
-import { randomUUID } from 'node:crypto';
 import { Kysely, PostgresDialect, type CompiledQuery } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +17,7 @@ import {
   markDelivered,
 } from '../src/uplinks/uplinks.repository.js';
 import { createTenant, startTestApp, type TestApp } from './harness/app.js';
+import { uplinkRows } from './uplinks-fixture.js';
 
 const DUE = 5_000;
 
@@ -44,19 +44,6 @@ describe('delivery statements on PostgreSQL with statistics older than a burst',
   const statements: CompiledQuery[] = [];
   let applicationId: string;
   let burst: string[];
-
-  const uplinks = (n: number) => {
-    const now = nowIso();
-    return Array.from({ length: n }, () => ({
-      id: randomUUID(),
-      application_id: applicationId,
-      device_id: null,
-      network_id: randomUUID(),
-      received_at: now,
-      ingested_at: now,
-      document: '{"test":true}',
-    }));
-  };
 
   /** Rows each index gave, over the plan of `statement` run for real, then rolled back. */
   const rowsByIndex = async (statement: CompiledQuery): Promise<Map<string, number>> => {
@@ -113,7 +100,7 @@ describe('delivery statements on PostgreSQL with statistics older than a burst',
     });
 
     // A quiet period, analyzed: everything delivered, nothing pending.
-    const quiet = uplinks(200);
+    const quiet = uplinkRows(applicationId, 200);
     await insertUplinks(db, 'postgres', quiet);
     await markDelivered(
       db,
@@ -124,7 +111,7 @@ describe('delivery statements on PostgreSQL with statistics older than a burst',
     await pool.query('alter table deliveries set (autovacuum_enabled = false)');
     await pool.query('analyze deliveries');
     // Then a burst the statistics know nothing of.
-    const rows = uplinks(DUE);
+    const rows = uplinkRows(applicationId, DUE);
     for (let i = 0; i < rows.length; i += 500)
       await insertUplinks(db, 'postgres', rows.slice(i, i + 500));
     burst = rows.map((r) => r.id);

@@ -2,11 +2,11 @@
  * The uplink storage: on an SQLite file, the uplink path's SQL runs on a thread with its own
  * connection, while the app's connection keeps writing.
  */
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nowIso } from '../src/clock.js';
 import { createUplinkStorage, type UplinkStorage } from '../src/uplinks/uplink-storage.js';
 import { createTenant, startTestApp, type TestApp } from './harness/app.js';
+import { uplinkRows } from './uplinks-fixture.js';
 
 describe('uplink storage on an SQLite file', () => {
   let t: TestApp;
@@ -29,18 +29,7 @@ describe('uplink storage on an SQLite file', () => {
     await t?.close();
   });
 
-  const uplink = () => {
-    const now = nowIso();
-    return {
-      id: randomUUID(),
-      application_id: applicationId,
-      device_id: null,
-      network_id: randomUUID(),
-      received_at: now,
-      ingested_at: now,
-      document: '{"test":true}',
-    };
-  };
+  const uplink = () => uplinkRows(applicationId, 1)[0]!;
 
   it("stores from its thread while the app's connection runs transactions that read, then write", async () => {
     // A transaction that reads, then (after the thread may have committed) writes: with a

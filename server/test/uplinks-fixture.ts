@@ -10,11 +10,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
+import { nowIso } from '../src/clock.js';
 import type { Db } from '../src/db/database.js';
 import type { SecretBox } from '../src/crypto/secret-box.js';
 import { uplinkJsonSchema } from '../src/uplinks/document.js';
 import { accessKeyAad } from '../src/applications/device-fields.js';
 import type { DeliveryStatusView } from '../src/uplinks/uplinks.schemas.js';
+import type { NewUplinkRow } from '../src/uplinks/uplinks.table.js';
 
 export interface Received {
   headers: http.IncomingHttpHeaders;
@@ -227,4 +229,25 @@ export async function deliveryStatus(
   const res = await t.request('GET', `/api/applications/${applicationId}/delivery`, { token });
   if (res.statusCode !== 200) throw new Error(`delivery status: ${res.statusCode} ${res.body}`);
   return res.json() as DeliveryStatusView;
+}
+
+/**
+ * `n` uplink rows of an application as ingest stores them (each gets a delivery when the
+ * application has a reporting URL), received and stored at `at` (now by default).
+ */
+export function uplinkRows(
+  applicationId: string,
+  n: number,
+  options: { deviceId?: string; at?: string } = {},
+): NewUplinkRow[] {
+  const at = options.at ?? nowIso();
+  return Array.from({ length: n }, () => ({
+    id: randomUUID(),
+    application_id: applicationId,
+    device_id: options.deviceId ?? null,
+    network_id: randomUUID(),
+    received_at: at,
+    ingested_at: at,
+    document: '{"test":true}',
+  }));
 }

@@ -15,6 +15,7 @@ import {
 } from '../src/uplinks/uplinks.repository.js';
 import { createTenant, startTestApp, type SignedIn, type TestApp } from './harness/app.js';
 import { DIALECTS } from './harness/database.js';
+import { uplinkRows } from './uplinks-fixture.js';
 
 describe.each(DIALECTS)('what goes with deleted owners (%s)', (dialect) => {
   let t: TestApp;
@@ -57,16 +58,10 @@ describe.each(DIALECTS)('what goes with deleted owners (%s)', (dialect) => {
     n: number,
     options: { deviceId?: string; ingestedAt?: string } = {},
   ): Promise<string[]> => {
-    const at = options.ingestedAt ?? new Date().toISOString();
-    const rows = Array.from({ length: n }, () => ({
-      id: randomUUID(),
-      application_id: applicationId,
-      device_id: options.deviceId ?? null,
-      network_id: randomUUID(),
-      received_at: at,
-      ingested_at: at,
-      document: '{"test":true}',
-    }));
+    const rows = uplinkRows(applicationId, n, {
+      deviceId: options.deviceId,
+      at: options.ingestedAt,
+    });
     await insertUplinks(t.db, dialect, rows);
     return rows.map((r) => r.id);
   };
