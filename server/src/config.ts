@@ -74,6 +74,8 @@ export interface UplinksConfig {
   deadLetterRetentionMs: number;
   /** Lifetime of a subscription lease: a dead holder's subscriptions move after at most this. */
   leaseMs: number;
+  /** Uplink documents the delivery worker keeps in memory (its hold: uplinks/delivery.ts). */
+  heldDocuments: number;
 }
 
 export class ConfigError extends Error {
@@ -170,6 +172,13 @@ export function readConfig(
     retentionMs: uplinkSetting('UPLINK_RETENTION_DAYS', 7, 3650) * 86_400_000,
     deadLetterRetentionMs: uplinkSetting('DEAD_LETTER_RETENTION_DAYS', 30, 3650) * 86_400_000,
     leaseMs: uplinkSetting('UPLINK_LEASE_SECONDS', 10, 600) * 1000,
+    heldDocuments: parseInteger(
+      value('DELIVERY_HELD_DOCUMENTS') ?? '65536',
+      'DELIVERY_HELD_DOCUMENTS',
+      2,
+      4_194_304,
+      problems,
+    ),
   };
 
   if (problems.length > 0) throw new ConfigError(problems);

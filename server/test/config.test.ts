@@ -63,6 +63,16 @@ describe('configuration', () => {
     );
   });
 
+  it('reads DELIVERY_HELD_DOCUMENTS, and refuses what is not a count from 2', () => {
+    expect(readConfig({}, cwd).uplinks.heldDocuments).toBe(65_536);
+    expect(readConfig({ DELIVERY_HELD_DOCUMENTS: '4096' }, cwd).uplinks.heldDocuments).toBe(4096);
+    for (const bad of ['1', 'many', '-5']) {
+      expect(() => readConfig({ DELIVERY_HELD_DOCUMENTS: bad }, cwd)).toThrow(
+        /DELIVERY_HELD_DOCUMENTS/,
+      );
+    }
+  });
+
   it('lists every problem at once and never echoes DATABASE_URL', () => {
     try {
       readConfig(

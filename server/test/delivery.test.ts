@@ -36,6 +36,9 @@ describe.each(DIALECTS)('delivery (%s)', (dialect) => {
           retentionMs: 7 * 86_400_000,
           deadLetterRetentionMs: 30 * 86_400_000,
           leaseMs: 3_000,
+          // A small hold: floods in these tests also go through deliveries held without their
+          // documents (read back) and through claims.
+          heldDocuments: 16,
         },
       },
     });
@@ -108,6 +111,24 @@ describe.each(DIALECTS)('delivery (%s)', (dialect) => {
       deadLetters: 0,
       endpoint: { state: 'ok', consecutiveFailures: 0, retryAt: null },
     });
+  });
+
+  it('delivers a flood far past its hold once each: documents read back, the rest claimed', async () => {
+    const { app, endpoint } = await setUp('acme-flood');
+    // A slow endpoint: the flood outruns it, fills the 8 documents and 32 claims this
+    // application may hold, and the rest waits in the database unclaimed.
+    endpoint.respond = () => ({ status: 200, delayMs: 5 });
+    await ttn.control('/uplinks', { appId: 'acme-flood', count: 600, perSecond: 3_000 });
+    await waitFor(() => endpoint.received.length >= 600, 20_000, 'all 600 delivered');
+    await waitFor(
+      async () => (await status(app.applicationId)).delivered === 600,
+      5_000,
+      '600 recorded as delivered',
+    );
+    expect(uniqueKeys(endpoint).size).toBe(600);
+    // Once each: a delivery held without its document is not claimed or read back twice.
+    expect(endpoint.received).toHaveLength(600);
+    expect(await status(app.applicationId)).toMatchObject({ backlog: 0, deadLetters: 0 });
   });
 
   it("keeps delivering to one application while another's endpoint fails or hangs", async () => {

@@ -34,6 +34,7 @@ const UPLINKS_CONFIG = {
   retentionMs: 7 * 86_400_000,
   deadLetterRetentionMs: 30 * 86_400_000,
   leaseMs: 3_000,
+  heldDocuments: 65_536,
 };
 
 describe.each(DIALECTS)('uplinks (%s)', (dialect) => {

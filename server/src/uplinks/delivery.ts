@@ -19,7 +19,12 @@ import type { UplinksConfig } from '../config.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { BackgroundWorker } from '../workers/worker.js';
 import { postDocument, requestLimitMs, type PostOutcome } from './post-document.js';
-import { HeldDeliveries, type HeldDelivery, type HoldLimits } from './held-deliveries.js';
+import {
+  HeldDeliveries,
+  type HeldClaim,
+  type HeldDelivery,
+  type HoldLimits,
+} from './held-deliveries.js';
 import type { ClaimedDelivery, Dialect } from './uplinks.repository.js';
 import type { UplinkStorage } from './uplink-storage.js';
 
@@ -29,17 +34,26 @@ const CLAIM_MARGIN_MS = 5_000;
 /** How often the claims of held deliveries are checked, and renewed before they can run out. */
 const RENEW_EVERY_MS = 1_000;
 /**
- * What one process holds. A burst that fits is handed over from ingest in memory; past it,
- * deliveries go to the database and are claimed back, which on PostgreSQL cost a third of the
- * database's time per uplink. 65,536 documents of ~850 bytes, with their bookkeeping, are about
- * 80 MB at most.
+ * What one process holds, from DELIVERY_HELD_DOCUMENTS (D): D documents in memory, at most half
+ * of them of one application, and 4·D claims in all, at most half of them of one application,
+ * counting those held without their documents (see held-deliveries.ts). A burst that fits is
+ * handed over from ingest in memory; past the documents, to the claims, it costs a read of each
+ * document; past the claims, deliveries are stored unclaimed and claimed back later, which on
+ * PostgreSQL cost a third of the database's time per uplink. With the default D = 65,536 that is
+ * ~80 MB of documents (~850 bytes each, with their bookkeeping) and ~50 MB of claims without
+ * them (~200 bytes each) at most.
  */
-const LIMITS: HoldLimits = {
-  requests: 256,
-  requestsPerApplication: 64,
-  total: 65_536,
-  perApplication: 32_768,
-};
+export function holdLimits(heldDocuments: number): HoldLimits {
+  const documentsPerApplication = Math.max(1, Math.floor(heldDocuments / 2));
+  return {
+    requests: 256,
+    requestsPerApplication: 64,
+    documents: heldDocuments,
+    documentsPerApplication,
+    total: 4 * heldDocuments,
+    perApplication: 4 * documentsPerApplication,
+  };
+}
 const MAX_CLAIM = 500;
 const IDLE_MS = 500;
 /**
@@ -66,7 +80,7 @@ export function backoffMs(attempt: number, maxMs: number): number {
 }
 
 interface Outcome {
-  delivery: ClaimedDelivery;
+  delivery: HeldClaim['delivery'];
   outcome: PostOutcome;
 }
 
@@ -121,7 +135,12 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
   private woken = false;
   /** The loop waits for held deliveries to be sent (no room to claim), not for new work. */
   private waitingForRoom = false;
-  private readonly held = new HeldDeliveries(LIMITS);
+  private readonly limits: HoldLimits;
+  private readonly held: HeldDeliveries;
+  /** Most deliveries of one application in a claim: half the documents it may hold. */
+  private readonly claimShare: number;
+  /** Applications whose spilled deliveries are being read back: one read at a time each. */
+  private readonly readingBack = new Map<string, Promise<void>>();
   /** Applications whose endpoint failed last: one request at a time until it answers. */
   private readonly failing = new Set<string>();
   /**
@@ -139,7 +158,11 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
   private recording: Promise<void> | undefined;
   private readonly isFailing = (applicationId: string) => this.failing.has(applicationId);
 
-  constructor(private readonly deps: DeliveryDeps) {}
+  constructor(private readonly deps: DeliveryDeps) {
+    this.limits = holdLimits(deps.config.heldDocuments);
+    this.held = new HeldDeliveries(this.limits);
+    this.claimShare = Math.max(1, Math.floor(this.limits.documentsPerApplication / 2));
+  }
 
   start(): void {
     if (this.running) return;
@@ -159,6 +182,7 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
     await this.running;
     this.running = undefined;
     clearInterval(this.renewTimer);
+    await Promise.all(this.readingBack.values());
     const waiting = [...this.held.applications()].flatMap((app) => this.held.dropWaiting(app));
     while (this.held.inFlight > 0) await new Promise((r) => setTimeout(r, 10));
     clearTimeout(this.recordTimer);
@@ -220,7 +244,10 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
       unused.set(delivery.application_id, (unused.get(delivery.application_id) ?? 0) - 1);
       this.held.add({ delivery, body: delivery.document!, leaseUntil }, true);
     }
-    for (const [applicationId, n] of unused) this.held.unreserve(applicationId, n);
+    for (const [applicationId, n] of unused) {
+      this.held.unreserve(applicationId, n);
+      this.readBack(applicationId);
+    }
     this.send(this.held.takeSendable(this.isFailing));
     this.notifyStored(applicationIds);
   }
@@ -250,10 +277,67 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
     this.targets.delete(applicationId);
   }
 
-  /** Claims leave out the application: it holds enough. */
+  /**
+   * Claims leave out the application: it holds enough, or deliveries without their documents
+   * (reading those back is cheaper than a claim, and they are older than what waits unclaimed).
+   */
   private isSaturated(applicationId: string): boolean {
     const n = this.held.of(applicationId);
-    return n > LIMITS.perApplication / 2 || (this.failing.has(applicationId) && n > 0);
+    return (
+      n > this.limits.perApplication / 2 ||
+      this.held.documentsOf(applicationId) > this.claimCap(applicationId) ||
+      this.held.spilledOf(applicationId) > 0 ||
+      (this.failing.has(applicationId) && n > 0)
+    );
+  }
+
+  /** Most deliveries of the application in a claim: its share, or one probe while it fails. */
+  private claimCap(applicationId: string): number {
+    return this.failing.has(applicationId) ? 1 : this.claimShare;
+  }
+
+  /**
+   * Reads back the documents of the application's spilled deliveries, MAX_CLAIM at a time,
+   * while it holds no more than half the documents it may: sends go on from what is held
+   * meanwhile.
+   */
+  private readBack(applicationId: string): void {
+    if (!this.accepting || this.readingBack.has(applicationId)) return;
+    if (this.held.spilledOf(applicationId) === 0) return;
+    if (this.held.documentsOf(applicationId) > this.limits.documentsPerApplication / 2) return;
+    const taken = this.held.takeSpilled(applicationId, MAX_CLAIM);
+    if (taken.length === 0) return;
+    this.readingBack.set(
+      applicationId,
+      this.readDocuments(applicationId, taken).finally(() =>
+        this.readingBack.delete(applicationId),
+      ),
+    );
+  }
+
+  private async readDocuments(applicationId: string, taken: HeldClaim[]): Promise<void> {
+    let found: ClaimedDelivery[];
+    try {
+      found = await this.deps.storage.run(
+        'readClaimedDeliveries',
+        this.deps.dialect,
+        taken.map((claim) => claim.delivery.uplink_id),
+      );
+    } catch (err) {
+      // Held as they were; the loop's next round reads them again.
+      this.held.unload(applicationId, taken);
+      this.deps.log.error({ err }, 'reading back held deliveries failed');
+      return;
+    }
+    const byId = new Map(found.map((delivery) => [delivery.uplink_id, delivery]));
+    let gone = 0;
+    for (const claim of taken) {
+      const delivery = byId.get(claim.delivery.uplink_id);
+      if (delivery?.document == null) gone++;
+      else this.held.loaded({ delivery, body: delivery.document, leaseUntil: claim.leaseUntil });
+    }
+    this.held.notLoaded(applicationId, gone);
+    this.send(this.held.takeSendable(this.isFailing, applicationId));
   }
 
   private sleep(ms: number): Promise<void> {
@@ -278,6 +362,7 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
   private async loop(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       try {
+        for (const applicationId of [...this.held.applications()]) this.readBack(applicationId);
         const room = this.held.room;
         const limit = Math.min(room, MAX_CLAIM);
         const { claimed, leaseUntil } =
@@ -312,7 +397,7 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
       now: nowIso(),
       leaseUntil,
       limit,
-      perApplication: LIMITS.perApplication / 2,
+      perApplication: this.claimShare,
       excluded,
     });
     this.noteBacklogs(claimed, claimed.length === limit, new Set(excluded));
@@ -325,8 +410,7 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
    * not cut short has none left.
    */
   private noteBacklogs(claimed: ClaimedDelivery[], cutShort: boolean, excluded: Set<string>): void {
-    const cap = (applicationId: string) =>
-      this.failing.has(applicationId) ? 1 : LIMITS.perApplication / 2;
+    const cap = (applicationId: string) => this.claimCap(applicationId);
     const counts = new Map<string, number>();
     for (const c of claimed) counts.set(c.application_id, (counts.get(c.application_id) ?? 0) + 1);
     for (const [applicationId, n] of counts)
@@ -357,17 +441,19 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
   /** A request ended: its slot goes to the next waiting delivery, and claims may go on. */
   private sent(item: HeldDelivery): void {
     const applicationId = item.delivery.application_id;
-    const allBusy = this.held.inFlight >= LIMITS.requests;
+    const allBusy = this.held.inFlight >= this.limits.requests;
     this.held.finish(item);
     // A slot of all the process's: any application may use it; else only this one's.
     this.send(this.held.takeSendable(this.isFailing, allBusy ? undefined : applicationId));
+    this.readBack(applicationId);
     // The loop cares only when it waits for room, or when the application has due deliveries
-    // in the database and now holds half of what it may (so that it claims many at once); new
-    // work wakes it through notify().
+    // in the database and has just come down to the documents that let claims take it again
+    // (so that it claims many at once); new work wakes it through notify().
     if (
       this.waitingForRoom ||
       (this.backlogged.has(applicationId) &&
-        this.held.of(applicationId) === LIMITS.perApplication / 2)
+        this.held.spilledOf(applicationId) === 0 &&
+        this.held.documentsOf(applicationId) === this.claimCap(applicationId))
     )
       this.notify();
   }

@@ -19,6 +19,7 @@ import * as repository from './uplinks.repository.js';
 export type StorageOperation =
   | 'insertUplinks'
   | 'claimDeliveries'
+  | 'readClaimedDeliveries'
   | 'markDelivered'
   | 'markFailed'
   | 'rescheduleDeliveries'

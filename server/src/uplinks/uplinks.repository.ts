@@ -446,6 +446,26 @@ export async function claimDeliveries(
   return result.rows;
 }
 
+/**
+ * Of deliveries this process holds claims on without their documents (see held-deliveries.ts),
+ * those still pending, with their documents: a read by primary key, no claim. Those gone
+ * (delivered, purged, their application deleted) are left out.
+ */
+export async function readClaimedDeliveries(
+  db: Db,
+  dialect: Dialect,
+  uplinkIds: readonly string[],
+): Promise<ClaimedDelivery[]> {
+  if (uplinkIds.length === 0) return [];
+  return db
+    .selectFrom('deliveries as d')
+    .innerJoin('uplinks as u', 'u.id', 'd.uplink_id')
+    .select(['d.uplink_id', 'd.application_id', 'd.attempts', 'd.created_at', 'u.document'])
+    .where(isOneOf(dialect, 'd.uplink_id', uplinkIds))
+    .where(isPending(dialect))
+    .execute();
+}
+
 export interface DeliveryTargetRow {
   id: string;
   reporting_url: string | null;
