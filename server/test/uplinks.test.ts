@@ -359,6 +359,23 @@ describe.each(DIALECTS)('uplinks (%s)', (dialect) => {
     expect(problemOf(bad)).toMatchObject({ status: 400, code: 'validation_failed' });
   });
 
+  it('drops a message that is not TTN JSON with a warning, and stores the next ones', async () => {
+    const before = endpoint.received.length;
+    const topic = 'acme-weather/devices/device-0001/up';
+    await ttn.control('/mqtt/messages', { topic, payload: 'not json at all' });
+    await ttn.control('/uplinks', { appId: 'acme-weather', count: 2, perSecond: 100 });
+    await waitFor(() => endpoint.received.length >= before + 2, 10_000, 'the next 2 uplinks');
+    const dropped = t.logs.filter((line) => line.includes('uplink message dropped'));
+    expect(dropped).toHaveLength(1);
+    expect(JSON.parse(dropped[0]!)).toMatchObject({
+      level: 40,
+      topic,
+      reason: 'the message is not a JSON object',
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(endpoint.received).toHaveLength(before + 2);
+  });
+
   it('records a refused access key as the link error, and subscribes once the key is replaced', async () => {
     const broken = await linkApplication(
       { db: t.db, secretBox: t.secretBox, ttn },

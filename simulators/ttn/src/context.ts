@@ -12,6 +12,8 @@ export interface Sim {
   faults: Faults;
   log: RequestLog;
   traffic: Traffic;
+  /** publishes bytes as they are on the broker (a no-op before it listens) */
+  publishRaw(topic: string, payload: Buffer): void;
   /** the seed loaded at start; `/_sim/reset` goes back to it */
   seed?: Seed;
   /** settings at start (options and seed); `/_sim/reset` restores them */

@@ -133,6 +133,16 @@ export function controlApi(app: FastifyInstance, sim: Sim): void {
     return reply.code(202).send(job);
   });
   app.get('/_sim/uplinks', async () => ({ jobs: sim.traffic.jobs }));
+
+  // A message as it is, e.g. one that is not TTN's JSON: how a subscriber copes with garbage.
+  app.post('/_sim/mqtt/messages', async (request, reply) => {
+    const { topic, payload } = bodyOf(request);
+    if (typeof topic !== 'string' || topic === '' || /[#+]/.test(topic))
+      throw badRequest('topic must be a topic name without wildcards');
+    if (typeof payload !== 'string') throw badRequest('payload must be a string');
+    sim.publishRaw(topic, Buffer.from(payload, 'utf8'));
+    return reply.code(202).send({});
+  });
   app.delete('/_sim/uplinks', async () => ({ stopped: sim.traffic.stop() }));
 
   app.get<{ Querystring: { appId?: string; devId?: string } }>(

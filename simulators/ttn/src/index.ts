@@ -52,6 +52,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     faults: new Faults(),
     log: new RequestLog(),
     traffic: new Traffic(state, () => (topic, payload) => broker?.publish(topic, payload)),
+    publishRaw: (topic, payload) => broker?.publishRaw(topic, payload),
     baseSettings: { ...state.settings },
     accountUrl: '',
     handlerUrl: '',

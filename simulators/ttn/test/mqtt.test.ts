@@ -194,6 +194,26 @@ describe('MQTT', () => {
     expect(await scheduled).toEqual(['app-a/devices/device-0002/events/down/scheduled', message]);
   });
 
+  it('publishes a raw message on request, as it is, and refuses a wildcard topic', async () => {
+    const client = await connect('app-a', keyA);
+    await client.subscribeAsync('app-a/devices/+/up');
+    const received = new Promise<[string, string]>((resolve) =>
+      client.once('message', (topic, payload) => resolve([topic, payload.toString('utf8')])),
+    );
+    await control(sim, '/mqtt/messages', {
+      topic: 'app-a/devices/device-0001/up',
+      payload: 'not json',
+    });
+    expect(await received).toEqual(['app-a/devices/device-0001/up', 'not json']);
+
+    const refused = await call('POST', `${sim.accountUrl}/_sim/mqtt/messages`, {
+      topic: 'app-a/devices/+/up',
+      payload: 'x',
+    });
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain('without wildcards');
+  });
+
   it('publishes device events and an activation before an OTAA device’s first uplink', async () => {
     const f = {
       username: 'alice',

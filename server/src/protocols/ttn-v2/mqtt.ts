@@ -67,15 +67,19 @@ export function subscribeUplinks(
   let refused: string | undefined;
   let timer: NodeJS.Timeout | undefined;
 
-  const handle = async (topic: string, payload: Buffer): Promise<void> => {
-    let event;
+  // Not async: every message passes here, and an async function's promise and resumption per
+  // message showed in the uplinks bench (~4 % of its throughput).
+  const handle = (topic: string, payload: Buffer): Promise<void> => {
     try {
-      event = parseMessage(topic, payload, new Date().toISOString());
+      const event = parseMessage(topic, payload, new Date().toISOString());
+      return event ? handlers.onEvent(event) : Promise.resolve();
     } catch (error) {
-      if (error instanceof UnreadableMessage) return handlers.onDiscard(topic, error.message);
-      throw error;
+      if (error instanceof UnreadableMessage) {
+        handlers.onDiscard(topic, error.message);
+        return Promise.resolve();
+      }
+      return Promise.reject(error as Error);
     }
-    if (event) await handlers.onEvent(event);
   };
 
   const options: IClientOptions = {

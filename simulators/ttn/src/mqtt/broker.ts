@@ -12,6 +12,8 @@ export interface Broker {
   url: string;
   /** publishes as the network (bypasses client authorization) */
   publish(topic: string, payload: unknown): void;
+  /** publishes these bytes as they are, as the network: for messages TTN would never send */
+  publishRaw(topic: string, payload: Buffer): void;
   close(): Promise<void>;
 }
 
@@ -106,11 +108,15 @@ export async function startBroker(state: SimState, host: string, port: number): 
   state.events.on('device', onDevice);
 
   function publish(topic: string, payload: unknown): void {
+    publishRaw(topic, Buffer.from(JSON.stringify(payload)));
+  }
+
+  function publishRaw(topic: string, payload: Buffer): void {
     broker.publish(
       {
         cmd: 'publish',
         topic,
-        payload: Buffer.from(JSON.stringify(payload)),
+        payload,
         qos: 0,
         retain: false,
         dup: false,
@@ -122,6 +128,7 @@ export async function startBroker(state: SimState, host: string, port: number): 
   return {
     url: `mqtt://${urlHost}:${address.port}`,
     publish,
+    publishRaw,
     close: async () => {
       state.events.off('device', onDevice);
       await new Promise<void>((resolve) => broker.close(() => resolve()));
