@@ -410,15 +410,14 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
    * not cut short has none left.
    */
   private noteBacklogs(claimed: ClaimedDelivery[], cutShort: boolean, excluded: Set<string>): void {
-    const cap = (applicationId: string) => this.claimCap(applicationId);
     const counts = new Map<string, number>();
     for (const c of claimed) counts.set(c.application_id, (counts.get(c.application_id) ?? 0) + 1);
     for (const [applicationId, n] of counts)
-      if (cutShort || n >= cap(applicationId)) this.backlogged.add(applicationId);
+      if (cutShort || n >= this.claimCap(applicationId)) this.backlogged.add(applicationId);
     if (cutShort) return;
     for (const applicationId of this.backlogged) {
       const n = counts.get(applicationId) ?? 0;
-      if (!excluded.has(applicationId) && n < cap(applicationId))
+      if (!excluded.has(applicationId) && n < this.claimCap(applicationId))
         this.backlogged.delete(applicationId);
     }
   }
