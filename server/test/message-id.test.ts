@@ -24,7 +24,7 @@ const message = (time: string) =>
 describe('message ids', () => {
   it('keys a TTN message by the SHA-256 of its topic and bytes, and reads its time once', () => {
     const payload = message('2026-11-29T01:02:03.123456789Z');
-    const event = parseMessage(topic, payload, '2026-11-29T09:00:00.000Z');
+    const event = parseMessage(topic, payload, Date.parse('2026-11-29T09:00:00.000Z'));
     expect(event?.kind).toBe('uplink');
     if (event?.kind !== 'uplink') return;
     const expected = createHash('sha256').update(topic).update('\n').update(payload).digest('hex');
@@ -35,7 +35,11 @@ describe('message ids', () => {
   });
 
   it('falls back to the time of receipt for a message without a readable time', () => {
-    const event = parseMessage(topic, message('not a time'), '2026-11-29T09:00:00.000Z');
+    const event = parseMessage(
+      topic,
+      message('not a time'),
+      Date.parse('2026-11-29T09:00:00.000Z'),
+    );
     if (event?.kind !== 'uplink') throw new Error('not an uplink');
     expect(event.uplink.messageTime).toBeNull();
     expect(event.uplink.receivedAt).toBe('2026-11-29T09:00:00.000Z');

@@ -117,24 +117,28 @@ export function messageId(
     bytes.writeUIntBE(messageTime, 0, 6);
   bytes[6] = (bytes[6]! & 0x0f) | 0x80;
   bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  const hex = bytes.subarray(0, 16).toString('hex');
+  const hex = bytes.toString('hex', 0, 16);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+/** Where a subscription's uplinks come from: the same for all of them (made once, shared). */
 export interface DocumentContext {
   network: { id: string; protocol: string };
   application: { id: string; remoteId: string };
-  deviceId: string | null;
 }
 
-export function toDocument(ctx: DocumentContext, uplink: NetworkUplink): UplinkDocument {
+export function toDocument(
+  ctx: DocumentContext,
+  deviceId: string | null,
+  uplink: NetworkUplink,
+): UplinkDocument {
   return {
     version: DOCUMENT_VERSION,
     id: messageId(ctx.network.id, ctx.application.remoteId, uplink.messageKey, uplink.messageTime),
     receivedAt: uplink.receivedAt,
     network: ctx.network,
     application: ctx.application,
-    device: { id: ctx.deviceId, devEui: uplink.devEui, remoteId: uplink.remoteDeviceId },
+    device: { id: deviceId, devEui: uplink.devEui, remoteId: uplink.remoteDeviceId },
     fPort: uplink.fPort,
     fCnt: uplink.fCnt,
     confirmed: uplink.confirmed,

@@ -24,7 +24,7 @@ import type {
 } from '../protocols/protocol.js';
 import type { ProtocolRegistry } from '../protocols/registry.js';
 import { loopWorker, type BackgroundWorker } from '../workers/worker.js';
-import { toDocument } from './document.js';
+import { toDocument, type DocumentContext } from './document.js';
 import type { UplinkIngest } from './ingest.js';
 import {
   acquireLease,
@@ -46,6 +46,8 @@ const DEVICE_RELOAD_MS = 5_000;
 
 interface Running {
   link: SubscribableLinkRow;
+  /** The network and application every document of this subscription names. */
+  context: DocumentContext;
   subscription: UplinkSubscription;
   devices: Map<string, string>;
   devicesLoadedAt: number;
@@ -149,6 +151,10 @@ export class SubscriptionManager implements BackgroundWorker {
     const accessKey = secretBox.open(link.access_key_sealed, accessKeyAad(link.id));
     const running: Running = {
       link,
+      context: {
+        network: { id: link.network_id, protocol: link.protocol_id },
+        application: { id: link.application_id, remoteId: link.remote_id },
+      },
       devices: new Map(),
       devicesLoadedAt: 0,
       statusWrites: Promise.resolve(),
@@ -242,14 +248,7 @@ export class SubscriptionManager implements BackgroundWorker {
     uplink: NetworkUplink,
   ): Promise<void> {
     const { link } = running;
-    const document = toDocument(
-      {
-        network: { id: link.network_id, protocol: link.protocol_id },
-        application: { id: link.application_id, remoteId: link.remote_id },
-        deviceId,
-      },
-      uplink,
-    );
+    const document = toDocument(running.context, deviceId, uplink);
     return this.deps.ingest.store({
       row: {
         id: document.id,

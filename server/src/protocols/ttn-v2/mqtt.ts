@@ -71,7 +71,7 @@ export function subscribeUplinks(
   // message showed in the uplinks bench (~4 % of its throughput).
   const handle = (topic: string, payload: Buffer): Promise<void> => {
     try {
-      const event = parseMessage(topic, payload, new Date().toISOString());
+      const event = parseMessage(topic, payload, Date.now());
       return event ? handlers.onEvent(event) : Promise.resolve();
     } catch (error) {
       if (error instanceof UnreadableMessage) {

@@ -28,12 +28,12 @@ export class UnreadableMessage extends Error {}
 /**
  * Reads one MQTT message. Returns undefined for topics that are not uplinks or activations;
  * throws UnreadableMessage for an uplink whose body is not TTN's JSON.
- * @param receivedAt  used when the message carries no time of its own
+ * @param receivedAtMs  used when the message carries no time of its own (ms since the epoch)
  */
 export function parseMessage(
   topic: string,
   payload: Buffer,
-  receivedAt: string,
+  receivedAtMs: number,
 ): NetworkEvent | undefined {
   const up = UPLINK_TOPIC.exec(topic);
   const activation = up ? null : ACTIVATION_TOPIC.exec(topic);
@@ -54,7 +54,7 @@ export function parseMessage(
       remoteDeviceId: activation[1]!,
       devEui: eui(body.dev_eui),
       devAddr: text(body.dev_addr)?.toUpperCase() ?? null,
-      receivedAt: time(metadata.time) ?? receivedAt,
+      receivedAt: time(metadata.time) ?? new Date(receivedAtMs).toISOString(),
     };
   }
 
@@ -70,7 +70,7 @@ export function parseMessage(
       messageTime,
       remoteDeviceId: text(body.dev_id) ?? up![1]!,
       devEui: eui(body.hardware_serial),
-      receivedAt: messageTime === null ? receivedAt : new Date(messageTime).toISOString(),
+      receivedAt: new Date(messageTime ?? receivedAtMs).toISOString(),
       fPort: int(body.port),
       fCnt: int(body.counter),
       confirmed: body.confirmed === true,
