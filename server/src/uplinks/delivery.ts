@@ -4,7 +4,8 @@
  * Deliveries reach the worker two ways. New uplinks received by this process are handed over
  * by ingest: their deliveries are stored already claimed by this worker (`reserve` before the
  * commit, `stored` after it) and sent at once, which spares a claim query per batch on the
- * busiest path. Everything else — retries, a backlog, uplinks another process stored — is
+ * busiest path; past the documents the worker holds, they are held without them and their
+ * documents read back by primary key when there is room (`readBack`). Everything else — retries, a backlog, uplinks another process stored — is
  * claimed from the database (several processes share the work; see claimDeliveries). Hand-over
  * stops for an application while it has a backlog, so old deliveries are not passed by new
  * ones for long (there is no ordering guarantee: up to 64 requests run at once).
