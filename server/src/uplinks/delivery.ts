@@ -5,10 +5,11 @@
  * by ingest: their deliveries are stored already claimed by this worker (`reserve` before the
  * commit, `stored` after it) and sent at once, which spares a claim query per batch on the
  * busiest path; past the documents the worker holds, they are held without them and their
- * documents read back by primary key when there is room (`readBack`). Everything else — retries, a backlog, uplinks another process stored — is
- * claimed from the database (several processes share the work; see claimDeliveries). Hand-over
- * stops for an application while it has a backlog, so old deliveries are not passed by new
- * ones for long (there is no ordering guarantee: up to 64 requests run at once).
+ * documents read back by primary key when there is room (`readBack`). Everything else —
+ * retries, a backlog, uplinks another process stored — is claimed from the database (several
+ * processes share the work; see claimDeliveries). Hand-over stops for an application while it
+ * has a backlog, so old deliveries are not passed by new ones for long (there is no ordering
+ * guarantee: up to 64 requests run at once).
  *
  * Per-application limits keep one slow endpoint from taking every slot, and an endpoint that
  * fails is backed off as a whole (one probe at a time until it answers again) instead of
@@ -44,7 +45,7 @@ const RENEW_EVERY_MS = 1_000;
  * ~80 MB of documents (~850 bytes each, with their bookkeeping) and ~50 MB of claims without
  * them (~200 bytes each) at most.
  */
-export function holdLimits(heldDocuments: number): HoldLimits {
+function holdLimits(heldDocuments: number): HoldLimits {
   const documentsPerApplication = Math.max(1, Math.floor(heldDocuments / 2));
   return {
     requests: 256,
