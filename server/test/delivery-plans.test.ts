@@ -18,7 +18,7 @@ import {
   readClaimedDeliveries,
 } from '../src/uplinks/uplinks.repository.js';
 import { createTenant, startTestApp, type TestApp } from './harness/app.js';
-import { uplinkRows } from './uplinks-fixture.js';
+import { createApplicationReportingNowhere, uplinkRows } from './uplinks-fixture.js';
 
 const DUE = 5_000;
 
@@ -86,12 +86,7 @@ describe('delivery statements on PostgreSQL with statistics older than a burst',
   beforeAll(async () => {
     t = await startTestApp('postgres');
     const { admin } = await createTenant(t, 'Acme');
-    const res = await t.request('POST', '/api/applications', {
-      token: admin.token,
-      body: { name: 'Meters', reportingUrl: 'http://127.0.0.1:9/uplinks' },
-    });
-    expect(res.statusCode, res.body).toBe(201);
-    applicationId = (res.json() as { id: string }).id;
+    applicationId = await createApplicationReportingNowhere(t, admin.token, 'Meters');
     pool = new pg.Pool({ connectionString: t.database.url, max: 2 });
     db = new Kysely<Database>({
       dialect: new PostgresDialect({ pool }),

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nowIso } from '../src/clock.js';
 import { createUplinkStorage, type UplinkStorage } from '../src/uplinks/uplink-storage.js';
 import { createTenant, startTestApp, type TestApp } from './harness/app.js';
-import { uplinkRows } from './uplinks-fixture.js';
+import { createApplicationReportingNowhere, uplinkRows } from './uplinks-fixture.js';
 
 describe('uplink storage on an SQLite file', () => {
   let t: TestApp;
@@ -17,12 +17,7 @@ describe('uplink storage on an SQLite file', () => {
     t = await startTestApp('sqlite');
     storage = createUplinkStorage({ db: t.db, config: t.config.database, log: t.app.log });
     const { admin } = await createTenant(t, 'Acme');
-    const res = await t.request('POST', '/api/applications', {
-      token: admin.token,
-      body: { name: 'Meters', reportingUrl: 'http://127.0.0.1:9/uplinks' },
-    });
-    expect(res.statusCode, res.body).toBe(201);
-    applicationId = (res.json() as { id: string }).id;
+    applicationId = await createApplicationReportingNowhere(t, admin.token, 'Meters');
   });
   afterAll(async () => {
     await storage?.close();

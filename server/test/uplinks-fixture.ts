@@ -214,10 +214,27 @@ export async function waitFor(
  */
 interface Requester {
   request(
-    method: 'GET',
+    method: 'GET' | 'POST',
     url: string,
-    options: { token: string },
+    options: { token: string; body?: unknown },
   ): Promise<{ statusCode: number; body: string; json(): unknown }>;
+}
+
+/**
+ * Creates an application whose reporting URL goes nowhere (a closed port), so that its uplinks
+ * get deliveries, for tests of what is stored; returns its id. Any other answer than 201 fails.
+ */
+export async function createApplicationReportingNowhere(
+  t: Requester,
+  token: string,
+  name: string,
+): Promise<string> {
+  const res = await t.request('POST', '/api/applications', {
+    token,
+    body: { name, reportingUrl: 'http://127.0.0.1:9/uplinks' },
+  });
+  if (res.statusCode !== 201) throw new Error(`new application: ${res.statusCode} ${res.body}`);
+  return (res.json() as { id: string }).id;
 }
 
 /** `GET /api/applications/{id}/delivery` as `token` sees it; any other answer than 200 fails. */

@@ -15,7 +15,7 @@ import {
 } from '../src/uplinks/uplinks.repository.js';
 import { createTenant, startTestApp, type SignedIn, type TestApp } from './harness/app.js';
 import { DIALECTS } from './harness/database.js';
-import { uplinkRows } from './uplinks-fixture.js';
+import { createApplicationReportingNowhere, uplinkRows } from './uplinks-fixture.js';
 
 describe.each(DIALECTS)('what goes with deleted owners (%s)', (dialect) => {
   let t: TestApp;
@@ -29,14 +29,8 @@ describe.each(DIALECTS)('what goes with deleted owners (%s)', (dialect) => {
     await t?.close();
   });
 
-  const createApplication = async (admin: SignedIn): Promise<string> => {
-    const res = await t.request('POST', '/api/applications', {
-      token: admin.token,
-      body: { name: `App ${randomUUID()}`, reportingUrl: 'http://127.0.0.1:9/uplinks' },
-    });
-    expect(res.statusCode, res.body).toBe(201);
-    return (res.json() as { id: string }).id;
-  };
+  const createApplication = (admin: SignedIn): Promise<string> =>
+    createApplicationReportingNowhere(t, admin.token, `App ${randomUUID()}`);
 
   const createDevice = async (admin: SignedIn, applicationId: string): Promise<string> => {
     const res = await t.request('POST', `/api/applications/${applicationId}/devices`, {
