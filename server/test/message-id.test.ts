@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { parseMessage } from '../src/protocols/ttn-v2/uplinks.js';
+import { parseUplink } from '../src/protocols/ttn-v2/uplinks.js';
 import { messageId } from '../src/uplinks/document.js';
 
 const topic = 'acme-app/devices/sensor-1/up';
@@ -24,26 +24,23 @@ const message = (time: string) =>
 describe('message ids', () => {
   it('keys a TTN message by the SHA-256 of its topic and bytes, and reads its time once', () => {
     const payload = message('2026-11-29T01:02:03.123456789Z');
-    const event = parseMessage(topic, payload, Date.parse('2026-11-29T09:00:00.000Z'));
-    expect(event?.kind).toBe('uplink');
-    if (event?.kind !== 'uplink') return;
+    const uplink = parseUplink(topic, payload, Date.parse('2026-11-29T09:00:00.000Z'));
     const expected = createHash('sha256').update(topic).update('\n').update(payload).digest('hex');
-    expect(event.uplink.messageKey).toBe(expected);
-    expect(event.uplink.messageTime).toBe(Date.parse('2026-11-29T01:02:03.123Z'));
-    expect(event.uplink.receivedAt).toBe('2026-11-29T01:02:03.123Z');
-    expect(event.uplink.radio.gateways[0]!.time).toBe('2026-11-29T01:02:03.123Z');
+    expect(uplink.messageKey).toBe(expected);
+    expect(uplink.messageTime).toBe(Date.parse('2026-11-29T01:02:03.123Z'));
+    expect(uplink.receivedAt).toBe('2026-11-29T01:02:03.123Z');
+    expect(uplink.radio.gateways[0]!.time).toBe('2026-11-29T01:02:03.123Z');
   });
 
   it('falls back to the time of receipt for a message without a readable time', () => {
-    const event = parseMessage(
+    const uplink = parseUplink(
       topic,
       message('not a time'),
       Date.parse('2026-11-29T09:00:00.000Z'),
     );
-    if (event?.kind !== 'uplink') throw new Error('not an uplink');
-    expect(event.uplink.messageTime).toBeNull();
-    expect(event.uplink.receivedAt).toBe('2026-11-29T09:00:00.000Z');
-    expect(event.uplink.radio.gateways[0]!.time).toBeNull();
+    expect(uplink.messageTime).toBeNull();
+    expect(uplink.receivedAt).toBe('2026-11-29T09:00:00.000Z');
+    expect(uplink.radio.gateways[0]!.time).toBeNull();
   });
 
   it('derives a version 8 UUID whose first 48 bits are the message time', () => {

@@ -63,3 +63,6 @@ export class Unavailable extends ProtocolError {
     super('network_unavailable', message, options);
   }
 }
+
+/** A data-plane message that is not in the network's format; it is dropped with a warning. */
+export class UnreadableMessage extends Error {}

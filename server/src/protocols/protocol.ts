@@ -105,7 +105,8 @@ export interface NetworkProtocol {
 
   /**
    * Receives an application's uplinks and activations until closed, reconnecting by itself.
-   * The network's acknowledgement of a message waits for `onEvent` to resolve.
+   * The network's acknowledgement of a message waits for `onUplink` or `onActivation` to
+   * resolve.
    */
   subscribeUplinks?(target: UplinkTarget, handlers: UplinkHandlers): UplinkSubscription;
   /** Queues a downlink for a device on the network. */
@@ -213,24 +214,45 @@ export interface NetworkUplink {
   };
 }
 
-export type NetworkEvent =
-  | { kind: 'uplink'; uplink: NetworkUplink }
-  | {
-      kind: 'activation';
-      remoteDeviceId: string;
-      devEui: string | null;
-      devAddr: string | null;
-      receivedAt: string;
-    };
+/** A device's (re)activation on the network (OTAA join). */
+export interface NetworkActivation {
+  remoteDeviceId: string;
+  devEui: string | null;
+  devAddr: string | null;
+  receivedAt: string;
+}
+
+/**
+ * An uplink message as it came from the network, not yet read: the server reads it on its
+ * uplink decoding thread with the protocol's `UplinkParser`, off the event loop.
+ */
+export interface RawUplink {
+  /** The device's id on the network, read from where the message came (e.g. its topic). */
+  remoteDeviceId: string;
+  topic: string;
+  payload: Buffer;
+  /** When it was received (ms since the epoch). */
+  receivedAtMs: number;
+}
+
+/**
+ * Reads a protocol's uplink message. Pure and self-contained: it runs on the uplink decoding
+ * thread (protocols/uplink-parsers.ts lists one per protocol). Throws UnreadableMessage
+ * (errors.ts) when the message is not in the network's format.
+ * @param receivedAtMs  used when the message carries no time of its own (ms since the epoch)
+ */
+export type UplinkParser = (topic: string, payload: Buffer, receivedAtMs: number) => NetworkUplink;
 
 export type SubscriptionStatus = 'connecting' | 'subscribed' | 'reconnecting' | 'refused';
 
 export interface UplinkHandlers {
-  /** Resolves once the event is stored; rejecting leaves the message unacknowledged. */
-  onEvent(event: NetworkEvent): Promise<void>;
+  /** Resolves once the uplink is stored; rejecting leaves the message unacknowledged. */
+  onUplink(uplink: RawUplink): Promise<void>;
+  /** Resolves once the activation is recorded; rejecting leaves it unacknowledged. */
+  onActivation(activation: NetworkActivation): Promise<void>;
   /** `refused`: the network refused the key or the subscription; `error` says why. */
   onStatus(status: SubscriptionStatus, error?: string): void;
-  /** A message that could not be read (it is acknowledged and dropped). */
+  /** A message that could not be read or stored (it is acknowledged and dropped). */
   onDiscard(topic: string, reason: string): void;
   /**
    * Flow control: undefined while the server takes more at once; otherwise a promise that

@@ -10,6 +10,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import { nowIso } from '../clock.js';
+import { Backlog } from './backlog.js';
 import type { DeliveryHandOff } from './delivery.js';
 import type { UplinkStorage } from './uplink-storage.js';
 import type { ClaimedDelivery, Dialect } from './uplinks.repository.js';
@@ -59,10 +60,8 @@ export class UplinkIngest {
   /** Batches not yet taken for writing; only the last one still takes uplinks. */
   private queue: Batch[] = [];
   /** Uplinks in `queue`. */
-  private queued = 0;
+  private readonly queued = new Backlog(HIGH_WATER, LOW_WATER);
   private flushing = false;
-  private belowLowWater: Promise<void> | undefined;
-  private resumeReading: (() => void) | undefined;
 
   constructor(
     private readonly deps: {
@@ -83,7 +82,7 @@ export class UplinkIngest {
       this.queue.push(batch);
     }
     batch.rows.push(uplink.row);
-    this.queued++;
+    this.queued.add(1);
     if (!this.flushing) {
       this.flushing = true;
       // Let the messages already read from the sockets join this batch.
@@ -94,27 +93,17 @@ export class UplinkIngest {
 
   /** Undefined while the queue is short; else resolves once it is back down to LOW_WATER. */
   ready(): Promise<void> | undefined {
-    if (this.belowLowWater === undefined && this.queued < HIGH_WATER) return undefined;
-    this.belowLowWater ??= new Promise((resolve) => (this.resumeReading = resolve));
-    return this.belowLowWater;
-  }
-
-  private noteDrained(): void {
-    if (this.resumeReading === undefined || this.queued > LOW_WATER) return;
-    this.resumeReading();
-    this.resumeReading = undefined;
-    this.belowLowWater = undefined;
+    return this.queued.ready();
   }
 
   /** Resolves when everything queued so far is stored (or given up). */
   async idle(): Promise<void> {
-    while (this.flushing || this.queued > 0) await new Promise((r) => setTimeout(r, 5));
+    while (this.flushing || this.queued.size > 0) await new Promise((r) => setTimeout(r, 5));
   }
 
   private async drain(): Promise<void> {
     for (let batch = this.queue.shift(); batch !== undefined; batch = this.queue.shift()) {
-      this.queued -= batch.rows.length;
-      this.noteDrained();
+      this.queued.remove(batch.rows.length);
       try {
         await this.write(batch.rows);
         batch.resolve();
@@ -127,7 +116,7 @@ export class UplinkIngest {
       }
       // Under load, the next batch gathers for a moment: a commit costs about as much as
       // storing twenty uplinks, so fewer, larger batches leave more time for delivering them.
-      if (batch.rows.length >= BUSY_BATCH && this.queued < MAX_BATCH)
+      if (batch.rows.length >= BUSY_BATCH && this.queued.size < MAX_BATCH)
         await new Promise((r) => setTimeout(r, GATHER_MS));
     }
     this.flushing = false;

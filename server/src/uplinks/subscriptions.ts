@@ -17,15 +17,16 @@ import type { SecretBox } from '../crypto/secret-box.js';
 import type { Db } from '../db/database.js';
 import { readNetworkSettings } from '../networks/networks.service.js';
 import type {
-  NetworkEvent,
-  NetworkUplink,
+  NetworkActivation,
+  RawUplink,
   SubscriptionStatus,
   UplinkSubscription,
 } from '../protocols/protocol.js';
 import type { ProtocolRegistry } from '../protocols/registry.js';
 import { loopWorker, type BackgroundWorker } from '../workers/worker.js';
-import { toDocument, type DocumentContext } from './document.js';
+import type { DocumentContext } from './document.js';
 import type { UplinkIngest } from './ingest.js';
+import type { UplinkDecoder } from './uplink-decoder.js';
 import {
   acquireLease,
   listDeviceLinks,
@@ -62,6 +63,7 @@ export interface SubscriptionDeps {
   db: Db;
   secretBox: SecretBox;
   protocols: ProtocolRegistry;
+  decoder: UplinkDecoder;
   ingest: UplinkIngest;
   log: FastifyBaseLogger;
   leaseMs: number;
@@ -93,6 +95,7 @@ export class SubscriptionManager implements BackgroundWorker {
     await this.loop.stop();
     await Promise.all([...this.running.keys()].map((id) => this.stopOne(id, true)));
     // Uplinks received before the close are stored before the database goes away.
+    await this.deps.decoder.idle();
     await this.deps.ingest.idle();
   }
 
@@ -171,15 +174,15 @@ export class SubscriptionManager implements BackgroundWorker {
         clientId: `lpwan-${link.id}`,
       },
       {
-        onEvent: (event) => this.onEvent(running, event),
+        onUplink: (uplink) => this.onUplink(running, uplink),
+        onActivation: (activation) => this.onActivation(running, activation),
         onStatus: (status, error) => {
           running.statusWrites = running.statusWrites.then(() =>
             this.onStatus(link, status, error),
           );
         },
-        onDiscard: (topic, reason) =>
-          this.deps.log.warn({ linkId: link.id, topic, reason }, 'uplink message dropped'),
-        ready: () => this.deps.ingest.ready(),
+        onDiscard: (topic, reason) => this.discard(link.id, topic, reason),
+        ready: () => this.deps.ingest.ready() ?? this.deps.decoder.ready(),
       },
     );
   }
@@ -221,44 +224,48 @@ export class SubscriptionManager implements BackgroundWorker {
    * uplink passes here, and the promises and resumptions of async calls per uplink showed in
    * the uplinks bench.
    */
-  private onEvent(running: Running, event: NetworkEvent): Promise<void> {
-    if (event.kind === 'uplink' && !this.mustReload(running, event.uplink.remoteDeviceId)) {
-      const deviceId = running.devices.get(event.uplink.remoteDeviceId) ?? null;
-      return this.storeUplink(running, deviceId, event.uplink);
+  private onUplink(running: Running, uplink: RawUplink): Promise<void> {
+    if (!this.mustReload(running, uplink.remoteDeviceId)) {
+      const deviceId = running.devices.get(uplink.remoteDeviceId) ?? null;
+      return this.storeUplink(running, deviceId, uplink);
     }
-    return this.onEventAfterReload(running, event);
+    return this.deviceId(running, uplink.remoteDeviceId).then((deviceId) =>
+      this.storeUplink(running, deviceId, uplink),
+    );
   }
 
-  private async onEventAfterReload(running: Running, event: NetworkEvent): Promise<void> {
-    if (event.kind === 'uplink') {
-      const deviceId = await this.deviceId(running, event.uplink.remoteDeviceId);
-      return this.storeUplink(running, deviceId, event.uplink);
-    }
-    const deviceId = await this.deviceId(running, event.remoteDeviceId);
+  private async onActivation(running: Running, activation: NetworkActivation): Promise<void> {
+    const deviceId = await this.deviceId(running, activation.remoteDeviceId);
     if (deviceId) {
       await this.deps.db
         .transaction()
-        .execute((trx) => touchDevices(trx, [deviceId], event.receivedAt));
+        .execute((trx) => touchDevices(trx, [deviceId], activation.receivedAt));
     }
   }
 
-  private storeUplink(
-    running: Running,
-    deviceId: string | null,
-    uplink: NetworkUplink,
-  ): Promise<void> {
-    const { link } = running;
-    const document = toDocument(running.context, deviceId, uplink);
-    return this.deps.ingest.store({
-      row: {
-        id: document.id,
-        application_id: link.application_id,
-        device_id: deviceId,
-        network_id: link.network_id,
-        received_at: document.receivedAt,
-        document: JSON.stringify(document),
-      },
+  private storeUplink(running: Running, deviceId: string | null, uplink: RawUplink): Promise<void> {
+    const { link, context } = running;
+    return this.deps.decoder.decode(context, deviceId, uplink).then((decoded) => {
+      if ('unreadable' in decoded) {
+        this.discard(link.id, uplink.topic, decoded.unreadable);
+        return;
+      }
+      return this.deps.ingest.store({
+        row: {
+          id: decoded.id,
+          application_id: link.application_id,
+          device_id: deviceId,
+          network_id: link.network_id,
+          received_at: decoded.receivedAt,
+          document: decoded.document,
+        },
+      });
     });
+  }
+
+  /** A message that could not be read, or not stored, is dropped (it is acknowledged). */
+  private discard(linkId: string, topic: string, reason: string): void {
+    this.deps.log.warn({ linkId, topic, reason }, 'uplink message dropped');
   }
 
   private async onStatus(

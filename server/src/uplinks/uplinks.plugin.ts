@@ -8,6 +8,7 @@ import fp from 'fastify-plugin';
 import { loopWorker } from '../workers/worker.js';
 import { DeliveryWorker } from './delivery.js';
 import { UplinkIngest } from './ingest.js';
+import { UplinkDecoder } from './uplink-decoder.js';
 import { createUplinkStorage } from './uplink-storage.js';
 import { STORED_EVENT } from './live.js';
 import { SubscriptionManager } from './subscriptions.js';
@@ -55,10 +56,12 @@ async function uplinksPlugin(app: FastifyInstance): Promise<void> {
     delivery,
     onStored: (applicationIds) => bus.emit(STORED_EVENT, applicationIds),
   });
+  const decoder = new UplinkDecoder(app.log.child({ worker: 'uplink-decoder' }));
   const subscriptions = new SubscriptionManager({
     db,
     secretBox,
     protocols,
+    decoder,
     ingest,
     leaseMs: config.leaseMs,
     log: app.log.child({ worker: 'uplink-subscriptions' }),
@@ -88,7 +91,9 @@ async function uplinksPlugin(app: FastifyInstance): Promise<void> {
   app.workers.add(delivery);
   app.workers.add(retention);
   // Ingest and delivery write through the storage until they have stopped.
-  app.workers.onStopped(() => storage.close());
+  app.workers.onStopped(() =>
+    Promise.all([decoder.close(), storage.close()]).then(() => undefined),
+  );
 
   await app.register(uplinksRoutes, {
     deps: {

@@ -4,7 +4,8 @@
  * (`<AppID>/devices/<DevID>/events/activations`); see the reference's "MQTT (data)" section.
  */
 import { hash } from 'node:crypto';
-import type { GatewayReception, NetworkEvent } from '../protocol.js';
+import { UnreadableMessage } from '../errors.js';
+import type { GatewayReception, NetworkActivation, UplinkParser } from '../protocol.js';
 
 const UPLINK_TOPIC = /^[^/]+\/devices\/([^/]+)\/up$/;
 const ACTIVATION_TOPIC = /^[^/]+\/devices\/([^/]+)\/events\/activations$/;
@@ -23,73 +24,85 @@ export function downlinkMessage(fPort: number, payload: string, confirmed: boole
   return JSON.stringify({ port: fPort, confirmed, payload_raw: payload, schedule: 'replace' });
 }
 
-export class UnreadableMessage extends Error {}
-
 /**
- * Reads one MQTT message. Returns undefined for topics that are not uplinks or activations;
- * throws UnreadableMessage for an uplink whose body is not TTN's JSON.
- * @param receivedAtMs  used when the message carries no time of its own (ms since the epoch)
+ * What a topic carries, read from the topic alone (cheap: it runs on the event loop for every
+ * message); undefined for topics that are neither uplinks nor activations.
  */
-export function parseMessage(
+export function readTopic(
   topic: string,
-  payload: Buffer,
-  receivedAtMs: number,
-): NetworkEvent | undefined {
+): { kind: 'uplink' | 'activation'; remoteDeviceId: string } | undefined {
   const up = UPLINK_TOPIC.exec(topic);
-  const activation = up ? null : ACTIVATION_TOPIC.exec(topic);
-  if (!up && !activation) return undefined;
-  let body: Record<string, unknown>;
+  if (up) return { kind: 'uplink', remoteDeviceId: up[1]! };
+  const activation = ACTIVATION_TOPIC.exec(topic);
+  return activation ? { kind: 'activation', remoteDeviceId: activation[1]! } : undefined;
+}
+
+function jsonObject(payload: Buffer): Record<string, unknown> {
   try {
     const parsed = JSON.parse(payload.toString('utf8')) as unknown;
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error();
-    body = parsed as Record<string, unknown>;
+    return parsed as Record<string, unknown>;
   } catch {
     throw new UnreadableMessage('the message is not a JSON object');
   }
+}
+
+/** Reads an activation message; throws UnreadableMessage when its body is not TTN's JSON. */
+export function parseActivation(
+  remoteDeviceId: string,
+  payload: Buffer,
+  receivedAtMs: number,
+): NetworkActivation {
+  const body = jsonObject(payload);
+  return {
+    remoteDeviceId,
+    devEui: eui(body.dev_eui),
+    devAddr: text(body.dev_addr)?.toUpperCase() ?? null,
+    receivedAt: time(object(body.metadata).time) ?? new Date(receivedAtMs).toISOString(),
+  };
+}
+
+/**
+ * Reads an uplink message (a topic `readTopic` calls an uplink). Pure, so that it can run on
+ * the uplink decoding thread (see protocols/uplink-parsers.ts); throws UnreadableMessage when the
+ * body is not TTN's JSON.
+ * @param receivedAtMs  used when the message carries no time of its own (ms since the epoch)
+ */
+export const parseUplink: UplinkParser = (topic, payload, receivedAtMs) => {
+  const up = UPLINK_TOPIC.exec(topic);
+  if (!up) throw new UnreadableMessage(`${topic} is not an uplink topic`);
+  const body = jsonObject(payload);
   const metadata = object(body.metadata);
-
-  if (activation) {
-    return {
-      kind: 'activation',
-      remoteDeviceId: activation[1]!,
-      devEui: eui(body.dev_eui),
-      devAddr: text(body.dev_addr)?.toUpperCase() ?? null,
-      receivedAt: time(metadata.time) ?? new Date(receivedAtMs).toISOString(),
-    };
-  }
-
   const airtime = num(metadata.airtime);
   const messageTime = milliseconds(metadata.time);
   return {
-    kind: 'uplink',
-    uplink: {
-      // The bytes identify the message: a redelivery repeats them, two uplinks never do
-      // (each carries its own counter and time).
-      // One-shot hashing: a Hash object per message costs several times more.
-      messageKey: hash('sha256', Buffer.concat([Buffer.from(`${topic}\n`), payload]), 'hex'),
-      messageTime,
-      remoteDeviceId: text(body.dev_id) ?? up![1]!,
-      devEui: eui(body.hardware_serial),
-      receivedAt: new Date(messageTime ?? receivedAtMs).toISOString(),
-      fPort: int(body.port),
-      fCnt: int(body.counter),
-      confirmed: body.confirmed === true,
-      retry: body.is_retry === true,
-      payload: text(body.payload_raw),
-      decoded:
-        Object.keys(object(body.payload_fields)).length > 0 ? object(body.payload_fields) : null,
-      radio: {
-        frequency: num(metadata.frequency),
-        modulation: text(metadata.modulation),
-        dataRate: text(metadata.data_rate),
-        codingRate: text(metadata.coding_rate),
-        // TTN v2 reports airtime in nanoseconds.
-        airtimeMs: airtime === null ? null : airtime / 1e6,
-        gateways: Array.isArray(metadata.gateways) ? metadata.gateways.map(gateway) : [],
-      },
+    // The bytes identify the message: a redelivery repeats them, two uplinks never do
+    // (each carries its own counter and time).
+    // One-shot hashing: a Hash object per message costs several times more.
+    messageKey: hash('sha256', Buffer.concat([Buffer.from(`${topic}\n`), payload]), 'hex'),
+    messageTime,
+    // The topic's, as the subscription looked the device up by it.
+    remoteDeviceId: up[1]!,
+    devEui: eui(body.hardware_serial),
+    receivedAt: new Date(messageTime ?? receivedAtMs).toISOString(),
+    fPort: int(body.port),
+    fCnt: int(body.counter),
+    confirmed: body.confirmed === true,
+    retry: body.is_retry === true,
+    payload: text(body.payload_raw),
+    decoded:
+      Object.keys(object(body.payload_fields)).length > 0 ? object(body.payload_fields) : null,
+    radio: {
+      frequency: num(metadata.frequency),
+      modulation: text(metadata.modulation),
+      dataRate: text(metadata.data_rate),
+      codingRate: text(metadata.coding_rate),
+      // TTN v2 reports airtime in nanoseconds.
+      airtimeMs: airtime === null ? null : airtime / 1e6,
+      gateways: Array.isArray(metadata.gateways) ? metadata.gateways.map(gateway) : [],
     },
   };
-}
+};
 
 function gateway(raw: unknown): GatewayReception {
   const g = object(raw);
