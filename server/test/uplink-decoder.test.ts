@@ -3,6 +3,7 @@
  * views into larger buffers, as MQTT.js hands them over), stored documents out, in order.
  */
 import { createHash } from 'node:crypto';
+import type { Worker } from 'node:worker_threads';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Backlog } from '../src/uplinks/backlog.js';
@@ -91,6 +92,18 @@ describe('uplink decoding thread', () => {
     expect(results[1]).toEqual({ unreadable: 'the message is not a JSON object' });
     expect(JSON.parse((results[0] as { document: string }).document)).toMatchObject({ fCnt: 1 });
     expect(JSON.parse((results[2] as { document: string }).document)).toMatchObject({ fCnt: 3 });
+  });
+
+  it('fails the batches of a thread that ends, and reads the next ones on a new thread', async () => {
+    decoder = new UplinkDecoder(pino({ level: 'silent' }));
+    await decodeAll(decoder, payloadsIn([message(1)]));
+    // The thread is private; ending it from here stands in for a crash.
+    const thread = (decoder as unknown as { worker: Worker }).worker;
+    const lost = decodeAll(decoder, payloadsIn([message(2), message(3)]));
+    await thread.terminate();
+    await expect(lost).rejects.toThrow(/thread exited/);
+    const [again] = await decodeAll(decoder, payloadsIn([message(4)]));
+    expect(JSON.parse((again as { document: string }).document)).toMatchObject({ fCnt: 4 });
   });
 
   it('refuses work once closed', async () => {

@@ -1,8 +1,9 @@
 /**
  * Reads uplink messages into stored documents on a thread of its own (uplink-decoder.thread.ts):
  * parsing the network's JSON, normalizing it, deriving the message id and serializing the
- * document were a third of the event loop's time per uplink in the uplinks bench, and the
- * event loop is what bounds the server's rate (it also reads MQTT and delivers).
+ * document were nearly a third of the event loop's time per uplink in the uplinks bench, and
+ * the event loop is the server's busiest thread (it also reads MQTT, hands batches to the
+ * database and delivers).
  *
  * Messages are sent to the thread in batches (those received in one turn of the event loop)
  * with their payloads copied into one buffer that is transferred, not cloned; the answers come

@@ -5,8 +5,8 @@
  *
  * The subscription asks for QoS 1 in a persistent session (`clean: false`, a client id that
  * every holder of the subscription shares), and a QoS 1 message is acknowledged only once
- * `onUplink` (or `onActivation`) has stored it: a process that dies before that leaves the message with the broker,
- * which sends it again to the next holder. MQTT.js handles one incoming packet at a time per
+ * `onUplink` (or `onActivation`) has stored it: a process that dies before that leaves the
+ * message with the broker, which sends it again to the next holder. MQTT.js handles one incoming packet at a time per
  * connection, so at QoS 1 a subscription's rate is bound by the store's commit time; QoS 0
  * messages (what TTN and the simulator publish) are not held back one by one. Either way the
  * subscription stops reading while `handlers.ready()` says the server has too many waiting to
