@@ -6,14 +6,18 @@
  *
  * Two figures per target:
  * - sustained throughput: uplinks offered faster than any target takes them; uplinks per second
- *   from the first publish to the last unique delivery;
+ *   from the first publish to the last unique delivery. Measured in rounds (three by default)
+ *   that take the relay, SQLite and PostgreSQL in turn, all running from the start: the median
+ *   is printed, and each server's ratio is the median of its rounds' ratios to the relay's
+ *   round just before (the machine's speed drifts over a minute; one run of each put that drift
+ *   into the ratio);
  * - end-to-end latency (network receive time → endpoint) at a steady 500 uplinks/s: p50, p99,
  *   measured first, after a two-second warm-up at that rate;
  * Every run also counts what was published against what arrived (no uplink may be lost).
  * Figures are printed, never asserted. Targets (issue 6): durable throughput ≥ 70 % of the
  * relay on SQLite and ≥ 50 % on PostgreSQL; p99 ≤ 50 ms at 500/s.
  *
- *   npm run build && npm run bench:uplinks [-- --count 40000 --offered 20000 --steady-seconds 10 --postgres-url postgres://…]
+ *   npm run build && npm run bench:uplinks [-- --count 40000 --offered 20000 --rounds 3 --steady-seconds 10 --postgres-url postgres://…]
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -46,6 +50,7 @@ const { values } = parseArgs({
     offered: { type: 'string', default: '20000' },
     'steady-rate': { type: 'string', default: '500' },
     'steady-seconds': { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '3' },
     'postgres-url': { type: 'string' },
     // relay role
     mqtt: { type: 'string' },
@@ -224,55 +229,81 @@ interface Stats {
   p99: number;
 }
 
-interface Figures {
-  throughput: number;
-  lostInThroughputRun: number;
+interface Latency {
   p50: number;
   p99: number;
-  lostInSteadyRun: number;
+  lost: number;
   duplicates: number;
 }
 
-/** Runs both measurements against whatever currently delivers the app's uplinks to `endpoint`. */
-async function measure(sim: string, endpoint: string, appId: string): Promise<Figures> {
+interface Throughput {
+  perSecond: number;
+  lost: number;
+  duplicates: number;
+}
+
+/** Offers `count` uplinks at `perSecond` to `appId`'s devices and waits for them at `endpoint`. */
+async function offer(
+  sim: string,
+  endpoint: string,
+  appId: string,
+  count: number,
+  perSecond: number,
+) {
   const control = (p: string, body?: unknown, method = 'POST') =>
     json<Record<string, unknown>>(`${sim}/_sim${p}`, {
       method,
       ...(body ? { body: JSON.stringify(body) } : {}),
     });
-  const run = async (count: number, perSecond: number) => {
-    await json(endpoint, { method: 'DELETE' });
-    await control('/uplinks', undefined, 'DELETE');
-    const started = Date.now();
-    await control('/uplinks', { appId, count, perSecond });
-    let stats = await json<Stats>(endpoint);
-    let stalled = 0;
-    // Until everything arrived, or nothing more arrived for 10 s (something was lost).
-    while (stats.unique < count && stalled < 100) {
-      await sleep(100);
-      const next = await json<Stats>(endpoint);
-      stalled = next.unique === stats.unique ? stalled + 1 : 0;
-      stats = next;
-    }
-    return { stats, seconds: (stats.last - started) / 1000 };
-  };
-  // Latency first, after a warm-up at the same rate (JIT, connection pools): measured after the
-  // throughput run, it would mostly show that run's aftermath (the garbage of thousands of
-  // queued messages collected in one long pause), not the steady state.
-  const steadyRate = Number(values['steady-rate']);
-  const warmupCount = steadyRate * 2;
-  const warmup = await run(warmupCount, steadyRate);
-  const steadyCount = steadyRate * Number(values['steady-seconds']);
-  const steady = await run(steadyCount, steadyRate);
-  const count = Number(values.count);
-  const burst = await run(count, Number(values.offered));
+  await json(endpoint, { method: 'DELETE' });
+  await control('/uplinks', undefined, 'DELETE');
+  const started = Date.now();
+  await control('/uplinks', { appId, count, perSecond });
+  let stats = await json<Stats>(endpoint);
+  let stalled = 0;
+  // Until everything arrived, or nothing more arrived for 10 s (something was lost).
+  while (stats.unique < count && stalled < 100) {
+    await sleep(100);
+    const next = await json<Stats>(endpoint);
+    stalled = next.unique === stats.unique ? stalled + 1 : 0;
+    stats = next;
+  }
   return {
-    throughput: burst.stats.unique / burst.seconds,
-    lostInThroughputRun: count - burst.stats.unique,
+    stats,
+    seconds: (stats.last - started) / 1000,
+    lost: count - stats.unique,
+    duplicates: stats.total - stats.unique,
+  };
+}
+
+/**
+ * End-to-end latency at a steady rate, after a warm-up at the same rate (JIT, connection
+ * pools). Measured before any burst: after one, it would mostly show that run's aftermath (the
+ * garbage of thousands of queued messages collected in one long pause), not the steady state.
+ */
+async function measureLatency(sim: string, endpoint: string, appId: string): Promise<Latency> {
+  const rate = Number(values['steady-rate']);
+  const warmup = await offer(sim, endpoint, appId, rate * 2, rate);
+  const steady = await offer(sim, endpoint, appId, rate * Number(values['steady-seconds']), rate);
+  return {
     p50: steady.stats.p50,
     p99: steady.stats.p99,
-    lostInSteadyRun: steadyCount - steady.stats.unique + warmupCount - warmup.stats.unique,
-    duplicates: [burst, steady, warmup].reduce((n, r) => n + r.stats.total - r.stats.unique, 0),
+    lost: warmup.lost + steady.lost,
+    duplicates: warmup.duplicates + steady.duplicates,
+  };
+}
+
+/** Sustained throughput: uplinks offered faster than any target sends them. */
+async function measureThroughput(
+  sim: string,
+  endpoint: string,
+  appId: string,
+): Promise<Throughput> {
+  const burst = await offer(sim, endpoint, appId, Number(values.count), Number(values.offered));
+  return {
+    perSecond: burst.stats.unique / burst.seconds,
+    lost: burst.lost,
+    duplicates: burst.duplicates,
   };
 }
 
@@ -417,14 +448,40 @@ async function startLpwan(
   return server;
 }
 
-function print(name: string, f: Figures, baseline?: Figures): void {
-  const ratio = baseline
-    ? ` (${((100 * f.throughput) / baseline.throughput).toFixed(0)} % of the relay)`
-    : '';
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+const range = (values: number[], digits = 0) =>
+  `${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)}`;
+
+interface Target {
+  name: string;
+  appId: string;
+  latency?: Latency;
+  rounds: Throughput[];
+}
+
+/**
+ * One line per target: median throughput of the rounds (and their range); for the servers, the
+ * median of each round's ratio to the relay's round just before it, so that the machine's drift
+ * over the run stays out of the ratio.
+ */
+function print(target: Target, baseline?: Target): void {
+  const rates = target.rounds.map((r) => r.perSecond);
+  let ratio = '';
+  if (baseline) {
+    const ratios = target.rounds.map((r, i) => (100 * r.perSecond) / baseline.rounds[i]!.perSecond);
+    ratio = ` ${median(ratios).toFixed(0)} % of the relay (${range(ratios)})`;
+  }
+  const lost = target.rounds.reduce((n, r) => n + r.lost, target.latency!.lost);
+  const duplicates = target.rounds.reduce((n, r) => n + r.duplicates, target.latency!.duplicates);
   console.log(
-    `${name.padEnd(22)} ${f.throughput.toFixed(0).padStart(6)} uplinks/s${ratio.padEnd(24)} ` +
-      `p50 ${f.p50.toFixed(0).padStart(4)} ms  p99 ${f.p99.toFixed(0).padStart(4)} ms  ` +
-      `lost ${f.lostInThroughputRun + f.lostInSteadyRun}  duplicates ${f.duplicates}`,
+    `${target.name.padEnd(22)} ${median(rates).toFixed(0).padStart(6)} uplinks/s ` +
+      `${`(${range(rates)})`.padEnd(15)}${ratio.padEnd(30)} p50 ${target.latency!.p50.toFixed(0).padStart(3)} ms  ` +
+      `p99 ${target.latency!.p99.toFixed(0).padStart(3)} ms  lost ${lost}  duplicates ${duplicates}`,
   );
 }
 
@@ -447,12 +504,15 @@ async function main(): Promise<void> {
     const sim = (await simulator.firstLine) as Record<string, string>;
     const endpoint = String((await endpointProcess.firstLine).url);
     await json(`${sim.accountUrl}/_sim/users`, { method: 'POST', body: JSON.stringify(USER) });
+    const rounds = Number(values.rounds);
     console.log(
-      `uplinks: ${values.count} offered at ${values.offered}/s for throughput; ` +
-        `${values['steady-rate']}/s for ${values['steady-seconds']} s for latency\n`,
+      `uplinks: ${values.count} offered at ${values.offered}/s for throughput, ${rounds} ` +
+        `round(s) taking the targets in turn; ${values['steady-rate']}/s for ` +
+        `${values['steady-seconds']} s for latency\n`,
     );
 
-    // The bare relay.
+    // The bare relay, and the server on each database, all running from the start: a round
+    // measures each in turn.
     const relayApp = await json<{ accessKey: string }>(`${sim.accountUrl}/_sim/applications`, {
       method: 'POST',
       body: JSON.stringify({
@@ -472,10 +532,8 @@ async function main(): Promise<void> {
       '--endpoint',
       endpoint,
     ]);
+    cleanups.push(() => relay.stop());
     await relay.firstLine;
-    const baseline = await measure(sim.accountUrl!, endpoint, 'bench-relay');
-    await relay.stop();
-    print('bare relay (baseline)', baseline);
 
     const sqliteDir = mkdtempSync(path.join(tmpdir(), 'lpwan-bench-sqlite-'));
     cleanups.push(() => rmSync(sqliteDir, { recursive: true, force: true }));
@@ -485,9 +543,7 @@ async function main(): Promise<void> {
       'bench-sqlite',
       endpoint,
     );
-    const sqlite = await measure(sim.accountUrl!, endpoint, 'bench-sqlite');
-    await onSqlite.stop();
-    print('LPWAN Server, SQLite', sqlite, baseline);
+    cleanups.push(() => onSqlite.stop());
 
     let postgresUrl = values['postgres-url'];
     if (!postgresUrl) {
@@ -496,9 +552,22 @@ async function main(): Promise<void> {
       postgresUrl = pg.url;
     }
     const onPostgres = await startLpwan(postgresUrl, sim, 'bench-postgres', endpoint);
-    const postgres = await measure(sim.accountUrl!, endpoint, 'bench-postgres');
-    await onPostgres.stop();
-    print('LPWAN Server, Postgres', postgres, baseline);
+    cleanups.push(() => onPostgres.stop());
+
+    const targets: Target[] = [
+      { name: 'bare relay (baseline)', appId: 'bench-relay', rounds: [] },
+      { name: 'LPWAN Server, SQLite', appId: 'bench-sqlite', rounds: [] },
+      { name: 'LPWAN Server, Postgres', appId: 'bench-postgres', rounds: [] },
+    ];
+    for (let round = 0; round < rounds; round++) {
+      for (const target of targets) {
+        target.latency ??= await measureLatency(sim.accountUrl!, endpoint, target.appId);
+        target.rounds.push(await measureThroughput(sim.accountUrl!, endpoint, target.appId));
+      }
+    }
+    const [baseline, ...servers] = targets;
+    print(baseline!);
+    for (const server of servers) print(server, baseline);
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup();
   }
