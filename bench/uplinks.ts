@@ -505,6 +505,7 @@ async function main(): Promise<void> {
     const endpoint = String((await endpointProcess.firstLine).url);
     await json(`${sim.accountUrl}/_sim/users`, { method: 'POST', body: JSON.stringify(USER) });
     const rounds = Number(values.rounds);
+    if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds must be 1 or more');
     console.log(
       `uplinks: ${values.count} offered at ${values.offered}/s for throughput, ${rounds} ` +
         `round(s) taking the targets in turn; ${values['steady-rate']}/s for ` +
