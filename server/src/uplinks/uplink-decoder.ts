@@ -13,7 +13,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { FastifyBaseLogger } from 'fastify';
 import type { RawUplink } from '../protocols/protocol.js';
-import { startThread } from '../threads.js';
+import { startServingThread } from '../threads.js';
 import { Backlog } from './backlog.js';
 import type { DocumentContext } from './document.js';
 
@@ -144,24 +144,26 @@ export class UplinkDecoder {
   }
 
   private start(): Worker {
-    const worker = startThread(new URL('./uplink-decoder.thread', import.meta.url), undefined);
-    worker.on('message', (answer: DecodeAnswer) => this.answered(answer));
-    // A thread that ends (it should not) fails its batches; the next batch starts a new one.
-    const failAll = (error: Error) => {
-      if (this.worker === worker) this.worker = undefined;
-      for (const [id, batch] of this.sent) {
-        this.sent.delete(id);
-        this.backlog.remove(batch.length);
-        for (const waiting of batch) waiting.reject(error);
-      }
-    };
-    worker.on('error', (err) => {
-      this.log.error({ err }, 'the uplink decoding thread failed');
-      failAll(err);
-    });
-    worker.on('exit', (code) => {
-      if (this.worker === worker) failAll(new Error(`the uplink decoding thread exited (${code})`));
-    });
+    const worker = startServingThread(
+      new URL('./uplink-decoder.thread', import.meta.url),
+      undefined,
+      {
+        name: 'uplink decoding thread',
+        log: this.log,
+        onMessage: (answer: DecodeAnswer) => this.answered(answer),
+        // A thread that ends (it should not) fails its batches; the next batch starts a new one.
+        // One that close() terminated is no longer this.worker.
+        ended: (error) => {
+          if (this.worker !== worker) return;
+          this.worker = undefined;
+          for (const [id, batch] of this.sent) {
+            this.sent.delete(id);
+            this.backlog.remove(batch.length);
+            for (const waiting of batch) waiting.reject(error);
+          }
+        },
+      },
+    );
     this.worker = worker;
     return worker;
   }

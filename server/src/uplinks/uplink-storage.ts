@@ -12,7 +12,7 @@ import type { Worker } from 'node:worker_threads';
 import type { FastifyBaseLogger } from 'fastify';
 import type { DatabaseConfig } from '../config.js';
 import type { Db } from '../db/database.js';
-import { startThread } from '../threads.js';
+import { startServingThread } from '../threads.js';
 import * as repository from './uplinks.repository.js';
 
 /** The repository functions the uplink path runs, by name. */
@@ -107,28 +107,32 @@ class ThreadStorage implements UplinkStorage {
   }
 
   private start(): Worker {
-    const worker = startThread(new URL('./uplink-storage.thread', import.meta.url), this.config);
-    worker.on('message', (answer: StorageAnswer) => {
-      const call = this.pending.get(answer.id);
-      if (call === undefined) return;
-      this.pending.delete(answer.id);
-      if ('error' in answer) {
-        call.reject(Object.assign(new Error(answer.error.message), { code: answer.error.code }));
-      } else call.resolve(answer.result as never);
-    });
-    // A thread that ends (it should not) fails its calls; the next call starts a new one.
-    const failAll = (error: Error) => {
-      if (this.worker === worker) this.worker = undefined;
-      for (const call of this.pending.values()) call.reject(error);
-      this.pending.clear();
-    };
-    worker.on('error', (err) => {
-      this.log.error({ err }, 'the uplink storage thread failed');
-      failAll(err);
-    });
-    worker.on('exit', (code) => {
-      if (this.worker === worker) failAll(new Error(`the uplink storage thread exited (${code})`));
-    });
+    const worker = startServingThread(
+      new URL('./uplink-storage.thread', import.meta.url),
+      this.config,
+      {
+        name: 'uplink storage thread',
+        log: this.log,
+        onMessage: (answer: StorageAnswer) => {
+          const call = this.pending.get(answer.id);
+          if (call === undefined) return;
+          this.pending.delete(answer.id);
+          if ('error' in answer) {
+            call.reject(
+              Object.assign(new Error(answer.error.message), { code: answer.error.code }),
+            );
+          } else call.resolve(answer.result as never);
+        },
+        // A thread that ends (it should not) fails its calls; the next call starts a new one.
+        // One that close() terminated is no longer this.worker.
+        ended: (error) => {
+          if (this.worker !== worker) return;
+          this.worker = undefined;
+          for (const call of this.pending.values()) call.reject(error);
+          this.pending.clear();
+        },
+      },
+    );
     this.worker = worker;
     return worker;
   }
