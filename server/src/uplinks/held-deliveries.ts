@@ -247,8 +247,8 @@ export class HeldDeliveries {
   /** Every delivery that waits, with its document or spilled, e.g. to renew claims before they run out. */
   *waiting(): Iterable<HeldClaim> {
     for (const hold of this.byApplication.values()) {
-      yield* hold.waiting.toArray();
-      yield* hold.spilled.toArray();
+      yield* inOrder(hold.waiting);
+      yield* inOrder(hold.spilled);
     }
   }
 
@@ -285,4 +285,9 @@ export class HeldDeliveries {
     )
       this.byApplication.delete(applicationId);
   }
+}
+
+/** A deque's items front to back, read in place (hundreds of thousands, once a second). */
+function* inOrder<T>(deque: Denque<T>): Iterable<T> {
+  for (let i = 0; i < deque.length; i++) yield deque.peekAt(i)!;
 }
