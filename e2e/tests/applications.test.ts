@@ -1,6 +1,6 @@
 // Applications and devices in the portal (issue 5), against the TTN simulator: create an
 // application and a device, link the application to a TTN network and see it synced; import
-// a CSV file with one bad row and see that row's line and reason.
+// a CSV file with one bad row and see that row's line and reason; unlink it from the network.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import {
@@ -140,5 +140,41 @@ describe('applications and devices', () => {
     await screenshot(page, 'pull-finished');
     const rows = page.getByRole('table', { name: 'Applications' }).getByRole('row');
     expect(await rows.filter({ hasText: 'Weather stations' }).count()).toBe(1);
+  });
+
+  test('unlink from TTN: keep the application there, or delete it there too', async () => {
+    await page.goto('/applications');
+    await page.getByRole('link', { name: 'Weather stations' }).click();
+    const row = page
+      .getByRole('table', { name: 'Links' })
+      .getByRole('row')
+      .filter({ hasText: 'TTN Europe' });
+    const deletesOnTtn = async () =>
+      (await stack.sim.requests({ server: 'account' })).filter(
+        (r) => r.method === 'DELETE' && r.path.startsWith('/api/v2/applications/'),
+      );
+
+    // Unlinked, the application stays on TTN as it is.
+    await row.getByRole('button', { name: 'Unlink' }).click();
+    const confirm = page.getByRole('group', { name: 'Unlink from TTN Europe' });
+    await screenshot(page, 'unlink-confirm');
+    await confirm.getByRole('button', { name: 'Confirm Unlink' }).click();
+    await page.getByText('Not linked to any network yet.').waitFor();
+    expect(await deletesOnTtn()).toEqual([]);
+
+    // Linked again, it is found there (same id) and synced; unlinked with the box ticked, it
+    // is deleted on TTN.
+    await page.getByLabel('Link to').selectOption({ label: 'TTN Europe' });
+    await page.getByRole('button', { name: 'Link', exact: true }).click();
+    await row.getByText('Synced', { exact: true }).waitFor({ timeout: 30_000 });
+    await row.getByRole('button', { name: 'Unlink' }).click();
+    await confirm.getByLabel('Also delete it and its devices on TTN Europe').check();
+    await confirm.getByRole('button', { name: 'Confirm Unlink' }).click();
+    await page.getByText('Not linked to any network yet.').waitFor();
+    for (let i = 0; (await deletesOnTtn()).length === 0; i++) {
+      if (i > 300) throw new Error('the application was not deleted on TTN');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect((await deletesOnTtn()).map((r) => r.status)).toEqual([204]);
   });
 });

@@ -72,6 +72,8 @@ function Links({ applicationId, isAdmin }: { applicationId: string; isAdmin: boo
   const [networkId, setNetworkId] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  /** The link whose unlinking waits for confirmation. */
+  const [unlinking, setUnlinking] = useState<string | null>(null);
   const items = links.data?.items ?? [];
   const unsettled = items.some(
     (l) => l.state !== 'synced' || l.devices.pending > 0 || l.devices.error > 0,
@@ -118,6 +120,21 @@ function Links({ applicationId, isAdmin }: { applicationId: string; isAdmin: boo
       links.reload();
     } catch (e) {
       setError(`Retrying failed: ${messageFor(e)}`);
+    }
+  }
+
+  async function unlink(l: ApplicationLink, deleteOnNetwork: boolean) {
+    setError(null);
+    try {
+      await unwrap(
+        api.DELETE('/api/applications/{id}/links/{linkId}', {
+          params: { path: { id: applicationId, linkId: l.id }, query: { deleteOnNetwork } },
+        }),
+      );
+      setUnlinking(null);
+      links.reload();
+    } catch (e) {
+      setError(`Unlinking failed: ${messageFor(e)}`);
     }
   }
 
@@ -178,12 +195,33 @@ function Links({ applicationId, isAdmin }: { applicationId: string; isAdmin: boo
                       Retry
                     </button>
                   )}
+                  {isAdmin && (
+                    <button
+                      type="button"
+                      className="secondary small"
+                      disabled={unlinking === l.id}
+                      onClick={() => setUnlinking(l.id)}
+                    >
+                      Unlink
+                    </button>
+                  )}
                 </td>
               </tr>
             ))}
           </tbody>
         </table>
       )}
+      {isAdmin &&
+        items
+          .filter((l) => l.id === unlinking)
+          .map((l) => (
+            <ConfirmUnlink
+              key={l.id}
+              networkName={networkName(l.networkId)}
+              onConfirm={(deleteOnNetwork) => unlink(l, deleteOnNetwork)}
+              onCancel={() => setUnlinking(null)}
+            />
+          ))}
       {isAdmin && linkable.length > 0 && (
         <form onSubmit={link} className="copy-row">
           <label htmlFor="link-network" className="muted">
@@ -206,6 +244,61 @@ function Links({ applicationId, isAdmin }: { applicationId: string; isAdmin: boo
           </button>
         </form>
       )}
+    </div>
+  );
+}
+
+/**
+ * Unlinking asks first, and says what happens on the network: by default the application stays
+ * there as it is; deleting it there (with its devices) is a choice of its own.
+ */
+function ConfirmUnlink({
+  networkName,
+  onConfirm,
+  onCancel,
+}: {
+  networkName: string;
+  onConfirm(deleteOnNetwork: boolean): Promise<void>;
+  onCancel(): void;
+}) {
+  const [deleteOnNetwork, setDeleteOnNetwork] = useState(false);
+  const [busy, setBusy] = useState(false);
+  return (
+    <div role="group" aria-label={`Unlink from ${networkName}`} className="confirm">
+      <p>
+        <strong>Unlink from {networkName}?</strong> LPWAN Server stops pushing this application to{' '}
+        {networkName} and receiving its uplinks there.{' '}
+        {deleteOnNetwork
+          ? `It is deleted on ${networkName}, with its devices.`
+          : `It stays on ${networkName} as it is.`}
+      </p>
+      <div className="field checkbox">
+        <label>
+          <input
+            type="checkbox"
+            checked={deleteOnNetwork}
+            onChange={(e) => setDeleteOnNetwork(e.target.checked)}
+          />
+          Also delete it and its devices on {networkName}
+        </label>
+      </div>
+      <div className="actions">
+        <button
+          type="button"
+          className="danger small"
+          disabled={busy}
+          onClick={async () => {
+            setBusy(true);
+            await onConfirm(deleteOnNetwork);
+            setBusy(false);
+          }}
+        >
+          Confirm Unlink
+        </button>
+        <button type="button" className="secondary small" onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
     </div>
   );
 }

@@ -124,7 +124,7 @@ export async function updateApplication(
     });
     if (name === undefined || name === current.name) return;
     for (const link of await listLinksOfApplication(trx, id)) {
-      await queueTask(trx, 'application', targetOf(actor, link), now);
+      await queueTask(trx, 'application', taskTargetOf(actor, link), now);
     }
   });
   return getApplication(db, actor, id);
@@ -137,14 +137,18 @@ export async function deleteApplication(db: Db, actor: Principal, id: string): P
   await db.transaction().execute(async (trx) => {
     for (const link of await listLinksOfApplication(trx, id)) {
       await dropTasksOf(trx, { applicationLinkId: link.id });
-      await queueTask(trx, 'delete_application', targetOf(actor, link), now);
+      await queueTask(trx, 'delete_application', taskTargetOf(actor, link), now);
     }
     await deleteUplinksOfApplication(trx, id);
     await deleteApplicationRow(trx, actor.user.organizationId, id);
   });
 }
 
-function targetOf(actor: Principal, link: { id: string; network_id: string; remote_id: string }) {
+/** What a sync task of the application link acts on. */
+export function taskTargetOf(
+  actor: Principal,
+  link: { id: string; network_id: string; remote_id: string },
+) {
   return {
     organizationId: actor.user.organizationId,
     networkId: link.network_id,

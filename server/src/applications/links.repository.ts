@@ -72,6 +72,11 @@ export async function updateApplicationLink(
   await db.updateTable('application_links').set(update).where('id', '=', id).execute();
 }
 
+/** Its device links and its uplink subscription's lease go with it (foreign keys, cascading). */
+export async function deleteApplicationLink(db: Db, id: string): Promise<void> {
+  await db.deleteFrom('application_links').where('id', '=', id).execute();
+}
+
 /** Callers run it in a transaction with their other writes. */
 export const insertDeviceLinks = compileInsert('device_links', [
   'id',

@@ -4,14 +4,21 @@ import { principalOf } from '../accounts/auth.js';
 import { AUTHENTICATED, problemResponses } from '../http/schemas.js';
 import type { NetworkDeps } from '../networks/networks.service.js';
 import { ApplicationLinkSchema } from './applications.schemas.js';
-import { linkApplication, listLinks, retryLink } from './links.service.js';
+import { linkApplication, listLinks, retryLink, unlinkApplication } from './links.service.js';
 
 const AppParams = Type.Object(
   { id: Type.String({ minLength: 1, maxLength: 64 }) },
   { additionalProperties: false },
 );
+const LinkParams = Type.Object(
+  {
+    id: Type.String({ minLength: 1, maxLength: 64 }),
+    linkId: Type.String({ minLength: 1, maxLength: 64 }),
+  },
+  { additionalProperties: false },
+);
 
-/** An application's links to networks: push, state per network, retry. */
+/** An application's links to networks: push, state per network, retry, unlink. */
 export const linksRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const common = { tags: ['applications'], security: AUTHENTICATED };
   const deps: NetworkDeps = { db: app.db, secretBox: app.secretBox, protocols: app.protocols };
@@ -78,13 +85,7 @@ export const linksRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Retry the link now (organization admin)',
         description:
           'Every change waiting for its next attempt, or refused, on this network is tried again at once.',
-        params: Type.Object(
-          {
-            id: Type.String({ minLength: 1, maxLength: 64 }),
-            linkId: Type.String({ minLength: 1, maxLength: 64 }),
-          },
-          { additionalProperties: false },
-        ),
+        params: LinkParams,
         response: { 202: ApplicationLinkSchema, ...problemResponses(400, 401, 403, 404) },
       },
     },
@@ -94,5 +95,46 @@ export const linksRoutes: FastifyPluginAsyncTypebox = async (app) => {
         .send(
           await retryLink(app.db, principalOf(request), request.params.id, request.params.linkId),
         ),
+  );
+
+  app.delete(
+    '/api/applications/:id/links/:linkId',
+    {
+      onRequest: [app.authenticate, app.requireOrgAdmin],
+      schema: {
+        ...common,
+        summary: 'Unlink the application from a network (organization admin)',
+        description:
+          'LPWAN Server stops pushing the application to that network and receiving its uplinks there. ' +
+          'The application and its devices stay on the network as they are, unless `deleteOnNetwork` is ' +
+          'true: then they are deleted there (queued, retried like any push). Uplinks already received ' +
+          'are kept.',
+        params: LinkParams,
+        querystring: Type.Object(
+          {
+            deleteOnNetwork: Type.Optional(
+              Type.Boolean({
+                default: false,
+                description: 'Also delete the application and its devices on the network',
+              }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 204: Type.Null(), ...problemResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      await unlinkApplication(
+        app.db,
+        principalOf(request),
+        request.params.id,
+        request.params.linkId,
+        {
+          deleteOnNetwork: request.query.deleteOnNetwork ?? false,
+        },
+      );
+      return reply.code(204).send(null);
+    },
   );
 };

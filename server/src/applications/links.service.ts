@@ -10,11 +10,12 @@ import { isUniqueViolation } from '../db/errors.js';
 import { AppError, conflict, notFound, validationFailed } from '../http/problem.js';
 import { getNetwork, type NetworkDeps } from '../networks/networks.service.js';
 import type { ApplicationLinkRow } from './applications.table.js';
-import { requireApplication } from './applications.service.js';
+import { requireApplication, taskTargetOf } from './applications.service.js';
 import type { ApplicationLinkView } from './applications.schemas.js';
 import { listDeviceEuisOfApplication } from './devices.repository.js';
 import { remoteDeviceId } from './devices.service.js';
 import {
+  deleteApplicationLink,
   deviceStatesOfLinks,
   findApplicationLink,
   insertApplicationLink,
@@ -22,7 +23,12 @@ import {
   listLinksOfApplication,
 } from './links.repository.js';
 import { queueTask } from './sync/enqueue.js';
-import { nextAttemptOfLink, retryTasksOfLink } from './sync/tasks.repository.js';
+import {
+  dropTasksOf,
+  isQueuedForDeletion,
+  nextAttemptOfLink,
+  retryTasksOfLink,
+} from './sync/tasks.repository.js';
 
 /** What a network id must look like on TTN v2 (and is a safe id elsewhere). */
 const REMOTE_ID = /^[0-9a-z](?:[_-]?[0-9a-z]){1,35}$/;
@@ -95,6 +101,14 @@ export async function linkApplication(
       },
     ]);
   }
+  // Linked again before an unlink's delete ran there, the new link's application would be
+  // deleted by it.
+  if (await isQueuedForDeletion(db, network.id, remoteId)) {
+    throw conflict(
+      `The application ${remoteId} is still being deleted on this network; link it again once that is done, or with another id.`,
+      'remote_deletion_pending',
+    );
+  }
   const now = nowIso();
   const link: ApplicationLinkRow = {
     id: randomUUID(),
@@ -129,17 +143,7 @@ export async function linkApplication(
         })),
       );
       // The devices follow once the application exists there (see sync/push.ts).
-      await queueTask(
-        trx,
-        'application',
-        {
-          organizationId: actor.user.organizationId,
-          networkId: network.id,
-          applicationLinkId: link.id,
-          remoteApplicationId: remoteId,
-        },
-        now,
-      );
+      await queueTask(trx, 'application', taskTargetOf(actor, link), now);
     });
   } catch (error) {
     if (isUniqueViolation(error)) {
@@ -170,6 +174,29 @@ async function requireLink(db: Db, actor: Principal, applicationId: string, link
 }
 
 /**
+ * Ends the link: LPWAN Server no longer pushes the application to that network nor receives its
+ * uplinks there (the subscription stops within a round of the subscriptions' loop, in every
+ * process). The application stays on the network as it is, unless `deleteOnNetwork`: then it
+ * is deleted there, with its devices, by the sync worker (retried like any push).
+ */
+export async function unlinkApplication(
+  db: Db,
+  actor: Principal,
+  applicationId: string,
+  linkId: string,
+  options: { deleteOnNetwork: boolean },
+): Promise<void> {
+  const link = await requireLink(db, actor, applicationId, linkId);
+  await db.transaction().execute(async (trx) => {
+    await dropTasksOf(trx, { applicationLinkId: link.id });
+    if (options.deleteOnNetwork) {
+      await queueTask(trx, 'delete_application', taskTargetOf(actor, link), nowIso());
+    }
+    await deleteApplicationLink(trx, link.id);
+  });
+}
+
+/**
  * Retry now: every waiting or failed task of the link runs at once. A link in error with
  * nothing queued (its task was dropped) gets its application push queued again.
  */
@@ -184,17 +211,7 @@ export async function retryLink(
   await db.transaction().execute(async (trx) => {
     const retried = await retryTasksOfLink(trx, link.id, now);
     if (retried === 0 && link.state !== 'synced') {
-      await queueTask(
-        trx,
-        'application',
-        {
-          organizationId: actor.user.organizationId,
-          networkId: link.network_id,
-          applicationLinkId: link.id,
-          remoteApplicationId: link.remote_id,
-        },
-        now,
-      );
+      await queueTask(trx, 'application', taskTargetOf(actor, link), now);
     }
   });
   return (await toViews(db, [(await findApplicationLink(db, link.id))!]))[0]!;

@@ -122,6 +122,23 @@ export async function nextAttemptOfLink(db: Db, applicationLinkId: string): Prom
   return (row?.next as string | null | undefined) ?? null;
 }
 
+/** Whether the application `remoteApplicationId` is still waiting to be deleted on the network. */
+export async function isQueuedForDeletion(
+  db: Db,
+  networkId: string,
+  remoteApplicationId: string,
+): Promise<boolean> {
+  const row = await db
+    .selectFrom('sync_tasks')
+    .select('id')
+    .where('kind', '=', 'delete_application')
+    .where('network_id', '=', networkId)
+    .where('remote_application_id', '=', remoteApplicationId)
+    .where('state', '=', 'queued')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 /**
  * Drops the tasks (not running) of an application link, or of one device under it: what is
  * being deleted needs no more pushing. A running task finds its rows gone and ends.

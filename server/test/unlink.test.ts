@@ -1,0 +1,220 @@
+/**
+ * Unlinking an application from one network, against the simulator: by default the application
+ * stays on TTN as it is while LPWAN Server stops pushing to it and stops its uplink
+ * subscription; with `deleteOnNetwork` it is deleted there. Linking again waits for such a
+ * deletion, and only organization admins of the application's organization may unlink.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readConfig } from '../src/config.js';
+import {
+  createTenant,
+  problemOf,
+  startTestApp,
+  type SignedIn,
+  type TestApp,
+} from './harness/app.js';
+import { DIALECTS } from './harness/database.js';
+import { startTtn, type Ttn } from './harness/ttn.js';
+import { aliceAtTtn, eventually, linkedTtnNetwork } from './sync.harness.js';
+
+interface Link {
+  id: string;
+  remoteId: string;
+  state: string;
+  devices: { synced: number; pending: number; error: number };
+}
+
+describe.each(DIALECTS)('unlinking an application from a network (%s)', (dialect) => {
+  let t: TestApp;
+  let ttn: Ttn;
+  let admin: SignedIn;
+  let member: SignedIn;
+  let networkId: string;
+  let alice: Awaited<ReturnType<typeof aliceAtTtn>>;
+
+  beforeAll(async () => {
+    // Subscription rounds every second, so that one stopping shows quickly.
+    const uplinks = { ...readConfig({ PORT: '3000' }).uplinks, leaseMs: 3_000 };
+    t = await startTestApp(dialect, { config: { uplinks } });
+    ttn = await startTtn(`${t.config.publicUrl}/oauth/callback`);
+    ({ admin, member } = await createTenant(t, 'Acme'));
+    networkId = await linkedTtnNetwork(t, admin, ttn);
+    alice = await aliceAtTtn(ttn);
+    t.app.workers.startAll();
+  });
+  afterAll(async () => {
+    await t?.close();
+    await ttn?.close();
+  });
+
+  const api = async (method: string, url: string, body?: unknown) => {
+    const res = await t.request(method, url, {
+      token: admin.token,
+      ...(body !== undefined ? { body } : {}),
+    });
+    if (res.statusCode >= 400) throw new Error(`${method} ${url}: ${res.statusCode} ${res.body}`);
+    return res.statusCode === 204 ? undefined : (res.json() as Record<string, unknown>);
+  };
+  const links = async (appId: string) =>
+    ((await api('GET', `/api/applications/${appId}/links`)) as { items: Link[] }).items;
+  const whenSynced = (appId: string, devices: number) =>
+    eventually(async () => {
+      const [link] = await links(appId);
+      return link?.state === 'synced' && link.devices.synced === devices ? link : undefined;
+    });
+  /** An application with `count` OTAA devices, linked to the network and synced there. */
+  const linkedApp = async (name: string, count: number, euiPrefix: string) => {
+    const app = (await api('POST', '/api/applications', { name })) as { id: string };
+    const devices: { id: string }[] = [];
+    for (let i = 0; i < count; i++) {
+      devices.push(
+        (await api('POST', `/api/applications/${app.id}/devices`, {
+          name: `${name} ${i}`,
+          devEui: `${euiPrefix}${String(i).padStart(2, '0')}`,
+          joinEui: '70B3D57ED0000000',
+          appKey: '00112233445566778899AABBCCDDEEFF',
+        })) as { id: string },
+      );
+    }
+    await api('POST', `/api/applications/${app.id}/links`, { networkId });
+    return { id: app.id, devices, link: await whenSynced(app.id, count) };
+  };
+  const tasksOf = (linkId: string) =>
+    t.db.selectFrom('sync_tasks').selectAll().where('application_link_id', '=', linkId).execute();
+  const subscribed = () => t.app.uplinks.subscriptions.linkIds;
+
+  it('keeps the application on TTN, and stops pushing to it and receiving its uplinks', async () => {
+    const app = await linkedApp('Greenhouse', 2, '70B3D57ED00A10');
+    await eventually(async () => (subscribed().includes(app.link.id) ? true : undefined));
+
+    const res = await t.request('DELETE', `/api/applications/${app.id}/links/${app.link.id}`, {
+      token: admin.token,
+    });
+    expect(res.statusCode, res.body).toBe(204);
+    expect(await links(app.id)).toEqual([]);
+    const deviceLinks = await t.db
+      .selectFrom('device_links')
+      .select('id')
+      .where('application_link_id', '=', app.link.id)
+      .execute();
+    expect(deviceLinks).toEqual([]);
+    await eventually(async () => (subscribed().includes(app.link.id) ? undefined : true));
+    const lease = await t.db
+      .selectFrom('uplink_leases')
+      .select('holder')
+      .where('application_link_id', '=', app.link.id)
+      .executeTakeFirst();
+    expect(lease).toBeUndefined();
+
+    // Local edits no longer go to that network.
+    await api('PATCH', `/api/applications/${app.id}/devices/${app.devices[0]!.id}`, {
+      appKey: 'ABABABABABABABABABABABABABABABAB',
+    });
+    await api('PATCH', `/api/applications/${app.id}`, { name: 'Greenhouse renamed' });
+    expect(await tasksOf(app.link.id)).toEqual([]);
+
+    // On TTN the application and its devices are as they were.
+    expect(await alice.account(`/applications/${app.link.remoteId}`)).toMatchObject({
+      status: 200,
+      body: { name: 'Greenhouse' },
+    });
+    const remoteDevices = (await alice.devices(app.link.remoteId)) ?? [];
+    expect(remoteDevices.map((d) => d.lorawan_device.app_key)).toEqual([
+      '00112233445566778899AABBCCDDEEFF',
+      '00112233445566778899AABBCCDDEEFF',
+    ]);
+    // The local application and its devices stay.
+    const devices = (await api('GET', `/api/applications/${app.id}/devices`)) as { total: number };
+    expect(devices.total).toBe(2);
+
+    // Linked again with the same id, the application on TTN is adopted and brought up to date.
+    await api('POST', `/api/applications/${app.id}/links`, {
+      networkId,
+      remoteId: app.link.remoteId,
+    });
+    await whenSynced(app.id, 2);
+    expect(await alice.account(`/applications/${app.link.remoteId}`)).toMatchObject({
+      body: { name: 'Greenhouse renamed' },
+    });
+    await eventually(async () => {
+      const keys = (await alice.devices(app.link.remoteId))?.map((d) => d.lorawan_device.app_key);
+      return keys?.includes('ABABABABABABABABABABABABABABABAB') ? keys : undefined;
+    });
+  });
+
+  it('deletes the application and its devices on TTN when asked to', async () => {
+    const app = await linkedApp('Orchard', 2, '70B3D57ED00A20');
+    const res = await t.request(
+      'DELETE',
+      `/api/applications/${app.id}/links/${app.link.id}?deleteOnNetwork=true`,
+      { token: admin.token },
+    );
+    expect(res.statusCode).toBe(204);
+    expect(await links(app.id)).toEqual([]);
+    await eventually(async () => {
+      const remote = await alice.account(`/applications/${app.link.remoteId}`);
+      return remote.status === 404 ? remote : undefined;
+    });
+    expect(await alice.devices(app.link.remoteId)).toBeUndefined();
+    const devices = (await api('GET', `/api/applications/${app.id}/devices`)) as { total: number };
+    expect(devices.total).toBe(2);
+  });
+
+  it('refuses to link again while the deletion on the network is still waiting', async () => {
+    const app = await linkedApp('Vineyard', 1, '70B3D57ED00A30');
+    await ttn.control('/faults', {
+      method: 'DELETE',
+      path: '/applications/*',
+      server: 'handler',
+      status: 503,
+    });
+    try {
+      await api('DELETE', `/api/applications/${app.id}/links/${app.link.id}?deleteOnNetwork=true`);
+      const again = await t.request('POST', `/api/applications/${app.id}/links`, {
+        token: admin.token,
+        body: { networkId, remoteId: app.link.remoteId },
+      });
+      expect(again.statusCode).toBe(409);
+      expect(problemOf(again).code).toBe('remote_deletion_pending');
+    } finally {
+      await ttn.control('/faults', undefined, 'DELETE');
+    }
+    await eventually(async () => {
+      const remote = await alice.account(`/applications/${app.link.remoteId}`);
+      return remote.status === 404 ? remote : undefined;
+    });
+    // Once it is gone, linking with that id creates the application there again.
+    await api('POST', `/api/applications/${app.id}/links`, {
+      networkId,
+      remoteId: app.link.remoteId,
+    });
+    await whenSynced(app.id, 1);
+  });
+
+  it('is for organization admins of the application, with a clear error otherwise', async () => {
+    const app = await linkedApp('Barn', 0, '');
+    const url = `/api/applications/${app.id}/links/${app.link.id}`;
+
+    const byMember = await t.request('DELETE', url, { token: member.token });
+    expect(byMember.statusCode).toBe(403);
+
+    const other = await createTenant(t, 'Other');
+    const byOtherAdmin = await t.request('DELETE', url, { token: other.admin.token });
+    expect(problemOf(byOtherAdmin)).toMatchObject({ status: 404 });
+
+    const unknown = await t.request(
+      'DELETE',
+      `/api/applications/${app.id}/links/00000000-0000-4000-8000-000000000000`,
+      { token: admin.token },
+    );
+    expect(problemOf(unknown)).toMatchObject({ status: 404 });
+
+    const badFlag = await t.request('DELETE', `${url}?deleteOnNetwork=maybe`, {
+      token: admin.token,
+    });
+    expect(problemOf(badFlag)).toMatchObject({ status: 400 });
+
+    // None of these touched the link.
+    expect((await links(app.id)).map((l) => l.id)).toEqual([app.link.id]);
+  });
+});
