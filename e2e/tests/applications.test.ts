@@ -154,6 +154,8 @@ describe('applications and devices', () => {
         (r) => r.method === 'DELETE' && r.path.startsWith('/api/v2/applications/'),
       );
 
+    const remoteId = (await row.locator('code').textContent())!;
+
     // Unlinked, the application stays on TTN as it is.
     await row.getByRole('button', { name: 'Unlink' }).click();
     const confirm = page.getByRole('group', { name: 'Unlink from TTN Europe' });
@@ -162,9 +164,14 @@ describe('applications and devices', () => {
     await page.getByText('Not linked to any network yet.').waitFor();
     expect(await deletesOnTtn()).toEqual([]);
 
-    // Linked again, it is found there (same id) and synced; unlinked with the box ticked, it
-    // is deleted on TTN.
+    // Linked again by its id there, it is taken over and synced; unlinked with the box ticked,
+    // it is deleted on TTN. A malformed id is refused under its field.
     await page.getByLabel('Link to').selectOption({ label: 'TTN Europe' });
+    await page.getByLabel('with the id').fill('Not An Id!');
+    await page.getByRole('button', { name: 'Link', exact: true }).click();
+    await page.getByText('Id must be 2-36 lower-case letters or digits').waitFor();
+    await screenshot(page, 'link-id-invalid');
+    await page.getByLabel('with the id').fill(remoteId);
     await page.getByRole('button', { name: 'Link', exact: true }).click();
     await row.getByText('Synced', { exact: true }).waitFor({ timeout: 30_000 });
     await row.getByRole('button', { name: 'Unlink' }).click();

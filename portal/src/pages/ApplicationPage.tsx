@@ -70,6 +70,9 @@ function Links({ applicationId, isAdmin }: { applicationId: string; isAdmin: boo
     [],
   );
   const [networkId, setNetworkId] = useState('');
+  /** The application's id on the network; empty: the server derives it from the name. */
+  const [remoteId, setRemoteId] = useState('');
+  const [remoteIdError, setRemoteIdError] = useState<string | undefined>();
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   /** The link whose unlinking waits for confirmation. */
@@ -94,17 +97,21 @@ function Links({ applicationId, isAdmin }: { applicationId: string; isAdmin: boo
     event.preventDefault();
     setBusy(true);
     setError(null);
+    setRemoteIdError(undefined);
     try {
       await unwrap(
         api.POST('/api/applications/{id}/links', {
           params: { path: { id: applicationId } },
-          body: { networkId },
+          body: { networkId, ...(remoteId.trim() ? { remoteId: remoteId.trim() } : {}) },
         }),
       );
       setNetworkId('');
+      setRemoteId('');
       links.reload();
     } catch (e) {
-      setError(`The application could not be linked: ${messageFor(e)}`);
+      const fieldError = e instanceof ApiError ? e.fieldError('remoteId') : undefined;
+      if (fieldError !== undefined) setRemoteIdError(fieldError);
+      else setError(`The application could not be linked: ${messageFor(e)}`);
     }
     setBusy(false);
   }
@@ -239,9 +246,25 @@ function Links({ applicationId, isAdmin }: { applicationId: string; isAdmin: boo
               </option>
             ))}
           </select>
+          <label htmlFor="link-remote-id" className="muted">
+            with the id
+          </label>
+          <input
+            id="link-remote-id"
+            className="remote-id"
+            value={remoteId}
+            placeholder="from its name"
+            aria-describedby="link-remote-id-help"
+            onChange={(e) => setRemoteId(e.target.value)}
+          />
           <button type="submit" className="small" disabled={!networkId || busy}>
             Link
           </button>
+          <p id="link-remote-id-help" className="help">
+            The application&apos;s id on the network: the id of one that is there already takes it
+            over; empty, a new one is named after this application.
+          </p>
+          {remoteIdError && <p className="field-error">Id {remoteIdError}</p>}
         </form>
       )}
     </div>
