@@ -1,17 +1,22 @@
 /**
- * `npm run demo`: the whole designed flow offline. Starts the TTN simulator with its demo seed
- * (a TTN user, an approved OAuth client whose callback is this server's, two applications) and
- * LPWAN Server on the embedded default with a demo database of its own, then prints what to
- * open and what to type. Ctrl+C stops both.
+ * `npm run demo`: the whole product offline. Starts the TTN simulator with its demo seed (a
+ * TTN user, an approved OAuth client whose callback is this server's, two applications) and
+ * its devices sending uplinks, LPWAN Server on the embedded default with a demo database of its
+ * own, and a vendor endpoint that prints every uplink delivered to it; then prints what to open
+ * and what to type. Ctrl+C stops them all.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startSimulator } from '@lpwan/ttn-sim';
+import { startDemoEndpoint, startDemoTraffic } from './demo-uplinks.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const port = Number(process.env.PORT ?? 3000);
 const publicUrl = `http://localhost:${port}`;
 const adminPassword = process.env.LPWAN_ADMIN_PASSWORD ?? 'demo-admin-password';
+const endpointPort = Number(process.env.DEMO_ENDPOINT_PORT ?? 3001);
+/** Uplinks per second of each demo application, round-robin over its devices. */
+const UPLINKS_PER_SECOND = 0.5;
 
 // The demo seed registers http://localhost:3000/oauth/callback for its client.
 if (port !== 3000)
@@ -26,6 +31,10 @@ const sim = await startSimulator({
   mqttPort: 1884,
   seed: fileURLToPath(new URL('../simulators/ttn/seeds/demo.json', import.meta.url)),
 });
+
+const endpoint = await startDemoEndpoint(endpointPort, (line) =>
+  console.log(`[vendor endpoint] ${line}`),
+);
 
 const server = spawn(process.execPath, ['server/dist/main.js', 'serve'], {
   cwd: root,
@@ -45,6 +54,7 @@ const stop = async (code: number) => {
   if (stopping) return;
   stopping = true;
   server.kill('SIGTERM');
+  await endpoint.close();
   await sim.close();
   process.exit(code);
 };
@@ -58,6 +68,7 @@ server.once('exit', (code) => {
 });
 
 await waitForHealth(`http://127.0.0.1:${port}/api/health`);
+await startDemoTraffic(sim.accountUrl, ['demo-weather', 'demo-parking'], UPLINKS_PER_SECOND);
 console.log(`
 ──────────────── LPWAN Server demo ────────────────
 1. Open ${publicUrl} and sign in as  admin / ${adminPassword}
@@ -72,7 +83,15 @@ console.log(`
      demo / demo-password
    and press Allow. Back in the portal you are connected as "demo": press Done.
 4. Open the network: its TTN applications are listed live.
-Ctrl+C stops the server and the simulator.
+5. Applications → "Import from a network": choose the network and press Import. Both TTN
+   applications arrive with their devices, and LPWAN Server subscribes to their uplinks.
+6. Open "Weather stations": its devices' uplinks appear live under "Recent uplinks"
+   (each demo application sends one every ${1 / UPLINKS_PER_SECOND} s).
+7. In its Settings set the Reporting URL to
+     ${endpoint.url}
+   and Save: from then on every uplink is delivered there and printed below
+   ("[vendor endpoint] …"), signed once you press "Set reporting secret".
+Ctrl+C stops the server, the simulator and the vendor endpoint.
 ───────────────────────────────────────────────────
 `);
 
