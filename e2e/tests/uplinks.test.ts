@@ -132,6 +132,11 @@ describe('uplinks', () => {
     await uplinks.getByText('No uplinks yet.', { exact: false }).waitFor();
     await uplinks.getByRole('status').filter({ hasText: 'Live' }).waitFor();
     await page.getByRole('list', { name: 'Subscriptions' }).getByText('Subscribed').waitFor();
+    const deviceRow = page
+      .getByRole('table', { name: 'Device list' })
+      .getByRole('row')
+      .filter({ hasText: 'Roof sensor' });
+    expect(await deviceRow.locator('td').last().textContent()).toBe('—');
     // A mark in the page's memory: a reload would lose it.
     await page.evaluate(
       () => ((globalThis as unknown as { notReloaded: boolean }).notReloaded = true),
@@ -151,6 +156,8 @@ describe('uplinks', () => {
     expect(
       await page.evaluate(() => (globalThis as unknown as { notReloaded?: boolean }).notReloaded),
     ).toBe(true);
+    // The device's "Last seen" kept up with its uplinks, also without a reload.
+    expect(await deviceRow.locator('td').last().textContent()).not.toBe('—');
     expect(await count('backlog').textContent()).toBe('0');
     expect(await count('dead').textContent()).toBe('0');
     await page.getByText('5 uplinks kept.').waitFor();

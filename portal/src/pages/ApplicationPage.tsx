@@ -1,4 +1,4 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { ApiError, api, unwrap } from '../api/client';
 import { useAuth } from '../auth';
@@ -8,6 +8,7 @@ import { useAsync } from '../useAsync';
 import { SyncBadge } from './ApplicationBadges';
 import { ApplicationUplinksSection } from './ApplicationUplinks';
 import type { Application, ApplicationLink } from './ApplicationTypes';
+import type { UplinkDocument } from './UplinkTypes';
 import { DeviceImport } from './DeviceImport';
 import { DevicesTable } from './DevicesTable';
 
@@ -21,6 +22,17 @@ export function ApplicationPage() {
     [id],
   );
   const [devicesVersion, setDevicesVersion] = useState(0);
+  /** Device id → when its newest uplink on the live stream was received. */
+  const [seenLive, setSeenLive] = useState<ReadonlyMap<string, string>>(new Map());
+  const noteArrival = useCallback((document: UplinkDocument) => {
+    const deviceId = document.device.id;
+    if (deviceId === null) return;
+    setSeenLive((seen) => {
+      const before = seen.get(deviceId);
+      if (before !== undefined && before >= document.receivedAt) return seen;
+      return new Map(seen).set(deviceId, document.receivedAt);
+    });
+  }, []);
 
   if (application.status === 'loading') return <p className="muted">Loading the application…</p>;
   if (application.status === 'failed') {
@@ -50,8 +62,8 @@ export function ApplicationPage() {
         <Links applicationId={app.id} isAdmin={isAdmin} />
         {isAdmin && <EditApplication app={app} onSaved={application.reload} />}
       </div>
-      <ApplicationUplinksSection applicationId={app.id} isAdmin={isAdmin} />
-      <DevicesTable applicationId={app.id} version={devicesVersion} />
+      <ApplicationUplinksSection applicationId={app.id} isAdmin={isAdmin} onArrival={noteArrival} />
+      <DevicesTable applicationId={app.id} version={devicesVersion} seenLive={seenLive} />
       {isAdmin && (
         <DeviceImport applicationId={app.id} onImported={() => setDevicesVersion((v) => v + 1)} />
       )}

@@ -16,9 +16,12 @@ const SHOWN = 25;
 export function ApplicationUplinksSection({
   applicationId,
   isAdmin,
+  onArrival,
 }: {
   applicationId: string;
   isAdmin: boolean;
+  /** Each uplink as it arrives on the live stream. */
+  onArrival?: (document: UplinkDocument) => void;
 }) {
   const networks = useAsync(
     () => unwrap(api.GET('/api/networks', { params: { query: { limit: 200 } } })),
@@ -37,7 +40,11 @@ export function ApplicationUplinksSection({
         networkName={networkName}
         onStatus={(s) => setDeliveryVersion(`${s.delivered}/${s.backlog}/${s.deadLetters}`)}
       />
-      <ApplicationUplinks applicationId={applicationId} deliveryVersion={deliveryVersion} />
+      <ApplicationUplinks
+        applicationId={applicationId}
+        deliveryVersion={deliveryVersion}
+        onArrival={onArrival}
+      />
     </section>
   );
 }
@@ -49,16 +56,20 @@ export function ApplicationUplinksSection({
 export function ApplicationUplinks({
   applicationId,
   deliveryVersion,
+  onArrival,
 }: {
   applicationId: string;
   /** Changes when the application's delivery counts change: the list is then read again. */
   deliveryVersion?: string;
+  /** Each uplink as it arrives on the live stream. */
+  onArrival?: (document: UplinkDocument) => void;
 }) {
   const { rows, total, error, stream, load, refreshSoon } = useLiveUplinks({
     applicationId,
     listKey: applicationId,
     shown: SHOWN,
     what: 'uplinks',
+    onArrival,
     fetchPage: () =>
       unwrap(
         api.GET('/api/applications/{id}/uplinks', {

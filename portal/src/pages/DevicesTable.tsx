@@ -8,13 +8,19 @@ import { Pager } from '../components/Pager';
 
 const PAGE_SIZE = 50;
 
-/** An application's devices, searchable by name or DevEUI, a page at a time. */
+/**
+ * An application's devices, searchable by name or DevEUI, a page at a time. `seenLive` holds
+ * when devices were last heard on the application's live stream since the page was read, so
+ * that "Last seen" keeps up without reading the list again.
+ */
 export function DevicesTable({
   applicationId,
   version,
+  seenLive,
 }: {
   applicationId: string;
   version: number;
+  seenLive: ReadonlyMap<string, string>;
 }) {
   const [search, setSearch] = useState('');
   const [query, setQuery] = useState('');
@@ -87,7 +93,7 @@ export function DevicesTable({
                     <code>{d.devEui}</code>
                   </td>
                   <td>{d.activation.toUpperCase()}</td>
-                  <td>{formatDate(d.lastSeenAt)}</td>
+                  <td>{formatDate(latest(d.lastSeenAt, seenLive.get(d.id)))}</td>
                 </tr>
               ))}
             </tbody>
@@ -104,4 +110,10 @@ export function DevicesTable({
       )}
     </div>
   );
+}
+
+/** The later of two ISO 8601 times (either may be missing). */
+function latest(a: string | null, b: string | undefined): string | null {
+  if (b === undefined) return a;
+  return a === null || b > a ? b : a;
 }
