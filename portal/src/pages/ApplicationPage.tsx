@@ -203,7 +203,9 @@ function Links({ applicationId, isAdmin }: { applicationId: string; isAdmin: boo
                 </td>
                 <td>
                   {l.lastError ?? <span className="muted">—</span>}
-                  {l.lastAttemptAt && <div className="muted">{formatDate(l.lastAttemptAt)}</div>}
+                  {l.lastError && l.lastAttemptAt && (
+                    <div className="muted">{formatDate(l.lastAttemptAt)}</div>
+                  )}
                   {l.nextAttemptAt && l.lastError && (
                     <div className="muted">Next attempt {formatDate(l.nextAttemptAt)}</div>
                   )}

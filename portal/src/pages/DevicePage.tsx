@@ -270,7 +270,7 @@ function DeviceForm({
                     </td>
                     <td>
                       {l.lastError ?? <span className="muted">—</span>}
-                      {l.lastAttemptAt && (
+                      {l.lastError && l.lastAttemptAt && (
                         <div className="muted">{formatDate(l.lastAttemptAt)}</div>
                       )}
                     </td>
