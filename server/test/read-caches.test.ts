@@ -1,7 +1,10 @@
 /**
  * The per-process read caches (device list answers, checked credentials) never show one
  * process's stale view of another's writes beyond what is documented: two apps share one
- * database here, as two server processes behind a load balancer would.
+ * database here, as two server processes behind a load balancer would. A device list shows
+ * another process's write at once on SQLite, and on PostgreSQL once the notification of it has
+ * arrived (milliseconds; polled here for at most two seconds, well under the five a version is
+ * trusted without one).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
@@ -13,6 +16,9 @@ interface DeviceList {
   items: { id: string; name: string; devEui: string; lastSeenAt: string | null }[];
   total: number;
 }
+
+/** How long another process may take to show a device write (see above). */
+const NOTIFIED = { timeout: 2_000, interval: 20 };
 
 describe.each(DIALECTS)('read caches across processes (%s)', (dialect) => {
   let one: TestApp;
@@ -59,7 +65,7 @@ describe.each(DIALECTS)('read caches across processes (%s)', (dialect) => {
     });
     expect(created.statusCode, created.body).toBe(201);
     const deviceId = (created.json() as { id: string }).id;
-    expect(await names()).toEqual(['meter-b']);
+    await expect.poll(() => names(), NOTIFIED).toEqual(['meter-b']);
     expect(await names()).toEqual(['meter-b']); // answered again, the same
 
     const imported = await one.request('POST', `/api/applications/${appId}/devices/import`, {
@@ -70,7 +76,7 @@ describe.each(DIALECTS)('read caches across processes (%s)', (dialect) => {
         '00112233445566778899AABBCCDDEEFF\n',
     });
     expect(imported.statusCode, imported.body).toBeLessThan(300);
-    expect(await names()).toEqual(['meter-a', 'meter-b']);
+    await expect.poll(() => names(), NOTIFIED).toEqual(['meter-a', 'meter-b']);
     expect(await names('limit=1&offset=1')).toEqual(['meter-b']);
     expect(await names('search=meter-a')).toEqual(['meter-a']);
 
@@ -79,7 +85,7 @@ describe.each(DIALECTS)('read caches across processes (%s)', (dialect) => {
       body: { name: 'meter-c' },
     });
     expect(renamed.statusCode, renamed.body).toBe(200);
-    expect(await names()).toEqual(['meter-a', 'meter-c']);
+    await expect.poll(() => names(), NOTIFIED).toEqual(['meter-a', 'meter-c']);
     expect(await names('limit=1&offset=1')).toEqual(['meter-c']);
 
     // A stored uplink moves the device's last-seen time: the list shows it.
@@ -95,13 +101,17 @@ describe.each(DIALECTS)('read caches across processes (%s)', (dialect) => {
         document: '{}',
       },
     ]);
-    expect((await list()).items.find((d) => d.id === deviceId)?.lastSeenAt).toBe(seenAt);
+    await expect
+      .poll(async () => (await list()).items.find((d) => d.id === deviceId)?.lastSeenAt, NOTIFIED)
+      .toBe(seenAt);
 
     const deleted = await one.request('DELETE', `/api/applications/${appId}/devices/${deviceId}`, {
       token: admin.token,
     });
     expect(deleted.statusCode, deleted.body).toBe(204);
-    expect(await list()).toMatchObject({ items: [{ name: 'meter-a' }], total: 1 });
+    await expect
+      .poll(() => list(), NOTIFIED)
+      .toMatchObject({ items: [{ name: 'meter-a' }], total: 1 });
   });
 
   it('an ended session is refused at once where it ended, and within a second elsewhere', async () => {

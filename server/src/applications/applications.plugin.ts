@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { applicationsRoutes } from './applications.routes.js';
 import { devicesRoutes } from './devices.routes.js';
+import { DevicesVersionWatch } from './devices-version-watch.js';
 import { linksRoutes } from './links.routes.js';
 import { pullRoutes } from './pull/pull.routes.js';
 import { pullWorker } from './pull/pull.worker.js';
@@ -21,8 +22,17 @@ async function applicationsPlugin(app: FastifyInstance): Promise<void> {
     log: app.log,
   };
   const pulls = pullWorker(deps);
-  await app.register(applicationsRoutes);
-  await app.register(devicesRoutes);
+  const { database } = app.config;
+  const versions =
+    database.dialect === 'postgres'
+      ? new DevicesVersionWatch(database.url, app.log.child({ worker: 'devices-versions' }))
+      : undefined;
+  if (versions !== undefined) {
+    app.addHook('onReady', () => versions.start());
+    app.addHook('onClose', () => versions.stop());
+  }
+  await app.register(applicationsRoutes, { versions });
+  await app.register(devicesRoutes, { versions });
   await app.register(linksRoutes);
   await app.register(pullRoutes, { onQueued: () => pulls.wake() });
   app.workers.add(syncWorker(deps));

@@ -17,9 +17,13 @@ import {
   listApplications,
   updateApplication,
 } from './applications.service.js';
+import type { DevicesVersionWatch } from './devices-version-watch.js';
 
 /** Applications of the caller's organization: members read, organization admins change. */
-export const applicationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
+export const applicationsRoutes: FastifyPluginAsyncTypebox<{
+  /** PostgreSQL: the devices versions this process knows; a deleted application leaves them. */
+  versions: DevicesVersionWatch | undefined;
+}> = async (app, { versions }) => {
   const readers = [app.authenticate];
   const writers = [app.authenticate, app.requireOrgAdmin];
   const common = { tags: ['applications'], security: AUTHENTICATED };
@@ -113,6 +117,7 @@ export const applicationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       await deleteApplication(app.db, principalOf(request), request.params.id);
+      versions?.forget(request.params.id);
       return reply.code(204).send(null);
     },
   );

@@ -2,9 +2,10 @@
  * Device list answers, kept per process as the UTF-8 bytes that are sent, each valid for one
  * devices version of its application (`applications.devices_version`, raised in the same
  * transaction as every write to the application's devices). A list request reads that version
- * as its access check; when an answer for the same page and version is here, it is sent as
- * it is: no device query, no serialization, no encoding. A version read by any process is the
- * committed one, so an answer is never older than the write its reader has seen.
+ * as its access check (on PostgreSQL this process knows it: devices-version-watch.ts); when an
+ * answer for the same page and version is here, it is sent as it is: no device query, no
+ * serialization, no encoding. A version read is the committed one, so an answer is never
+ * older than the write its reader has seen (a known one, once that write was notified).
  *
  * Bounded by the bytes it holds; the least recently used answers go first.
  */

@@ -14,7 +14,13 @@ import { requireApplication } from './applications.service.js';
 import type { ImportResultView } from './applications.schemas.js';
 import { checkDeviceFields, type DeviceFieldsInput } from './device-fields.js';
 import { findDevicesByEui } from './devices.repository.js';
-import { addDevices, deviceRow, devEuiTaken, type DevicesDeps } from './devices.service.js';
+import {
+  addDevices,
+  deviceRow,
+  devEuiTaken,
+  devicesWritten,
+  type DevicesDeps,
+} from './devices.service.js';
 import { listLinksOfApplication } from './links.repository.js';
 
 /** Rows per request: an import is a request, and a request must stay short. */
@@ -152,6 +158,7 @@ export async function importDevices(
     if (isUniqueViolation(error)) throw devEuiTaken('(one of the file)');
     throw error;
   }
+  if (fresh.length > 0) await devicesWritten(deps, application.organization_id, application.id);
   const failedLines = new Set(errors.map((e) => e.line));
   errors.sort((a, b) => a.line - b.line);
   return { total: rows.length, created: fresh.length, failed: failedLines.size, errors };

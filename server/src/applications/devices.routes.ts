@@ -10,6 +10,7 @@ import {
   ImportResultSchema,
 } from './applications.schemas.js';
 import { DevicePageCache } from './device-page-cache.js';
+import type { DevicesVersionWatch } from './devices-version-watch.js';
 import { importDevices } from './devices.import.js';
 import {
   createDevice,
@@ -37,11 +38,14 @@ const f = DeviceFieldsBody;
 const DEVICE_PAGE_CACHE_SIZE = 16 * 1024 * 1024;
 
 /** Devices of an application: members read, organization admins change and see keys. */
-export const devicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
+export const devicesRoutes: FastifyPluginAsyncTypebox<{
+  /** PostgreSQL: the devices versions this process knows (devices-version-watch.ts). */
+  versions: DevicesVersionWatch | undefined;
+}> = async (app, { versions }) => {
   const readers = [app.authenticate];
   const writers = [app.authenticate, app.requireOrgAdmin];
   const common = { tags: ['devices'], security: AUTHENTICATED };
-  const deps = { db: app.db, secretBox: app.secretBox };
+  const deps = { db: app.db, secretBox: app.secretBox, versions };
   const listDeps = { ...deps, pageCache: new DevicePageCache(DEVICE_PAGE_CACHE_SIZE) };
 
   // CSV imports arrive as text; the parser is scoped to this plugin.

@@ -17,6 +17,7 @@ import { findDevicesVersion } from './applications.repository.js';
 import { requireApplication } from './applications.service.js';
 import type { DeviceDetailView, DeviceKeysView, DeviceView } from './applications.schemas.js';
 import type { DevicePageCache } from './device-page-cache.js';
+import type { DevicesVersionWatch } from './devices-version-watch.js';
 import {
   checkDeviceFields,
   deviceKeyAad,
@@ -44,6 +45,49 @@ import { dropTasksOf } from './sync/tasks.repository.js';
 export interface DevicesDeps {
   db: Db;
   secretBox: SecretBox;
+  /** PostgreSQL: the devices versions this process knows (devices-version-watch.ts). */
+  versions?: DevicesVersionWatch;
+}
+
+/**
+ * The application's devices version (the cache key of its device lists), which is also the
+ * access check: undefined when the organization has no such application. A known version is
+ * used as it is; else it is read.
+ */
+async function devicesVersion(
+  deps: DevicesDeps,
+  organizationId: string,
+  applicationId: string,
+): Promise<number | undefined> {
+  return (
+    deps.versions?.versionOf(organizationId, applicationId) ??
+    readDevicesVersion(deps, organizationId, applicationId)
+  );
+}
+
+/** Reads the version from the database, and keeps it where versions are known. */
+async function readDevicesVersion(
+  deps: DevicesDeps,
+  organizationId: string,
+  applicationId: string,
+): Promise<number | undefined> {
+  const read = deps.versions?.beginRead() ?? -1;
+  const version = await findDevicesVersion(deps.db, organizationId, applicationId);
+  if (version !== undefined) deps.versions?.remember(read, organizationId, applicationId, version);
+  return version;
+}
+
+/**
+ * After a committed write to the application's devices, where versions are known: the new one
+ * is read before the answer goes, so that the writer's next list shows its write even if the
+ * notification of it has not reached this process yet.
+ */
+export async function devicesWritten(
+  deps: DevicesDeps,
+  organizationId: string,
+  applicationId: string,
+): Promise<void> {
+  if (deps.versions !== undefined) await readDevicesVersion(deps, organizationId, applicationId);
 }
 
 export const devEuiTaken = (devEui: string) =>
@@ -190,6 +234,7 @@ export async function createDevice(
     if (isUniqueViolation(error)) throw devEuiTaken(device.devEui);
     throw error;
   }
+  await devicesWritten(deps, application.organization_id, application.id);
   return toDeviceView(row);
 }
 
@@ -250,7 +295,7 @@ export async function listDevicesJson(
   search: string | undefined,
   serialize: (answer: PageResult<DeviceView>) => string,
 ): Promise<Buffer> {
-  const version = await findDevicesVersion(deps.db, actor.user.organizationId, applicationId);
+  const version = await devicesVersion(deps, actor.user.organizationId, applicationId);
   if (version === undefined) throw notFound('application');
   const term = search?.trim() ?? '';
   const pageKey = `${page.limit}:${page.offset}:${term}`;
@@ -323,6 +368,7 @@ export async function updateDevice(
     if (isUniqueViolation(error)) throw devEuiTaken(device.devEui);
     throw error;
   }
+  await devicesWritten(deps, row.organization_id, applicationId);
   return getDevice(deps, actor, applicationId, id);
 }
 
@@ -355,4 +401,5 @@ export async function deleteDevice(
     await detachUplinksOfDevice(trx, id);
     await deleteDeviceRow(trx, id);
   });
+  await devicesWritten(deps, row.organization_id, applicationId);
 }

@@ -7,6 +7,7 @@ import * as uplinks from './2026-11-28-0005-uplinks.js';
 import * as devicesVersion from './2026-11-28-0006-devices-version.js';
 import * as pendingDeliveriesIndex from './2026-11-28-0007-pending-deliveries-index.js';
 import * as uplinksWithoutForeignKeys from './2026-11-29-0008-uplinks-without-foreign-keys.js';
+import * as devicesVersionNotify from './2026-11-29-0009-devices-version-notify.js';
 
 /**
  * Every migration, in order. Names are date-prefixed and never change once released; a new
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-28-0006-devices-version': devicesVersion,
   '2026-11-28-0007-pending-deliveries-index': pendingDeliveriesIndex,
   '2026-11-29-0008-uplinks-without-foreign-keys': uplinksWithoutForeignKeys,
+  '2026-11-29-0009-devices-version-notify': devicesVersionNotify,
 };
