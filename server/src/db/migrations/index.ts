@@ -11,8 +11,9 @@ import * as devicesVersionNotify from './2026-11-29-0009-devices-version-notify.
 
 /**
  * Every migration, in order. Names are date-prefixed and never change once released; a new
- * migration is a new file plus one line here. Migrations use Kysely<any> and portable builders
- * only, so they run on SQLite and PostgreSQL alike.
+ * migration is a new file plus one line here. Migrations use Kysely<any> and portable builders,
+ * so they run on SQLite and PostgreSQL alike, except where one database needs SQL of its own
+ * (0008, 0009): those look at the adapter.
  */
 export const migrations: Record<string, Migration> = {
   '2026-11-28-0001-initial': initial,
