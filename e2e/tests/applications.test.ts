@@ -140,6 +140,16 @@ describe('applications and devices', () => {
     await screenshot(page, 'pull-finished');
     const rows = page.getByRole('table', { name: 'Applications' }).getByRole('row');
     expect(await rows.filter({ hasText: 'Weather stations' }).count()).toBe(1);
+
+    // The network's page says which of its applications are managed here, and links to them.
+    await page
+      .getByRole('navigation', { name: 'Main' })
+      .getByRole('link', { name: 'Networks' })
+      .click();
+    await page.getByRole('link', { name: 'TTN Europe' }).click();
+    const remote = page.getByRole('row').filter({ hasText: /weather-stations-/ });
+    await remote.getByRole('link', { name: 'Weather stations' }).click();
+    await page.getByRole('heading', { name: 'Weather stations' }).waitFor();
   });
 
   test('unlink from TTN: keep the application there, or delete it there too', async () => {

@@ -191,6 +191,28 @@ describe.each(DIALECTS)('unlinking an application from a network (%s)', (dialect
     await whenSynced(app.id, 1);
   });
 
+  it("lists a network's linked applications, for its organization only", async () => {
+    const app = await linkedApp('Silo', 0, '');
+    const onNetwork = async (token = admin.token) =>
+      t.request('GET', `/api/networks/${networkId}/links`, { token });
+    const listed = (await onNetwork()).json() as { items: Record<string, unknown>[] };
+    expect(listed.items).toContainEqual({
+      id: app.link.id,
+      applicationId: app.id,
+      applicationName: 'Silo',
+      remoteId: app.link.remoteId,
+      state: 'synced',
+    });
+    // Members read it; another organization does not see the network at all.
+    expect((await onNetwork(member.token)).statusCode).toBe(200);
+    const other = await createTenant(t, 'Elsewhere');
+    expect(problemOf(await onNetwork(other.admin.token))).toMatchObject({ status: 404 });
+
+    await api('DELETE', `/api/applications/${app.id}/links/${app.link.id}`);
+    const after = (await onNetwork()).json() as { items: { id: string }[] };
+    expect(after.items.map((l) => l.id)).not.toContain(app.link.id);
+  });
+
   it('is for organization admins of the application, with a clear error otherwise', async () => {
     const app = await linkedApp('Barn', 0, '');
     const url = `/api/applications/${app.id}/links/${app.link.id}`;

@@ -381,6 +381,12 @@ function RemoteApplications({
       ),
     [networkId],
   );
+  // Which of them LPWAN Server manages: the applications linked to this network, by remote id.
+  const links = useAsync(
+    () => unwrap(api.GET('/api/networks/{id}/links', { params: { path: { id: networkId } } })),
+    [networkId],
+  );
+  const linkedAs = new Map(links.data?.items.map((l) => [l.remoteId, l]) ?? []);
   const broken =
     apps.status === 'failed' && apps.error instanceof ApiError && LINK_BROKEN.has(apps.error.code);
   useEffect(() => {
@@ -394,7 +400,10 @@ function RemoteApplications({
         <button
           type="button"
           className="secondary small"
-          onClick={apps.reload}
+          onClick={() => {
+            apps.reload();
+            links.reload();
+          }}
           disabled={apps.status === 'loading' || apps.reloading}
         >
           Refresh
@@ -417,6 +426,7 @@ function RemoteApplications({
               <th scope="col">Application ID</th>
               <th scope="col">Name</th>
               <th scope="col">EUIs</th>
+              <th scope="col">In LPWAN Server</th>
             </tr>
           </thead>
           <tbody>
@@ -437,6 +447,9 @@ function RemoteApplications({
                     <span className="muted">—</span>
                   )}
                 </td>
+                <td>
+                  <InLpwanServer link={linkedAs.get(a.id)} />
+                </td>
               </tr>
             ))}
           </tbody>
@@ -444,4 +457,14 @@ function RemoteApplications({
       )}
     </div>
   );
+}
+
+/** Where an application of the network is managed here, or that it is not (yet). */
+function InLpwanServer({
+  link,
+}: {
+  link: { applicationId: string; applicationName: string } | undefined;
+}) {
+  if (link === undefined) return <span className="muted">Not imported</span>;
+  return <Link to={`/applications/${link.applicationId}`}>{link.applicationName}</Link>;
 }

@@ -126,6 +126,19 @@ export const ApplicationLinkSchema = Type.Object(
 );
 export type ApplicationLinkView = Static<typeof ApplicationLinkSchema>;
 
+/** An application linked to a network, as the network's page lists them. */
+export const NetworkLinkSchema = Type.Object(
+  {
+    id: Type.String({ description: 'The link' }),
+    applicationId: Type.String(),
+    applicationName: Type.String(),
+    remoteId: Type.String({ description: "The application's id on the network" }),
+    state: LinkStateSchema,
+  },
+  { $id: 'NetworkLink' },
+);
+export type NetworkLinkView = Static<typeof NetworkLinkSchema>;
+
 export const ImportResultSchema = Type.Object(
   {
     total: Type.Integer({ description: 'Data rows read' }),

@@ -49,6 +49,24 @@ export async function listLinksOfApplication(
     .execute();
 }
 
+/** The organization's applications linked to the network, by their id there. */
+export async function listLinksOfNetwork(
+  db: Db,
+  organizationId: string,
+  networkId: string,
+): Promise<
+  { id: string; application_id: string; name: string; remote_id: string; state: LinkState }[]
+> {
+  return db
+    .selectFrom('application_links as l')
+    .innerJoin('applications as a', 'a.id', 'l.application_id')
+    .select(['l.id', 'l.application_id', 'a.name', 'l.remote_id', 'l.state'])
+    .where('l.network_id', '=', networkId)
+    .where('a.organization_id', '=', organizationId)
+    .orderBy('l.remote_id')
+    .execute();
+}
+
 /** How many of each link's devices are in each state. */
 export async function deviceStatesOfLinks(
   db: Db,

@@ -1,10 +1,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { principalOf } from '../accounts/auth.js';
-import { AUTHENTICATED, problemResponses } from '../http/schemas.js';
+import { AUTHENTICATED, IdParams, problemResponses } from '../http/schemas.js';
 import type { NetworkDeps } from '../networks/networks.service.js';
-import { ApplicationLinkSchema } from './applications.schemas.js';
-import { linkApplication, listLinks, retryLink, unlinkApplication } from './links.service.js';
+import { ApplicationLinkSchema, NetworkLinkSchema } from './applications.schemas.js';
+import {
+  linkApplication,
+  listLinks,
+  listNetworkLinks,
+  retryLink,
+  unlinkApplication,
+} from './links.service.js';
 
 const AppParams = Type.Object(
   { id: Type.String({ minLength: 1, maxLength: 64 }) },
@@ -73,6 +79,25 @@ export const linksRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => ({
       items: await listLinks(app.db, principalOf(request), request.params.id),
+    }),
+  );
+
+  app.get(
+    '/api/networks/:id/links',
+    {
+      onRequest: [app.authenticate],
+      schema: {
+        ...common,
+        summary: 'The applications linked to the network, by their id there',
+        params: IdParams,
+        response: {
+          200: Type.Object({ items: Type.Array(NetworkLinkSchema) }),
+          ...problemResponses(400, 401, 404),
+        },
+      },
+    },
+    async (request) => ({
+      items: await listNetworkLinks(deps, principalOf(request), request.params.id),
     }),
   );
 

@@ -11,7 +11,7 @@ import { AppError, conflict, notFound, validationFailed } from '../http/problem.
 import { getNetwork, type NetworkDeps } from '../networks/networks.service.js';
 import type { ApplicationLinkRow } from './applications.table.js';
 import { requireApplication, taskTargetOf } from './applications.service.js';
-import type { ApplicationLinkView } from './applications.schemas.js';
+import type { ApplicationLinkView, NetworkLinkView } from './applications.schemas.js';
 import { listDeviceEuisOfApplication } from './devices.repository.js';
 import { remoteDeviceId } from './devices.service.js';
 import {
@@ -21,6 +21,7 @@ import {
   insertApplicationLink,
   insertDeviceLinks,
   listLinksOfApplication,
+  listLinksOfNetwork,
 } from './links.repository.js';
 import { queueTask } from './sync/enqueue.js';
 import {
@@ -164,6 +165,23 @@ export async function listLinks(
 ): Promise<ApplicationLinkView[]> {
   await requireApplication(db, actor, applicationId);
   return toViews(db, await listLinksOfApplication(db, applicationId));
+}
+
+/** The applications linked to a network of the actor's organization: which of its applications are managed here. */
+export async function listNetworkLinks(
+  deps: NetworkDeps,
+  actor: Principal,
+  networkId: string,
+): Promise<NetworkLinkView[]> {
+  const network = await getNetwork(deps, actor, networkId);
+  const rows = await listLinksOfNetwork(deps.db, actor.user.organizationId, network.id);
+  return rows.map((r) => ({
+    id: r.id,
+    applicationId: r.application_id,
+    applicationName: r.name,
+    remoteId: r.remote_id,
+    state: r.state,
+  }));
 }
 
 async function requireLink(db: Db, actor: Principal, applicationId: string, linkId: string) {
