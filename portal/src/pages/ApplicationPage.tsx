@@ -90,6 +90,7 @@ function Links({ applicationId, isAdmin }: { applicationId: string; isAdmin: boo
   /** The link whose unlinking waits for confirmation. */
   const [unlinking, setUnlinking] = useState<string | null>(null);
   const items = links.data?.items ?? [];
+  const confirming = items.find((l) => l.id === unlinking);
   const unsettled = items.some(
     (l) => l.state !== 'synced' || l.devices.pending > 0 || l.devices.error > 0,
   );
@@ -232,17 +233,14 @@ function Links({ applicationId, isAdmin }: { applicationId: string; isAdmin: boo
           </tbody>
         </table>
       )}
-      {isAdmin &&
-        items
-          .filter((l) => l.id === unlinking)
-          .map((l) => (
-            <ConfirmUnlink
-              key={l.id}
-              networkName={networkName(l.networkId)}
-              onConfirm={(deleteOnNetwork) => unlink(l, deleteOnNetwork)}
-              onCancel={() => setUnlinking(null)}
-            />
-          ))}
+      {isAdmin && confirming !== undefined && (
+        <ConfirmUnlink
+          key={confirming.id}
+          networkName={networkName(confirming.networkId)}
+          onConfirm={(deleteOnNetwork) => unlink(confirming, deleteOnNetwork)}
+          onCancel={() => setUnlinking(null)}
+        />
+      )}
       {isAdmin && linkable.length > 0 && (
         <form onSubmit={link} className="copy-row">
           <label htmlFor="link-network" className="muted">
