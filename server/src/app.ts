@@ -83,6 +83,13 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     const checkpointer = startWalCheckpointer(config.database.file, app.log);
     app.addHook('onClose', () => checkpointer.stop());
   }
+  // PostgreSQL's notifications: features register their channels while they are registered;
+  // listening starts once all are (db/pg-notifications.ts).
+  const { notifications } = app;
+  if (notifications !== undefined) {
+    app.addHook('onReady', () => notifications.start());
+    app.addHook('onClose', () => notifications.stop());
+  }
 
   // Features
   await app.register(healthRoutes);

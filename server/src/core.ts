@@ -7,6 +7,7 @@ import fp from 'fastify-plugin';
 import type { Config } from './config.js';
 import type { SecretBox } from './crypto/secret-box.js';
 import type { Db } from './db/database.js';
+import { PgNotifications } from './db/pg-notifications.js';
 import type { ProtocolRegistry } from './protocols/registry.js';
 
 export interface CoreServices {
@@ -22,6 +23,8 @@ declare module 'fastify' {
     db: Db;
     secretBox: SecretBox;
     protocols: ProtocolRegistry;
+    /** PostgreSQL only: notifications that triggers send at commit (db/pg-notifications.ts). */
+    notifications: PgNotifications | undefined;
   }
 }
 
@@ -30,6 +33,13 @@ async function corePlugin(app: FastifyInstance, services: CoreServices): Promise
   app.decorate('db', services.db);
   app.decorate('secretBox', services.secretBox);
   app.decorate('protocols', services.protocols);
+  const { database } = services.config;
+  app.decorate(
+    'notifications',
+    database.dialect === 'postgres'
+      ? new PgNotifications(database.url, app.log.child({ worker: 'notifications' }))
+      : undefined,
+  );
 }
 
 export const core = fp(corePlugin, { name: 'core' });

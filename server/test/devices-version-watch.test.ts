@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import pino from 'pino';
 import type { Db } from '../src/db/database.js';
+import { PgNotifications } from '../src/db/pg-notifications.js';
 import { generateKey } from '../src/crypto/key-ring.js';
 import {
   DEVICES_VERSION_CHANNEL,
@@ -177,17 +178,19 @@ describe('device lists on PostgreSQL, two server processes', () => {
 describe('DevicesVersionWatch', () => {
   let database: TestDatabase;
   let app: TestApp;
+  let notifications: PgNotifications;
   let watch: DevicesVersionWatch;
   let clock = 1_000_000;
 
   beforeAll(async () => {
     database = await createTestDatabase('postgres');
     app = await startTestApp('postgres', { database });
-    watch = new DevicesVersionWatch(database.url!, pino({ level: 'silent' }), () => clock);
-    await watch.start();
+    notifications = new PgNotifications(database.url!, pino({ level: 'silent' }));
+    watch = new DevicesVersionWatch(notifications, () => clock);
+    await notifications.start();
   });
   afterAll(async () => {
-    await watch?.stop();
+    await notifications?.stop();
     await app?.close();
     await database?.drop();
   });

@@ -22,15 +22,7 @@ async function applicationsPlugin(app: FastifyInstance): Promise<void> {
     log: app.log,
   };
   const pulls = pullWorker(deps);
-  const { database } = app.config;
-  const versions =
-    database.dialect === 'postgres'
-      ? new DevicesVersionWatch(database.url, app.log.child({ worker: 'devices-versions' }))
-      : undefined;
-  if (versions !== undefined) {
-    app.addHook('onReady', () => versions.start());
-    app.addHook('onClose', () => versions.stop());
-  }
+  const versions = app.notifications && new DevicesVersionWatch(app.notifications);
   await app.register(applicationsRoutes, { versions });
   await app.register(devicesRoutes, { versions });
   await app.register(linksRoutes);
