@@ -19,6 +19,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { nowIso } from '../clock.js';
 import type { UplinksConfig } from '../config.js';
 import type { SecretBox } from '../crypto/secret-box.js';
+import type { PgNotifications } from '../db/pg-notifications.js';
 import type { BackgroundWorker } from '../workers/worker.js';
 import { postDocument, requestLimitMs, type PostOutcome } from './post-document.js';
 import {
@@ -60,9 +61,13 @@ const MAX_CLAIM = 500;
 const IDLE_MS = 500;
 /**
  * How long a reporting URL and secret read from the database are used. A new secret set
- * through this process is used at once (forgetTarget); one set through another, within this.
+ * through this process is read again before its answer (targetChanged); on PostgreSQL any
+ * change, made anywhere, is notified at commit (migration 0010) and read again at once;
+ * otherwise it is used within this.
  */
 const TARGET_CACHE_MS = 2_000;
+/** The channel of changed reporting URLs and secrets: the application id. */
+export const DELIVERY_TARGET_CHANNEL = 'lpwan_delivery_target';
 const SUCCESS_RECORD_MS = 1_000;
 /**
  * How long finished deliveries wait to be recorded together. Their claims keep them from being
@@ -121,6 +126,8 @@ export interface DeliveryHandOff {
 export interface DeliveryDeps {
   /** Where the worker's SQL runs (uplink-storage.ts). */
   storage: UplinkStorage;
+  /** PostgreSQL: notifications of changed reporting URLs and secrets. */
+  notifications?: PgNotifications;
   dialect: Dialect;
   secretBox: SecretBox;
   log: FastifyBaseLogger;
@@ -161,6 +168,10 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
   private readonly isFailing = (applicationId: string) => this.failing.has(applicationId);
 
   constructor(private readonly deps: DeliveryDeps) {
+    deps.notifications?.on(
+      DELIVERY_TARGET_CHANNEL,
+      (applicationId) => void this.targetChanged(applicationId),
+    );
     this.limits = holdLimits(deps.config.heldDocuments);
     this.held = new HeldDeliveries(this.limits);
     this.claimShare = Math.max(1, Math.floor(this.limits.documentsPerApplication / 2));
@@ -274,9 +285,19 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
     }
   }
 
-  /** The application's reporting URL or secret changed: read them again before the next send. */
-  forgetTarget(applicationId: string): void {
-    this.targets.delete(applicationId);
+  /**
+   * The application's reporting URL or secret changed: they are read again now. Requests sent
+   * meanwhile use what was read before (without it they would fail as having no URL).
+   */
+  async targetChanged(applicationId: string): Promise<void> {
+    if (!this.targets.has(applicationId)) return; // read when first needed
+    try {
+      await this.readTargets([applicationId]);
+    } catch (err) {
+      const target = this.targets.get(applicationId);
+      if (target !== undefined) target.loadedAt = 0; // read again before the next hand-over
+      this.deps.log.error({ err }, 'reading a changed reporting URL failed');
+    }
   }
 
   /**

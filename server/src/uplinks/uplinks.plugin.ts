@@ -44,6 +44,7 @@ async function uplinksPlugin(app: FastifyInstance): Promise<void> {
   });
   const delivery = new DeliveryWorker({
     storage,
+    notifications: app.notifications,
     dialect: app.config.database.dialect,
     secretBox,
     config,
@@ -102,7 +103,7 @@ async function uplinksPlugin(app: FastifyInstance): Promise<void> {
       protocols,
       config,
       notifyDelivery: () => delivery.notify(),
-      forgetDeliveryTarget: (applicationId) => delivery.forgetTarget(applicationId),
+      deliveryTargetChanged: (applicationId) => delivery.targetChanged(applicationId),
     },
     bus,
   });

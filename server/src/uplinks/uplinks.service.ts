@@ -45,8 +45,8 @@ export interface UplinkServiceDeps {
   config: UplinksConfig;
   /** Tells the delivery worker that work became due. */
   notifyDelivery: () => void;
-  /** Tells the delivery worker that the application's reporting secret changed. */
-  forgetDeliveryTarget: (applicationId: string) => void;
+  /** Tells the delivery worker that the application's reporting secret changed; resolves once it has read it. */
+  deliveryTargetChanged: (applicationId: string) => Promise<void>;
 }
 
 export async function requireApplication(
@@ -167,7 +167,7 @@ export async function rotateReportingSecret(
     deps.secretBox.seal(secret, reportingSecretAad(app.id)),
     nowIso(),
   );
-  deps.forgetDeliveryTarget(app.id);
+  await deps.deliveryTargetChanged(app.id);
   return { secret };
 }
 

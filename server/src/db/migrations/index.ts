@@ -8,12 +8,13 @@ import * as devicesVersion from './2026-11-28-0006-devices-version.js';
 import * as pendingDeliveriesIndex from './2026-11-28-0007-pending-deliveries-index.js';
 import * as uplinksWithoutForeignKeys from './2026-11-29-0008-uplinks-without-foreign-keys.js';
 import * as devicesVersionNotify from './2026-11-29-0009-devices-version-notify.js';
+import * as deliveryTargetNotify from './2026-11-29-0010-delivery-target-notify.js';
 
 /**
  * Every migration, in order. Names are date-prefixed and never change once released; a new
  * migration is a new file plus one line here. Migrations use Kysely<any> and portable builders,
  * so they run on SQLite and PostgreSQL alike, except where one database needs SQL of its own
- * (0008, 0009): those look at the adapter.
+ * (0008 to 0010): those look at the adapter.
  */
 export const migrations: Record<string, Migration> = {
   '2026-11-28-0001-initial': initial,
@@ -25,4 +26,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-28-0007-pending-deliveries-index': pendingDeliveriesIndex,
   '2026-11-29-0008-uplinks-without-foreign-keys': uplinksWithoutForeignKeys,
   '2026-11-29-0009-devices-version-notify': devicesVersionNotify,
+  '2026-11-29-0010-delivery-target-notify': deliveryTargetNotify,
 };
