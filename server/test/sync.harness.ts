@@ -5,6 +5,76 @@
 import type { SignedIn, TestApp } from './harness/app.js';
 import { createTtnNetwork, signInAtTtn, TTN_USER, type Ttn } from './harness/ttn.js';
 
+/** An application link as `GET /api/applications/{id}/links` answers it. */
+export interface LinkView {
+  id: string;
+  remoteId: string;
+  state: string;
+  lastError: string | null;
+  lastAttemptAt: string | null;
+  nextAttemptAt: string | null;
+  uplinkKey: { set: boolean };
+  devices: { synced: number; pending: number; error: number };
+}
+
+/** Calls the API with `token` for set-up: any 4xx or 5xx throws with its answer; a 204 is undefined. */
+export async function callApi(
+  t: TestApp,
+  token: string,
+  method: string,
+  url: string,
+  body?: unknown,
+): Promise<Record<string, unknown> | undefined> {
+  const res = await t.request(method, url, { token, ...(body !== undefined ? { body } : {}) });
+  if (res.statusCode >= 400) throw new Error(`${method} ${url}: ${res.statusCode} ${res.body}`);
+  return res.statusCode === 204 ? undefined : (res.json() as Record<string, unknown>);
+}
+
+export async function linksOf(t: TestApp, token: string, appId: string): Promise<LinkView[]> {
+  const answer = await callApi(t, token, 'GET', `/api/applications/${appId}/links`);
+  return (answer as unknown as { items: LinkView[] }).items;
+}
+
+/** Waits until the application's (first) link is synced with `devices` devices synced there. */
+export function whenSynced(
+  t: TestApp,
+  token: string,
+  appId: string,
+  devices: number,
+): Promise<LinkView> {
+  return eventually(async () => {
+    const [link] = await linksOf(t, token, appId);
+    return link?.state === 'synced' && link.devices.synced === devices ? link : undefined;
+  });
+}
+
+/**
+ * An application with `count` OTAA devices: DevEUIs `euiPrefix` followed by 00, 01, …, AppKeys
+ * taken from `appKeys` in turn.
+ */
+export async function appWithDevices(
+  t: TestApp,
+  token: string,
+  name: string,
+  count: number,
+  euiPrefix: string,
+  appKeys: readonly string[],
+): Promise<{ id: string; devices: { id: string; devEui: string }[] }> {
+  const app = (await callApi(t, token, 'POST', '/api/applications', { name })) as { id: string };
+  const devices: { id: string; devEui: string }[] = [];
+  for (let i = 0; i < count; i++) {
+    devices.push(
+      (await callApi(t, token, 'POST', `/api/applications/${app.id}/devices`, {
+        name: `${name} device ${i}`,
+        devEui: `${euiPrefix}${String(i).padStart(2, '0')}`,
+        joinEui: '70B3D57ED0000000',
+        appKey: appKeys[i % appKeys.length],
+      })) as { id: string; devEui: string },
+    );
+  }
+  return { id: app.id, devices };
+}
+
 /** Creates a ttn-v2 network pointing at the simulator and links alice's account to it. */
 export async function linkedTtnNetwork(t: TestApp, admin: SignedIn, ttn: Ttn): Promise<string> {
   const id = await createTtnNetwork(t, admin, ttn);

@@ -8,19 +8,17 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant, startTestApp, type SignedIn, type TestApp } from './harness/app.js';
 import { DIALECTS } from './harness/database.js';
 import { startTtn, TTN_USER, type Ttn } from './harness/ttn.js';
-import { aliceAtTtn, eventually, linkedTtnNetwork } from './sync.harness.js';
+import {
+  aliceAtTtn,
+  appWithDevices as createAppWithDevices,
+  callApi,
+  eventually,
+  linkedTtnNetwork,
+  linksOf,
+  whenSynced as waitUntilSynced,
+  type LinkView as Link,
+} from './sync.harness.js';
 import { accessKeyAad } from '../src/applications/device-fields.js';
-
-interface Link {
-  id: string;
-  remoteId: string;
-  state: string;
-  lastError: string | null;
-  lastAttemptAt: string | null;
-  nextAttemptAt: string | null;
-  uplinkKey: { set: boolean };
-  devices: { synced: number; pending: number; error: number };
-}
 
 const KEYS = [
   '00112233445566778899AABBCCDDEEF0',
@@ -51,36 +49,13 @@ describe.each(DIALECTS)('pushing to TTN (%s)', (dialect) => {
     await ttn.control('/faults', undefined, 'DELETE');
   });
 
-  const api = async (method: string, url: string, body?: unknown) => {
-    const res = await t.request(method, url, {
-      token: admin.token,
-      ...(body !== undefined ? { body } : {}),
-    });
-    if (res.statusCode >= 400) throw new Error(`${method} ${url}: ${res.statusCode} ${res.body}`);
-    return res.statusCode === 204 ? undefined : (res.json() as Record<string, unknown>);
-  };
-  const appWithDevices = async (name: string, count: number, euiPrefix: string) => {
-    const app = (await api('POST', '/api/applications', { name })) as { id: string };
-    const devices: { id: string; devEui: string }[] = [];
-    for (let i = 0; i < count; i++) {
-      devices.push(
-        (await api('POST', `/api/applications/${app.id}/devices`, {
-          name: `${name} device ${i}`,
-          devEui: `${euiPrefix}${String(i).padStart(2, '0')}`,
-          joinEui: '70B3D57ED0000000',
-          appKey: KEYS[i % KEYS.length],
-        })) as { id: string; devEui: string },
-      );
-    }
-    return { id: app.id, devices };
-  };
-  const links = async (appId: string) =>
-    ((await api('GET', `/api/applications/${appId}/links`)) as { items: Link[] }).items;
+  const api = (method: string, url: string, body?: unknown) =>
+    callApi(t, admin.token, method, url, body);
+  const appWithDevices = (name: string, count: number, euiPrefix: string) =>
+    createAppWithDevices(t, admin.token, name, count, euiPrefix, KEYS);
+  const links = (appId: string) => linksOf(t, admin.token, appId);
   const whenSynced = (appId: string, devices: number) =>
-    eventually(async () => {
-      const [link] = await links(appId);
-      return link?.state === 'synced' && link.devices.synced === devices ? link : undefined;
-    });
+    waitUntilSynced(t, admin.token, appId, devices);
 
   it('creates the application, its access key and its devices on TTN with the same EUIs and keys', async () => {
     const app = await appWithDevices('Weather stations', 3, '70B3D57ED00010');

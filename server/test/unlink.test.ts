@@ -15,14 +15,15 @@ import {
 } from './harness/app.js';
 import { DIALECTS } from './harness/database.js';
 import { startTtn, type Ttn } from './harness/ttn.js';
-import { aliceAtTtn, eventually, linkedTtnNetwork } from './sync.harness.js';
-
-interface Link {
-  id: string;
-  remoteId: string;
-  state: string;
-  devices: { synced: number; pending: number; error: number };
-}
+import {
+  aliceAtTtn,
+  appWithDevices,
+  callApi,
+  eventually,
+  linkedTtnNetwork,
+  linksOf,
+  whenSynced as waitUntilSynced,
+} from './sync.harness.js';
 
 describe.each(DIALECTS)('unlinking an application from a network (%s)', (dialect) => {
   let t: TestApp;
@@ -47,37 +48,18 @@ describe.each(DIALECTS)('unlinking an application from a network (%s)', (dialect
     await ttn?.close();
   });
 
-  const api = async (method: string, url: string, body?: unknown) => {
-    const res = await t.request(method, url, {
-      token: admin.token,
-      ...(body !== undefined ? { body } : {}),
-    });
-    if (res.statusCode >= 400) throw new Error(`${method} ${url}: ${res.statusCode} ${res.body}`);
-    return res.statusCode === 204 ? undefined : (res.json() as Record<string, unknown>);
-  };
-  const links = async (appId: string) =>
-    ((await api('GET', `/api/applications/${appId}/links`)) as { items: Link[] }).items;
+  const api = (method: string, url: string, body?: unknown) =>
+    callApi(t, admin.token, method, url, body);
+  const links = (appId: string) => linksOf(t, admin.token, appId);
   const whenSynced = (appId: string, devices: number) =>
-    eventually(async () => {
-      const [link] = await links(appId);
-      return link?.state === 'synced' && link.devices.synced === devices ? link : undefined;
-    });
+    waitUntilSynced(t, admin.token, appId, devices);
   /** An application with `count` OTAA devices, linked to the network and synced there. */
   const linkedApp = async (name: string, count: number, euiPrefix: string) => {
-    const app = (await api('POST', '/api/applications', { name })) as { id: string };
-    const devices: { id: string }[] = [];
-    for (let i = 0; i < count; i++) {
-      devices.push(
-        (await api('POST', `/api/applications/${app.id}/devices`, {
-          name: `${name} ${i}`,
-          devEui: `${euiPrefix}${String(i).padStart(2, '0')}`,
-          joinEui: '70B3D57ED0000000',
-          appKey: '00112233445566778899AABBCCDDEEFF',
-        })) as { id: string },
-      );
-    }
+    const app = await appWithDevices(t, admin.token, name, count, euiPrefix, [
+      '00112233445566778899AABBCCDDEEFF',
+    ]);
     await api('POST', `/api/applications/${app.id}/links`, { networkId });
-    return { id: app.id, devices, link: await whenSynced(app.id, count) };
+    return { ...app, link: await whenSynced(app.id, count) };
   };
   const tasksOf = (linkId: string) =>
     t.db.selectFrom('sync_tasks').selectAll().where('application_link_id', '=', linkId).execute();
