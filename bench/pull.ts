@@ -13,8 +13,10 @@
  */
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { apiSignIn } from '../e2e/harness/portal.js';
 import { startServer } from '../e2e/harness/server.js';
 import { startTtnSimulator } from '../e2e/harness/simulator.js';
+import { linkTtnNetworkWithTokens } from '../e2e/harness/ttn.js';
 
 const { values } = parseArgs({
   options: {
@@ -26,8 +28,6 @@ const { values } = parseArgs({
 const deviceCount = Number(values.devices);
 const PAGE = 1000;
 const APP_ID = 'bench-fleet';
-const user = { username: 'bench', password: 'bench-password', email: 'bench@example.com' };
-const client = { id: 'lpwan-bench', secret: 'lpwan-bench-secret' };
 
 const sim = await startTtnSimulator();
 const server = await startServer({
@@ -37,43 +37,20 @@ const server = await startServer({
   },
 });
 try {
-  await sim.createUser(user);
-  await sim.createClient({
-    ...client,
-    name: 'LPWAN Server bench',
-    redirectUris: [server.callbackUrl],
-    // The password grant stands in for the browser sign-in; refresh keeps the link alive.
-    grants: ['password', 'refresh_token'],
-    scope: ['profile', 'apps'],
-  });
+  // The server: signed in, a ttn-v2 network holding tokens of the password grant, which stands
+  // in for the browser sign-in.
+  const session = await apiSignIn(server);
+  const { networkId, account, accessToken } = await linkTtnNetworkWithTokens(
+    sim,
+    server,
+    session,
+    'TTN bench',
+  );
   await sim.control('POST', '/applications', {
-    owner: user.username,
+    owner: account.user.username,
     id: APP_ID,
     name: 'Bench fleet',
     devices: deviceCount,
-  });
-
-  const tokens = await json<{ access_token: string; refresh_token: string; expires_in: number }>(
-    `${sim.accountUrl}/users/token`,
-    {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        authorization: `Basic ${Buffer.from(`${client.id}:${client.secret}`).toString('base64')}`,
-      },
-      body: JSON.stringify({
-        grant_type: 'password',
-        username: user.username,
-        password: user.password,
-      }),
-    },
-  );
-
-  // The server: signed in, a ttn-v2 network holding those tokens.
-  const session = await json<{ token: string }>(`${server.url}/api/sessions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: server.adminUsername, password: server.adminPassword }),
   });
   const api = <T>(method: string, path: string, body?: unknown) =>
     json<T>(`${server.url}${path}`, {
@@ -84,22 +61,6 @@ try {
       },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-  const network = await api<{ id: string }>('POST', '/api/networks', {
-    name: 'TTN bench',
-    protocolId: 'ttn-v2',
-    settings: {
-      clientId: client.id,
-      clientSecret: client.secret,
-      accountServerUrl: sim.accountUrl,
-      handlerUrl: sim.handlerUrl,
-      mqttUrl: sim.mqttUrl,
-    },
-  });
-  await api('PUT', `/api/networks/${network.id}/tokens`, {
-    access_token: tokens.access_token,
-    refresh_token: tokens.refresh_token,
-    expires_in: tokens.expires_in,
-  });
 
   // The floor: a plain client paging through the same devices.
   const appToken = (
@@ -107,7 +68,7 @@ try {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
-        authorization: `Bearer ${tokens.access_token}`,
+        authorization: `Bearer ${accessToken}`,
       },
       body: JSON.stringify({ scope: [`apps:${APP_ID}`] }),
     })
@@ -137,7 +98,7 @@ try {
     // Until the job's finishedAt (the server's clock; the same machine's): the 10 ms between
     // two looks at the job would otherwise add up to a tenth of the floor to the pull's time.
     const started = Date.now();
-    const { jobId } = await api<{ jobId: string }>('POST', `/api/networks/${network.id}/pull`);
+    const { jobId } = await api<{ jobId: string }>('POST', `/api/networks/${networkId}/pull`);
     for (;;) {
       const job = await api<{
         state: string;

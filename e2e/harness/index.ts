@@ -20,6 +20,7 @@ export { startStack, type Stack, type StackOptions } from './stack.js';
 export {
   fillTtnNetworkForm,
   linkTtnNetworkInPortal,
+  linkTtnNetworkWithTokens,
   registerTtnAccount,
   ttnLogIn,
   type TtnAccount,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Page } from 'playwright-core';
-import { signInAsAdmin } from './portal.js';
+import { signInAsAdmin, type ApiSession } from './portal.js';
 import type { ServerHandle } from './server.js';
 import type { SimClient, SimUser, SimulatorHandle } from './simulator.js';
 
@@ -93,4 +93,58 @@ export async function linkTtnNetworkInPortal(
   await page.getByRole('button', { name: 'Done' }).click();
   await page.waitForURL('**/networks');
   return account;
+}
+
+/**
+ * A linked TTN network made without a browser: a fresh TTN account whose client may use the
+ * password grant, and the tokens it grants given to the server (`PUT /api/networks/{id}/tokens`).
+ * For tests and benchmarks of what comes after the sign-in, which the browser tests walk.
+ */
+export async function linkTtnNetworkWithTokens(
+  sim: SimulatorHandle,
+  server: ServerHandle,
+  api: ApiSession,
+  name: string,
+): Promise<{ networkId: string; account: TtnAccount; accessToken: string }> {
+  const account = await registerTtnAccount(sim, server, {
+    client: { grants: ['password', 'refresh_token'] },
+  });
+  const { client, user } = account;
+  const granted = await fetch(`${sim.accountUrl}/users/token`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Basic ${Buffer.from(`${client.id}:${client.secret}`).toString('base64')}`,
+    },
+    body: JSON.stringify({
+      grant_type: 'password',
+      username: user.username,
+      password: user.password,
+    }),
+  });
+  if (!granted.ok) throw new Error(`password grant: ${granted.status} ${await granted.text()}`);
+  const tokens = (await granted.json()) as {
+    access_token: string;
+    refresh_token: string;
+    expires_in: number;
+  };
+  const created = await api.request<{ id: string }>('POST', '/api/networks', {
+    name,
+    protocolId: 'ttn-v2',
+    settings: {
+      clientId: client.id,
+      clientSecret: client.secret,
+      accountServerUrl: sim.accountUrl,
+      handlerUrl: sim.handlerUrl,
+      mqttUrl: sim.mqttUrl,
+    },
+  });
+  if (created.status !== 201) throw new Error(`create network: ${created.status}`);
+  const linked = await api.request('PUT', `/api/networks/${created.body.id}/tokens`, {
+    access_token: tokens.access_token,
+    refresh_token: tokens.refresh_token,
+    expires_in: tokens.expires_in,
+  });
+  if (linked.status !== 200) throw new Error(`store tokens: ${linked.status}`);
+  return { networkId: created.body.id, account, accessToken: tokens.access_token };
 }

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   apiSignIn,
+  linkTtnNetworkWithTokens,
   startServer,
   startTtnSimulator,
   type ApiSession,
@@ -16,9 +17,6 @@ import {
   startDemoTraffic,
   type DemoEndpoint,
 } from '../../scripts/demo-uplinks.js';
-
-const USER = { username: 'demo', password: 'demo-password', email: 'demo@example.com' };
-const CLIENT = { id: 'lpwan-demo', secret: 'lpwan-demo-secret' };
 
 let sim: SimulatorHandle;
 let server: ServerHandle;
@@ -51,52 +49,16 @@ beforeAll(async () => {
 
   // A TTN account with an application of three devices, linked to a network of the server with
   // tokens from the password grant (the sign-in itself is the browser tests' subject).
-  await sim.createUser(USER);
-  await sim.createClient({
-    ...CLIENT,
-    name: 'LPWAN Server demo',
-    redirectUris: [server.callbackUrl],
-    grants: ['password', 'refresh_token'],
-    scope: ['profile', 'apps'],
-  });
+  const { networkId, account } = await linkTtnNetworkWithTokens(sim, server, api, 'TTN');
   // Generated devices device-0001…0003 (activated OTAA), registered on the handler.
   await sim.control('POST', '/applications', {
-    owner: USER.username,
+    owner: account.user.username,
     id: 'demo-weather',
     name: 'Weather',
     devices: 3,
   });
-  const tokenRes = await fetch(`${sim.accountUrl}/users/token`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      authorization: `Basic ${Buffer.from(`${CLIENT.id}:${CLIENT.secret}`).toString('base64')}`,
-    },
-    body: JSON.stringify({
-      grant_type: 'password',
-      username: USER.username,
-      password: USER.password,
-    }),
-  });
-  const tokens = (await tokenRes.json()) as Record<string, unknown>;
-  const network = await call<{ id: string }>('POST', '/api/networks', {
-    name: 'TTN',
-    protocolId: 'ttn-v2',
-    settings: {
-      clientId: CLIENT.id,
-      clientSecret: CLIENT.secret,
-      accountServerUrl: sim.accountUrl,
-      handlerUrl: sim.handlerUrl,
-      mqttUrl: sim.mqttUrl,
-    },
-  });
-  await call('PUT', `/api/networks/${network.id}/tokens`, {
-    access_token: tokens.access_token,
-    refresh_token: tokens.refresh_token,
-    expires_in: tokens.expires_in,
-  });
   // Imported as the demo's step 5 does it.
-  const { jobId } = await call<{ jobId: string }>('POST', `/api/networks/${network.id}/pull`);
+  const { jobId } = await call<{ jobId: string }>('POST', `/api/networks/${networkId}/pull`);
   await waitFor(async () => {
     const job = await call<{ state: string }>('GET', `/api/jobs/${jobId}`);
     return job.state === 'done' ? job : undefined;
