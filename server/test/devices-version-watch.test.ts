@@ -19,8 +19,8 @@ import {
 import { createTenant, startTestApp, type SignedIn, type TestApp } from './harness/app.js';
 import { createTestDatabase, type TestDatabase } from './harness/database.js';
 
-/** Well under the 5 s a known version is trusted without a notification. */
-const NOTIFIED_WITHIN_MS = 2_000;
+/** How long to wait for a notification: well under the 5 s a known version is trusted without one. */
+const NOTIFIED = { timeout: 2_000, interval: 20 };
 
 /** The backends listening for devices versions in the test's database. */
 async function listenerPids(db: Db, database: TestDatabase): Promise<number[]> {
@@ -33,16 +33,6 @@ async function listenerPids(db: Db, database: TestDatabase): Promise<number[]> {
 /** Ends a backend as a lost connection would. */
 async function terminate(db: Db, pid: number): Promise<void> {
   await sql`select pg_terminate_backend(${pid})`.execute(db);
-}
-
-async function within<T>(ms: number, check: () => Promise<T | undefined>, what: string) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 describe('device lists on PostgreSQL, two server processes', () => {
@@ -97,14 +87,7 @@ describe('device lists on PostgreSQL, two server processes', () => {
     // B now knows the version and answers from its cache; A's next write moves it.
     expect(await names(b, atB.token)).toEqual(['one']);
     expect((await addDevice(a, atA.token, 'two', '0000000000000002')).statusCode).toBe(201);
-    await within(
-      NOTIFIED_WITHIN_MS,
-      async () => {
-        const seen = await names(b, atB.token);
-        return Array.isArray(seen) && seen.length === 2 ? seen : undefined;
-      },
-      "B lists A's new device",
-    );
+    await expect.poll(() => names(b, atB.token), NOTIFIED).toEqual(['one', 'two']);
     // So does a write by any statement that raises the version (the uplinks feature raises it
     // in SQL of its own): the trigger notifies whatever the writer.
     await a.db.transaction().execute(async (trx) => {
@@ -115,14 +98,7 @@ describe('device lists on PostgreSQL, two server processes', () => {
         .where('id', '=', applicationId)
         .execute();
     });
-    await within(
-      NOTIFIED_WITHIN_MS,
-      async () => {
-        const seen = await names(b, atB.token);
-        return Array.isArray(seen) && seen.includes('renamed') ? seen : undefined;
-      },
-      'B lists the renamed device',
-    );
+    await expect.poll(() => names(b, atB.token), NOTIFIED).toContain('renamed');
   });
 
   it('reads its own writes at once', async () => {
@@ -143,21 +119,10 @@ describe('device lists on PostgreSQL, two server processes', () => {
     // Nothing known is trusted: the list is read from the database.
     expect(await names(b, atB.token)).toContain('while-deaf');
     // Both listen again (after half a second), and notifications work again.
-    await within(
-      10_000,
-      async () => ((await listeners()).length === 2 ? true : undefined),
-      'listeners',
-    );
+    await expect.poll(listeners, { timeout: 10_000, interval: 50 }).toHaveLength(2);
     expect(await names(b, atB.token)).toContain('while-deaf');
     expect((await addDevice(a, atA.token, 'heard', '0000000000000004')).statusCode).toBe(201);
-    await within(
-      NOTIFIED_WITHIN_MS,
-      async () => {
-        const seen = await names(b, atB.token);
-        return Array.isArray(seen) && seen.includes('heard') ? seen : undefined;
-      },
-      "B lists A's device after listening again",
-    );
+    await expect.poll(() => names(b, atB.token), NOTIFIED).toContain('heard');
   });
 
   it('answers 404 for a deleted application, in the deleting process at once', async () => {
@@ -167,11 +132,7 @@ describe('device lists on PostgreSQL, two server processes', () => {
     });
     expect(res.statusCode).toBe(204);
     expect(await names(a, atA.token)).toBe(404);
-    await within(
-      NOTIFIED_WITHIN_MS,
-      async () => ((await names(b, atB.token)) === 404 ? true : undefined),
-      'B answers 404',
-    );
+    await expect.poll(() => names(b, atB.token), NOTIFIED).toBe(404);
   });
 });
 
@@ -219,11 +180,7 @@ describe('DevicesVersionWatch', () => {
     const marker = `marker-${clock++}`;
     watch.remember(watch.beginRead(), 'org-1', marker, 1);
     await notify(`${marker} 2`);
-    await within(
-      2_000,
-      async () => (watch.versionOf('org-1', marker) === 2 ? true : undefined),
-      'the notifications',
-    );
+    await expect.poll(() => watch.versionOf('org-1', marker), NOTIFIED).toBe(2);
   };
 
   it('raises a read to a version notified before it was answered', async () => {
@@ -252,13 +209,9 @@ describe('DevicesVersionWatch', () => {
   it('keeps no read begun before its connection was lost', async () => {
     const read = watch.beginRead();
     for (const pid of await listenerPids(app.db, database)) await terminate(app.db, pid);
-    await within(2_000, async () => (watch.beginRead() === -1 ? true : undefined), 'the loss');
+    await expect.poll(() => watch.beginRead(), NOTIFIED).toBe(-1);
     expect(watch.versionOf('org-1', 'app-1')).toBeUndefined();
-    await within(
-      10_000,
-      async () => (watch.beginRead() !== -1 ? true : undefined),
-      'listening again',
-    );
+    await expect.poll(() => watch.beginRead(), { timeout: 10_000, interval: 50 }).not.toBe(-1);
     watch.remember(read, 'org-1', 'app-5', 1);
     expect(watch.versionOf('org-1', 'app-5')).toBeUndefined();
     watch.remember(watch.beginRead(), 'org-1', 'app-5', 1);
