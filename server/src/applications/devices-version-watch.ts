@@ -74,17 +74,7 @@ export class DevicesVersionWatch {
    */
   remember(read: number, organizationId: string, applicationId: string, version: number): void {
     if (read !== this.epoch || !this.notifications.listening) return;
-    const known = this.known.get(applicationId);
-    if (known === undefined) {
-      this.add(applicationId, { version, organizationId, confirmedAt: this.now(), deleted: false });
-      return;
-    }
-    if (known.deleted) return;
-    known.organizationId = organizationId;
-    if (version >= known.version) {
-      known.version = version;
-      known.confirmedAt = this.now();
-    }
+    this.raise(applicationId, version, organizationId);
   }
 
   /** The application is gone: this process deleted it (its notification may not be here yet). */
@@ -95,22 +85,34 @@ export class DevicesVersionWatch {
   private notified(payload: string): void {
     const [applicationId, value] = payload.split(' ');
     if (!applicationId || value === undefined) return;
-    const now = this.now();
-    const known = this.known.get(applicationId);
     if (value === 'deleted') {
+      const known = this.known.get(applicationId);
       if (known !== undefined) known.deleted = true;
-      else this.add(applicationId, { ...blank(now), deleted: true });
+      else {
+        const gone = { version: 0, organizationId: undefined, confirmedAt: 0, deleted: true };
+        this.add(applicationId, gone);
+      }
       return;
     }
     const version = Number(value);
-    if (!Number.isInteger(version)) return;
+    if (Number.isInteger(version)) this.raise(applicationId, version, undefined);
+  }
+
+  /**
+   * What is known of the application is raised to `version`, confirmed now (a lower version, an
+   * earlier read's late answer, changes nothing); with the organization when a read gave it.
+   */
+  private raise(applicationId: string, version: number, organizationId: string | undefined): void {
+    const known = this.known.get(applicationId);
     if (known === undefined) {
-      this.add(applicationId, { ...blank(now), version });
+      this.add(applicationId, { version, organizationId, confirmedAt: this.now(), deleted: false });
       return;
     }
+    if (known.deleted) return;
+    if (organizationId !== undefined) known.organizationId = organizationId;
     if (version >= known.version) {
       known.version = version;
-      known.confirmedAt = now;
+      known.confirmedAt = this.now();
     }
   }
 
@@ -127,8 +129,4 @@ export class DevicesVersionWatch {
     this.epoch++;
     this.known.clear();
   }
-}
-
-function blank(now: number): Known {
-  return { version: 0, organizationId: undefined, confirmedAt: now, deleted: false };
 }
