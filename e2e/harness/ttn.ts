@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Page } from 'playwright-core';
+import { passwordGrant } from '../../server/test/harness/password-grant.js';
 import { signInAsAdmin, type ApiSession } from './portal.js';
 import type { ServerHandle } from './server.js';
 import type { SimClient, SimUser, SimulatorHandle } from './simulator.js';
@@ -110,24 +111,7 @@ export async function linkTtnNetworkWithTokens(
     client: { grants: ['password', 'refresh_token'] },
   });
   const { client, user } = account;
-  const granted = await fetch(`${sim.accountUrl}/users/token`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      authorization: `Basic ${Buffer.from(`${client.id}:${client.secret}`).toString('base64')}`,
-    },
-    body: JSON.stringify({
-      grant_type: 'password',
-      username: user.username,
-      password: user.password,
-    }),
-  });
-  if (!granted.ok) throw new Error(`password grant: ${granted.status} ${await granted.text()}`);
-  const tokens = (await granted.json()) as {
-    access_token: string;
-    refresh_token: string;
-    expires_in: number;
-  };
+  const tokens = await passwordGrant(sim.accountUrl, client, user);
   const created = await api.request<{ id: string }>('POST', '/api/networks', {
     name,
     protocolId: 'ttn-v2',

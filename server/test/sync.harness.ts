@@ -3,6 +3,7 @@
  * sign-in flow, polling, and reading what the simulator's handler holds.
  */
 import type { SignedIn, TestApp } from './harness/app.js';
+import { passwordGrant } from './harness/password-grant.js';
 import { createTtnNetwork, signInAtTtn, TTN_USER, type Ttn } from './harness/ttn.js';
 
 /** An application link as `GET /api/applications/{id}/links` answers it. */
@@ -140,20 +141,7 @@ export async function aliceAtTtn(ttn: Ttn) {
     grants: ['password', 'refresh_token'],
     scope: ['profile', 'apps'],
   });
-  const tokenRes = await fetch(`${ttn.sim.accountUrl}/users/token`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      authorization: `Basic ${Buffer.from(`${client.id}:${client.secret}`).toString('base64')}`,
-    },
-    body: JSON.stringify({
-      grant_type: 'password',
-      username: TTN_USER.username,
-      password: TTN_USER.password,
-    }),
-  });
-  if (!tokenRes.ok) throw new Error(`password grant: ${tokenRes.status} ${await tokenRes.text()}`);
-  const { access_token: token } = (await tokenRes.json()) as { access_token: string };
+  const { access_token: token } = await passwordGrant(ttn.sim.accountUrl, client, TTN_USER);
   const account = async (path: string) => {
     const res = await fetch(`${ttn.sim.accountUrl}/api/v2${path}`, {
       headers: { authorization: `Bearer ${token}` },
