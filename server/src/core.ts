@@ -9,6 +9,7 @@ import type { SecretBox } from './crypto/secret-box.js';
 import type { Db } from './db/database.js';
 import { PgNotifications } from './db/pg-notifications.js';
 import type { ProtocolRegistry } from './protocols/registry.js';
+import { ReportingTargets } from './reporting-targets.js';
 
 export interface CoreServices {
   config: Config;
@@ -25,6 +26,8 @@ declare module 'fastify' {
     protocols: ProtocolRegistry;
     /** PostgreSQL only: notifications that triggers send at commit (db/pg-notifications.ts). */
     notifications: PgNotifications | undefined;
+    /** Changes of an application's reporting URL or secret, for the delivery worker. */
+    reportingTargets: ReportingTargets;
   }
 }
 
@@ -33,6 +36,7 @@ async function corePlugin(app: FastifyInstance, services: CoreServices): Promise
   app.decorate('db', services.db);
   app.decorate('secretBox', services.secretBox);
   app.decorate('protocols', services.protocols);
+  app.decorate('reportingTargets', new ReportingTargets());
   const { database } = services.config;
   app.decorate(
     'notifications',

@@ -1,7 +1,9 @@
 /**
- * On PostgreSQL a reporting URL or secret changed through one server process is used at once
- * by another that is delivering (its 2 s cache of them is told by a notification,
- * migration 0010): two apps share one database here, only the second delivers.
+ * A reporting URL or secret changed through the API is used at once, well within the 2 s that
+ * the delivery worker keeps what it read: by the process that changed it (it reads them again
+ * before it answers; SQLite here, one app), and on PostgreSQL by another process that is
+ * delivering (told by a notification, migration 0010; two apps share one database, only the
+ * second delivers).
  */
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +21,22 @@ import {
   type LinkedApp,
 } from './uplinks-fixture.js';
 
-describe('delivery targets changed in another process (postgres)', () => {
+const setups = [
+  {
+    name: 'changed through the delivering process (sqlite)',
+    dialect: 'sqlite',
+    // The answer comes once the change is read: the next uplink may follow at once.
+    settleMs: 0,
+  },
+  {
+    name: 'changed in another process (postgres)',
+    dialect: 'postgres',
+    // The notification arrives after the answer, within milliseconds.
+    settleMs: 200,
+  },
+] as const;
+
+describe.each(setups)('delivery targets $name', ({ dialect, settleMs }) => {
   let database: TestDatabase;
   let editing: TestApp;
   let delivering: TestApp;
@@ -30,11 +47,14 @@ describe('delivery targets changed in another process (postgres)', () => {
   let linked: LinkedApp;
 
   beforeAll(async () => {
-    database = await createTestDatabase('postgres');
+    database = await createTestDatabase(dialect);
     const secretKey = generateKey();
     const uplinks = { ...readConfig({ PORT: '3000' }).uplinks, leaseMs: 3_000 };
-    editing = await startTestApp('postgres', { database, secretKey, config: { uplinks } });
-    delivering = await startTestApp('postgres', { database, secretKey, config: { uplinks } });
+    editing = await startTestApp(dialect, { database, secretKey, config: { uplinks } });
+    delivering =
+      dialect === 'postgres'
+        ? await startTestApp(dialect, { database, secretKey, config: { uplinks } })
+        : editing;
     ttn = await startTtn(`${editing.config.publicUrl}/oauth/callback`);
     let organizationId: string;
     ({ admin, organizationId } = await createTenant(editing, 'Acme'));
@@ -62,7 +82,7 @@ describe('delivery targets changed in another process (postgres)', () => {
     );
   });
   afterAll(async () => {
-    await delivering?.close();
+    if (delivering !== editing) await delivering?.close();
     await editing?.close();
     await database?.drop();
     await ttn?.close();
@@ -72,6 +92,7 @@ describe('delivery targets changed in another process (postgres)', () => {
 
   const publish = (count: number) =>
     ttn.control('/uplinks', { appId: 'acme-meters', count, perSecond: 100 });
+  const settle = () => new Promise((resolve) => setTimeout(resolve, settleMs));
 
   it('delivers to a new reporting URL, signed with a new secret, at once', async () => {
     await publish(1);
@@ -83,7 +104,7 @@ describe('delivery targets changed in another process (postgres)', () => {
       body: { reportingUrl: second.url },
     });
     expect(moved.statusCode, moved.body).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await settle();
     await publish(1);
     await waitFor(() => second.received.length === 1, 10_000, 'a delivery to the new URL');
     expect(first.received).toHaveLength(1);
@@ -96,7 +117,7 @@ describe('delivery targets changed in another process (postgres)', () => {
     );
     expect(rotated.statusCode, rotated.body).toBe(201);
     const { secret } = rotated.json() as { secret: string };
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await settle();
     await publish(1);
     await waitFor(() => second.received.length === 2, 10_000, 'a signed delivery');
     const { body, headers } = second.received[1]!;

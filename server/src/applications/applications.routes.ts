@@ -98,8 +98,16 @@ export const applicationsRoutes: FastifyPluginAsyncTypebox<{
         response: { 200: ApplicationSchema, ...problemResponses(400, 401, 403, 404) },
       },
     },
-    async (request) =>
-      updateApplication(app.db, principalOf(request), request.params.id, request.body),
+    async (request) => {
+      const updated = await updateApplication(
+        app.db,
+        principalOf(request),
+        request.params.id,
+        request.body,
+      );
+      if (request.body.reportingUrl !== undefined) await app.reportingTargets.changed(updated.id);
+      return updated;
+    },
   );
 
   app.delete(

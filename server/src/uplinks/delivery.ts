@@ -60,10 +60,11 @@ function holdLimits(heldDocuments: number): HoldLimits {
 const MAX_CLAIM = 500;
 const IDLE_MS = 500;
 /**
- * How long a reporting URL and secret read from the database are used. A new secret set
- * through this process is read again before its answer (targetChanged); on PostgreSQL any
- * change, made anywhere, is notified at commit (migration 0010) and read again at once;
- * otherwise it is used within this.
+ * How long a reporting URL and secret read from the database are used. One changed through
+ * this process is read again before its answer (targetChanged, through core's
+ * ReportingTargets); on PostgreSQL any change, made anywhere, is notified at commit
+ * (migration 0010) and read again at once; otherwise (a change made outside the server) it is
+ * used within this.
  */
 const TARGET_CACHE_MS = 2_000;
 /** The channel of changed reporting URLs and secrets: the application id. */

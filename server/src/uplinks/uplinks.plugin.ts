@@ -88,6 +88,7 @@ async function uplinksPlugin(app: FastifyInstance): Promise<void> {
   );
 
   app.decorate('uplinks', { ingest, delivery, subscriptions });
+  app.reportingTargets.onChanged((applicationId) => delivery.targetChanged(applicationId));
   app.workers.add(subscriptions);
   app.workers.add(delivery);
   app.workers.add(retention);
@@ -103,7 +104,7 @@ async function uplinksPlugin(app: FastifyInstance): Promise<void> {
       protocols,
       config,
       notifyDelivery: () => delivery.notify(),
-      deliveryTargetChanged: (applicationId) => delivery.targetChanged(applicationId),
+      reportingTargets: app.reportingTargets,
     },
     bus,
   });

@@ -15,6 +15,7 @@ import { readNetworkSettings } from '../networks/networks.service.js';
 import { networkProblem } from '../oauth/authorization.service.js';
 import { ProtocolError } from '../protocols/errors.js';
 import type { ProtocolRegistry } from '../protocols/registry.js';
+import type { ReportingTargets } from '../reporting-targets.js';
 import { reportingSecretAad } from './delivery.js';
 import { postDocument } from './post-document.js';
 import { DOCUMENT_VERSION, type UplinkDocument } from './document.js';
@@ -45,8 +46,8 @@ export interface UplinkServiceDeps {
   config: UplinksConfig;
   /** Tells the delivery worker that work became due. */
   notifyDelivery: () => void;
-  /** Tells the delivery worker that the application's reporting secret changed; resolves once it has read it. */
-  deliveryTargetChanged: (applicationId: string) => Promise<void>;
+  /** Told of a new reporting secret (core's ReportingTargets); resolves once delivery uses it. */
+  reportingTargets: ReportingTargets;
 }
 
 export async function requireApplication(
@@ -167,7 +168,7 @@ export async function rotateReportingSecret(
     deps.secretBox.seal(secret, reportingSecretAad(app.id)),
     nowIso(),
   );
-  await deps.deliveryTargetChanged(app.id);
+  await deps.reportingTargets.changed(app.id);
   return { secret };
 }
 
