@@ -20,7 +20,12 @@ let stack: Stack;
 
 beforeAll(async () => {
   stack = await startStack({
-    serverEnv: () => ({ TTN_CLIENT_ID: SERVER_CLIENT_ID, TTN_CLIENT_SECRET: SERVER_CLIENT_SECRET }),
+    // Registered at the simulator's account server, as an operator's would be at TTN's.
+    serverEnv: (sim) => ({
+      TTN_CLIENT_ID: SERVER_CLIENT_ID,
+      TTN_CLIENT_SECRET: SERVER_CLIENT_SECRET,
+      TTN_ACCOUNT_SERVER_URL: sim.accountUrl,
+    }),
   });
   // The operator's client, registered at TTN with this server's callback URL.
   await stack.sim.createClient({
@@ -47,7 +52,8 @@ describe("the server's own TTN client", () => {
 
     await page
       .getByText(
-        `This server's TTN client (${SERVER_CLIENT_ID}) will be used unless you enter your own.`,
+        `This server's TTN client (${SERVER_CLIENT_ID}) will be used unless you enter your own. ` +
+          `It signs in at ${stack.sim.accountUrl} only: for another account server, enter a client of your own.`,
       )
       .waitFor();
     await page.getByLabel('Name', { exact: true }).fill('Deployment client network');

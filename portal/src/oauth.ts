@@ -24,8 +24,11 @@ export function signInLabel(protocol: Pick<Protocol, 'id' | 'name' | 'authorizat
 
 /**
  * The deployment-wide OAuth client the operator configured on the server (e.g. TTN_CLIENT_ID),
- * if any: networks of this protocol may then leave their own client fields empty.
+ * if any: networks of this protocol at its address (`baseUrl`) may then leave their own client
+ * fields empty.
  */
-export function serverClientOf(protocol: Protocol): { clientId: string } | undefined {
+export function serverClientOf(
+  protocol: Protocol,
+): { clientId: string; baseUrl: string } | undefined {
   return protocol.authorization.kind === 'oauth2' ? protocol.authorization.serverClient : undefined;
 }

@@ -7,6 +7,7 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ServerClientConfig } from './protocols/oauth.js';
 
 export type DatabaseConfig =
   | {
@@ -54,9 +55,10 @@ export interface Config {
   authCacheMs: number;
   /**
    * Deployment-wide OAuth clients by protocol id, used by networks that set no client of their
-   * own (TTN_CLIENT_ID / TTN_CLIENT_SECRET for ttn-v2).
+   * own and sign in where the client is registered (TTN_CLIENT_ID / TTN_CLIENT_SECRET /
+   * TTN_ACCOUNT_SERVER_URL for ttn-v2).
    */
-  oauthClients: Readonly<Record<string, { clientId: string; clientSecret: string }>>;
+  oauthClients: Readonly<Record<string, ServerClientConfig>>;
   /** Receiving uplinks and delivering them (docs/uplinks.md). */
   uplinks: UplinksConfig;
 }
@@ -154,13 +156,21 @@ export function readConfig(
     problems,
   );
 
-  const oauthClients: Record<string, { clientId: string; clientSecret: string }> = {};
+  const oauthClients: Record<string, ServerClientConfig> = {};
   const ttnClientId = value('TTN_CLIENT_ID');
   const ttnClientSecret = value('TTN_CLIENT_SECRET');
+  const ttnAccountServerUrl = value('TTN_ACCOUNT_SERVER_URL');
   if (ttnClientId !== undefined && ttnClientSecret !== undefined) {
     oauthClients['ttn-v2'] = { clientId: ttnClientId, clientSecret: ttnClientSecret };
+    if (ttnAccountServerUrl !== undefined) {
+      if (/^https?:\/\/[^/]/.test(ttnAccountServerUrl) && URL.canParse(ttnAccountServerUrl))
+        oauthClients['ttn-v2'].baseUrl = ttnAccountServerUrl;
+      else problems.push('TTN_ACCOUNT_SERVER_URL must be an http:// or https:// URL');
+    }
   } else if (ttnClientId !== undefined || ttnClientSecret !== undefined) {
     problems.push('TTN_CLIENT_ID and TTN_CLIENT_SECRET must be set together');
+  } else if (ttnAccountServerUrl !== undefined) {
+    problems.push('TTN_ACCOUNT_SERVER_URL is the address of TTN_CLIENT_ID: set that client too');
   }
 
   const uplinkSetting = (name: string, fallback: number, max: number) =>

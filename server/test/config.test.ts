@@ -53,6 +53,29 @@ describe('configuration', () => {
     expect(pgConfig.embeddedDefault).toBe(false);
   });
 
+  it('reads the server TTN client and where it is registered', () => {
+    const client = { TTN_CLIENT_ID: 'lpwan', TTN_CLIENT_SECRET: 's3cret' };
+    expect(readConfig(client, cwd).oauthClients).toEqual({
+      'ttn-v2': { clientId: 'lpwan', clientSecret: 's3cret' },
+    });
+    expect(
+      readConfig({ ...client, TTN_ACCOUNT_SERVER_URL: 'https://account.example.net' }, cwd)
+        .oauthClients,
+    ).toEqual({
+      'ttn-v2': {
+        clientId: 'lpwan',
+        clientSecret: 's3cret',
+        baseUrl: 'https://account.example.net',
+      },
+    });
+    expect(() =>
+      readConfig({ ...client, TTN_ACCOUNT_SERVER_URL: 'account.example.net' }, cwd),
+    ).toThrow('TTN_ACCOUNT_SERVER_URL must be an http:// or https:// URL');
+    expect(() =>
+      readConfig({ TTN_ACCOUNT_SERVER_URL: 'https://account.example.net' }, cwd),
+    ).toThrow('TTN_ACCOUNT_SERVER_URL is the address of TTN_CLIENT_ID: set that client too');
+  });
+
   it('reads SQLITE_SYNCHRONOUS for SQLite, and refuses other values', () => {
     expect(readConfig({}, cwd).database).toMatchObject({ synchronous: 'normal' });
     expect(readConfig({ SQLITE_SYNCHRONOUS: 'full' }, cwd).database).toMatchObject({

@@ -11,6 +11,7 @@ import {
   type SignedIn,
   type TestApp,
 } from './harness/app.js';
+import { readConfig } from '../src/config.js';
 import { DIALECTS } from './harness/database.js';
 import {
   createTtnNetwork,
@@ -405,6 +406,48 @@ describe.each(DIALECTS)('linking a TTN account (%s)', (dialect) => {
         .execute(),
     ).toEqual([]);
   });
+
+  it('moving a network to other addresses drops its tokens and wants the client secret again', async () => {
+    const id = await createTtnNetwork(t, admin, ttn);
+    await link(id);
+    const patch = (settings: Record<string, string>) =>
+      t.request('PATCH', `/api/networks/${id}`, { token: admin.token, body: { settings } });
+
+    // The stored secret would be sent to the new token endpoint: it must be entered again.
+    const elsewhere = 'https://account.example.net';
+    const refused = await patch({ accountServerUrl: elsewhere });
+    expect(problemOf(refused).errors).toEqual([
+      {
+        field: 'settings.clientSecret',
+        message: 'must be entered again when settings.accountServerUrl changes (it is sent there)',
+      },
+    ]);
+    expect((await network(id)).status).toBe('authorized');
+
+    // The same address written differently is no move.
+    const same = await patch({ accountServerUrl: `${ttn.sim.accountUrl.toUpperCase()}/` });
+    expect(same.statusCode, same.body).toBe(200);
+    expect((await network(id)).status).toBe('authorized');
+
+    // Another handler: the account's tokens are not sent there; the owner signs in again.
+    const moved = await patch({ handlerUrl: 'http://127.0.0.1:9' });
+    expect(moved.statusCode, moved.body).toBe(200);
+    expect(await network(id)).toMatchObject({
+      status: 'pending_authorization',
+      statusMessage: 'Sign in again: settings.handlerUrl changed.',
+      linkedAccount: null,
+      tokenExpiresAt: null,
+    });
+    expect(
+      await t.db.selectFrom('oauth_tokens').selectAll().where('network_id', '=', id).execute(),
+    ).toEqual([]);
+    expect(problemOf(await remoteApps(id))).toMatchObject({ status: 409 });
+
+    await patch({ handlerUrl: ttn.sim.handlerUrl });
+    await link(id);
+    expect((await network(id)).status).toBe('authorized');
+    expect((await remoteApps(id)).statusCode).toBe(200);
+  });
 });
 
 describe('two server processes on one PostgreSQL', () => {
@@ -458,10 +501,15 @@ describe.each(DIALECTS)('a deployment-wide TTN client (%s)', (dialect) => {
   let admin: SignedIn;
 
   beforeAll(async () => {
+    // The operator's client is registered at the simulator's account server.
+    ttn = await startTtn(`${readConfig({ PORT: '3000' }).publicUrl}/oauth/callback`);
     t = await startTestApp(dialect, {
-      env: { TTN_CLIENT_ID: TTN_CLIENT.id, TTN_CLIENT_SECRET: TTN_CLIENT.secret },
+      env: {
+        TTN_CLIENT_ID: TTN_CLIENT.id,
+        TTN_CLIENT_SECRET: TTN_CLIENT.secret,
+        TTN_ACCOUNT_SERVER_URL: ttn.sim.accountUrl,
+      },
     });
-    ttn = await startTtn(`${t.config.publicUrl}/oauth/callback`);
     ({ admin } = await createTenant(t, 'Operator'));
   });
   afterAll(async () => {
@@ -474,7 +522,7 @@ describe.each(DIALECTS)('a deployment-wide TTN client (%s)', (dialect) => {
       token: admin.token,
     });
     expect(protocol.json()).toMatchObject({
-      authorization: { serverClient: { clientId: TTN_CLIENT.id } },
+      authorization: { serverClient: { clientId: TTN_CLIENT.id, baseUrl: ttn.sim.accountUrl } },
     });
     expect(protocol.body).not.toContain(TTN_CLIENT.secret);
     const fields = await t.request('GET', '/api/network-protocols/ttn-v2/fields', {
@@ -503,6 +551,45 @@ describe.each(DIALECTS)('a deployment-wide TTN client (%s)', (dialect) => {
     });
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json()).toMatchObject({ network: { status: 'authorized' } });
+  });
+
+  it('is never sent anywhere but where it is registered', async () => {
+    const elsewhere = { accountServerUrl: 'https://account.example.net' };
+    const refused = await t.request('POST', '/api/networks', {
+      token: admin.token,
+      body: { name: 'Elsewhere', protocolId: 'ttn-v2', settings: elsewhere },
+    });
+    const needsClient = {
+      field: 'settings.clientId',
+      message: `is required: this server's client (${TTN_CLIENT.id}) signs in at ${ttn.sim.accountUrl} only, not at settings.accountServerUrl`,
+    };
+    expect(problemOf(refused)).toMatchObject({ status: 400, errors: [needsClient] });
+
+    // Nor by moving a network that uses it.
+    const id = await createTtnNetwork(t, admin, ttn, { clientId: '', clientSecret: '' });
+    const moved = await t.request('PATCH', `/api/networks/${id}`, {
+      token: admin.token,
+      body: { settings: elsewhere },
+    });
+    expect(problemOf(moved)).toMatchObject({ status: 400, errors: [needsClient] });
+
+    // A network stored at another address before this rule cannot start a sign-in with it.
+    const row = await t.db
+      .selectFrom('networks')
+      .select('settings_json')
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
+    const stored = { ...(JSON.parse(row.settings_json) as object), ...elsewhere };
+    await t.db
+      .updateTable('networks')
+      .set({ settings_json: JSON.stringify(stored) })
+      .where('id', '=', id)
+      .execute();
+    const started = await t.request('POST', `/api/networks/${id}/authorization`, {
+      token: admin.token,
+    });
+    expect(problemOf(started)).toMatchObject({ status: 409, code: 'oauth_client_missing' });
+    expect(JSON.stringify(await ttn.requests())).not.toContain('account.example.net');
   });
 
   it('wants a client id and secret together', async () => {

@@ -198,7 +198,8 @@ export function NewNetworkPage() {
               {serverClient && (
                 <p className="callout">
                   This server's TTN client ({serverClient.clientId}) will be used unless you enter
-                  your own.
+                  your own. It signs in at {serverClient.baseUrl} only: for another account server,
+                  enter a client of your own.
                 </p>
               )}
 

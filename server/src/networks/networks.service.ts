@@ -5,7 +5,9 @@ import type { SecretBox } from '../crypto/secret-box.js';
 import type { Db } from '../db/database.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { Page, PageResult } from '../db/paging.js';
-import { conflict, notFound, validationFailed } from '../http/problem.js';
+import { conflict, notFound, validationFailed, type FieldError } from '../http/problem.js';
+import { deleteTokens } from '../oauth/tokens.repository.js';
+import { sameBaseUrl } from '../protocols/base-url.js';
 import type { ProtocolDescriptor } from '../protocols/protocol.js';
 import type { ProtocolRegistry } from '../protocols/registry.js';
 import {
@@ -145,6 +147,7 @@ export async function updateNetwork(
   if (!row) throw notFound('network');
   const update: NetworkUpdate = { updated_at: nowIso() };
   if (patch.name !== undefined) update.name = patch.name;
+  let forgetAccount = false;
 
   if (patch.settings !== undefined) {
     const descriptor = descriptorOf(deps.protocols, row.protocol_id);
@@ -154,24 +157,80 @@ export async function updateNetwork(
         'protocol_unavailable',
       );
     const sealed = parseJsonObject(row.secrets_json);
+    const stored = parseJsonObject(row.settings_json);
     const checked = checkSettings(descriptor, patch.settings, {
-      plain: parseJsonObject(row.settings_json),
+      plain: stored,
       secretsSet: new Set(Object.keys(sealed)),
     });
+    const moved = movedAddresses(descriptor, stored, checked.plain);
+    checked.errors.push(...secretsToEnterAgain(descriptor, moved, sealed, checked.secrets));
     if (checked.errors.length > 0) throw validationFailed(checked.errors);
     for (const [field, value] of Object.entries(checked.secrets)) {
       sealed[field] = deps.secretBox.seal(value, secretAssociatedData(id, field));
     }
     update.settings_json = JSON.stringify(checked.plain);
     update.secrets_json = JSON.stringify(sealed);
+    if (moved.length > 0) {
+      // The account's tokens were issued for the old addresses and would be sent to the new
+      // ones: they are dropped, and the owner signs in again at the new address.
+      forgetAccount = true;
+      Object.assign(update, {
+        status: 'pending_authorization',
+        status_message: `Sign in again: ${moved.map((f) => `settings.${f}`).join(', ')} changed.`,
+        linked_account_username: null,
+        linked_account_email: null,
+        token_expires_at: null,
+      } satisfies NetworkUpdate);
+    }
   }
   try {
-    await updateNetworkRow(deps.db, actor.user.organizationId, id, update);
+    await deps.db.transaction().execute(async (trx) => {
+      await updateNetworkRow(trx, actor.user.organizationId, id, update);
+      if (forgetAccount) await deleteTokens(trx, id);
+    });
   } catch (error) {
     if (isUniqueViolation(error)) throw nameTaken();
     throw error;
   }
   return getNetwork(deps, actor, id);
+}
+
+/** The URL settings whose address an update changes. */
+function movedAddresses(
+  descriptor: ProtocolDescriptor,
+  before: Record<string, string>,
+  after: Record<string, string>,
+): string[] {
+  return descriptor.fields
+    .filter((f) => f.type === 'url')
+    .map((f) => f.name)
+    .filter((name) => {
+      const [was, is] = [before[name], after[name]];
+      return was !== undefined && is !== undefined && !sameBaseUrl(was, is);
+    });
+}
+
+/**
+ * A network's own client secret is sent to its token endpoint: moving that endpoint takes the
+ * secret entered again, so that nobody can have a stored secret sent to an address of theirs.
+ */
+function secretsToEnterAgain(
+  descriptor: ProtocolDescriptor,
+  moved: readonly string[],
+  sealed: Record<string, string>,
+  given: Record<string, string>,
+): FieldError[] {
+  if (descriptor.authorization.kind !== 'oauth2') return [];
+  const { tokenEndpoint, clientFields } = descriptor.authorization;
+  const secret = clientFields.secret;
+  if (!moved.includes(tokenEndpoint.baseField) || sealed[secret] === undefined) return [];
+  if (given[secret] !== undefined) return [];
+  return [
+    {
+      field: `settings.${secret}`,
+      message: `must be entered again when settings.${tokenEndpoint.baseField} changes (it is sent there)`,
+    },
+  ];
 }
 
 export async function deleteNetwork(

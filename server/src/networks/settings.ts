@@ -4,6 +4,7 @@
  */
 import type { FieldError } from '../http/problem.js';
 import type { FieldSpec, ProtocolDescriptor } from '../protocols/protocol.js';
+import { sameBaseUrl } from '../protocols/base-url.js';
 
 export interface CheckedSettings {
   /** Non-secret settings, as stored and returned. */
@@ -68,8 +69,9 @@ export function checkSettings(
 }
 
 /**
- * An OAuth client is an id and a secret: a network brings both or neither (then the server's
- * own client is used, where the operator configured one).
+ * An OAuth client is an id and a secret: a network brings both or neither. Neither means the
+ * server's own client, where the operator configured one and only for a network that signs in
+ * where that client is registered.
  */
 function checkClientPair(
   descriptor: ProtocolDescriptor,
@@ -79,11 +81,23 @@ function checkClientPair(
   existing: { secretsSet: ReadonlySet<string> } | undefined,
 ): FieldError[] {
   if (descriptor.authorization.kind !== 'oauth2') return [];
-  const { id, secret } = descriptor.authorization.clientFields;
+  const { clientFields, serverClient, tokenEndpoint } = descriptor.authorization;
+  const { id, secret } = clientFields;
   const hasId = plain[id] !== undefined || secrets[id] !== undefined;
   const hasSecret =
     secrets[secret] !== undefined ||
     (input[secret] === undefined && existing?.secretsSet.has(secret) === true);
+  if (!hasId && !hasSecret && serverClient !== undefined) {
+    // The server's client signs in only where it is registered: its secret goes there.
+    const base = plain[tokenEndpoint.baseField];
+    if (base !== undefined && !sameBaseUrl(base, serverClient.baseUrl))
+      return [
+        {
+          field: `settings.${id}`,
+          message: `is required: this server's client (${serverClient.clientId}) signs in at ${serverClient.baseUrl} only, not at settings.${tokenEndpoint.baseField}`,
+        },
+      ];
+  }
   if (hasId === hasSecret) return [];
   const [missing, given] = hasId ? [secret, id] : [id, secret];
   return [{ field: `settings.${missing}`, message: `is required when settings.${given} is set` }];

@@ -60,15 +60,16 @@ export async function loadLink(
     delete settings[fields.secret];
   }
   // The network's own client wins; settings validation guarantees id and secret come together.
+  // The server's client only signs in where it is registered: its secret goes to that address.
   const client =
     clientId !== undefined && clientSecret !== undefined
       ? { clientId, clientSecret }
-      : deps.protocols.serverClient(network.protocolId);
+      : deps.protocols.serverClientFor(network.protocolId, settings);
   if (client === undefined) {
     throw new AppError(
       409,
       'oauth_client_missing',
-      'The network has no OAuth client id and secret, and the server has no client configured for its protocol.',
+      "The network has no OAuth client id and secret, and the server has no client of its protocol registered at the network's address.",
       undefined,
       networkId,
     );

@@ -19,6 +19,15 @@ export interface ClientCredentials {
   clientSecret: string;
 }
 
+/**
+ * A deployment-wide client as the operator configures it: `baseUrl` is the token endpoint's
+ * base URL (the setting `tokenEndpoint.baseField`) it is registered at; the protocol's default
+ * for that setting when left out.
+ */
+export interface ServerClientConfig extends ClientCredentials {
+  baseUrl?: string;
+}
+
 /** The network account a token belongs to. */
 export interface LinkedAccount {
   username: string;

@@ -42,6 +42,12 @@ export type AuthorizationSpec =
       scopes?: readonly string[];
       /** The settings that hold the OAuth client; optional when the server has a client of its own. */
       clientFields: { id: string; secret: string };
+      /**
+       * Set by the registry (never by a protocol) when the operator configured a client for the
+       * protocol: its id, and the token endpoint's base URL it is registered at. Networks whose
+       * base URL is another need a client of their own (its secret would be sent there).
+       */
+      serverClient?: { clientId: string; baseUrl: string };
     }
   | { kind: 'api-key' };
 

@@ -17,10 +17,16 @@ const ProtocolSchema = Type.Object(
         callbackUrl: Type.String({ description: 'Redirect URI to register at the network' }),
         serverClient: Type.Optional(
           Type.Object(
-            { clientId: Type.String() },
+            {
+              clientId: Type.String(),
+              baseUrl: Type.String({
+                description:
+                  'Where that client is registered: the URL the setting named by the protocol (TTN: accountServerUrl) must have for it to be used',
+              }),
+            },
             {
               description:
-                'Present when the server has its own OAuth client for this protocol; networks may then leave the client fields empty',
+                'Present when the server has its own OAuth client for this protocol; networks at its address may then leave the client fields empty',
             },
           ),
         ),
@@ -57,16 +63,17 @@ export const protocolsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       name: d.name,
       version: d.version,
       networkType: d.networkType,
-      authorization: d.authorization.kind === 'oauth2' ? oauthView(d.id) : { kind: 'api-key' },
+      authorization: d.authorization.kind === 'oauth2' ? oauthView(d) : { kind: 'api-key' },
     };
   }
 
-  function oauthView(id: string) {
-    const serverClient = app.protocols.serverClient(id);
+  function oauthView(d: ProtocolDescriptor) {
+    const serverClient =
+      d.authorization.kind === 'oauth2' ? d.authorization.serverClient : undefined;
     return {
       kind: 'oauth2' as const,
       callbackUrl,
-      ...(serverClient ? { serverClient: { clientId: serverClient.clientId } } : {}),
+      ...(serverClient ? { serverClient } : {}),
     };
   }
 
@@ -89,7 +96,9 @@ export const protocolsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         },
       },
     },
-    async () => ({ items: app.protocols.list().map((p) => view(p.describe())) }),
+    async () => ({
+      items: app.protocols.list().map((p) => view(describeOr404(p.describe().id))),
+    }),
   );
 
   app.get(
