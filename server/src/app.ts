@@ -61,6 +61,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     // Validate with TypeBox (no type coercion of bodies, no silent removal of unknown fields).
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyInstance;
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  // Bodies are JSON (and the CSV import's text/csv). Fastify also parses text/plain, one of the
+  // types a page of another site may POST without asking: refused (415) instead.
+  app.removeContentTypeParser('text/plain');
 
   // External plugins
   await app.register(cookie);

@@ -228,6 +228,31 @@ describe.each(DIALECTS)('applications and devices (%s)', (dialect) => {
     ]);
     const app2 = await t.request('GET', `/api/applications/${app.id}`, { token: member.token });
     expect(app2.json()).toMatchObject({ deviceCount: 12 });
+
+    // % and _ in the search text are matched as they are, on both databases.
+    for (const [name, devEui] of [
+      ['pump_1', 'A0000000000000F1'],
+      ['pumpx1', 'A0000000000000F2'],
+      ['100% valve', 'A0000000000000F3'],
+    ]) {
+      const res = await t.request('POST', `/api/applications/${app.id}/devices`, {
+        token: admin.token,
+        body: { ...OTAA, name, devEui },
+      });
+      expect(res.statusCode, res.body).toBe(201);
+    }
+    const names = async (search: string) =>
+      (
+        (
+          await t.request(
+            'GET',
+            `/api/applications/${app.id}/devices?search=${encodeURIComponent(search)}`,
+            { token: member.token },
+          )
+        ).json() as { items: { name: string }[] }
+      ).items.map((d) => d.name);
+    expect(await names('p_1')).toEqual(['pump_1']);
+    expect(await names('0%')).toEqual(['100% valve']);
   });
 
   it('links once per network, and only to networks of the same organization', async () => {
@@ -341,5 +366,29 @@ describe.each(DIALECTS)('applications and devices (%s)', (dialect) => {
       headers: { 'content-type': 'text/csv' },
     });
     expect(problemOf(noHeader)).toMatchObject({ status: 400, code: 'validation_failed' });
+  });
+
+  it('imports CSV files past the 1 MiB of JSON bodies, up to 4 MiB', async () => {
+    const app = await createApp('Big import');
+    const row = (i: number) =>
+      `big-${i},70B3D57ED1${i.toString(16).toUpperCase().padStart(6, '0')},70B3D57ED0000000,00112233445566778899AABBCCDDEEFF,${'d'.repeat(1000)}`;
+    const csv = (rows: number) =>
+      [
+        'name,DevEUI,AppEUI,AppKey,description',
+        ...Array.from({ length: rows }, (_, i) => row(i)),
+      ].join('\n');
+    const big = await t.request('POST', `/api/applications/${app.id}/devices/import`, {
+      token: admin.token,
+      payload: csv(1200),
+      headers: { 'content-type': 'text/csv' },
+    });
+    expect(big.statusCode, big.body).toBe(200);
+    expect(big.json()).toMatchObject({ total: 1200, created: 1200, failed: 0 });
+    const tooBig = await t.request('POST', `/api/applications/${app.id}/devices/import`, {
+      token: admin.token,
+      payload: csv(4200),
+      headers: { 'content-type': 'text/csv' },
+    });
+    expect(problemOf(tooBig)).toMatchObject({ status: 413, code: 'payload_too_large' });
   });
 });

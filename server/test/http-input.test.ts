@@ -108,6 +108,12 @@ describe.each(DIALECTS)('bad input (%s)', (dialect) => {
       400,
       'validation_failed',
     );
+    // Past the databases' integers: was a 500.
+    expectProblem(
+      await t.request('GET', '/api/networks?offset=100000000000000000000', { token: admin.token }),
+      400,
+      'validation_failed',
+    );
   });
 
   it('oversize bodies → 413 payload_too_large', async () => {
@@ -135,6 +141,18 @@ describe.each(DIALECTS)('bad input (%s)', (dialect) => {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
     });
     expectProblem(res, 415, 'unsupported_media_type');
+    // text/plain is a type another site's page may send without asking: not parsed either.
+    for (const url of ['/api/networks', '/api/sessions']) {
+      expectProblem(
+        await t.request('POST', url, {
+          token: admin.token,
+          payload: '{"name":"x"}',
+          headers: { 'content-type': 'text/plain' },
+        }),
+        415,
+        'unsupported_media_type',
+      );
+    }
   });
 
   it('too-long strings → 400, and nothing is written', async () => {

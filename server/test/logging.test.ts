@@ -70,11 +70,29 @@ describe('logs never hold credentials or secrets', () => {
         network: { clientSecret: 's1', settings: { clientSecret: 's2' } },
         tokens: { accessToken: 'a1', refresh_token: 'r1' },
         apiKey: 'k1',
+        device: { appKey: 'k2', nwkSKey: 'k3', appSKey: 'k4' },
+        link: { accessKey: 'k5', access_key: 'k6' },
+        application: { reportingSecret: 'k7' },
       },
       'something happened',
     );
     const text = lines.join('');
-    for (const value of ['p1', 't1', 't2', 's1', 's2', 'a1', 'r1', 'k1'])
+    for (const value of [
+      'p1',
+      't1',
+      't2',
+      's1',
+      's2',
+      'a1',
+      'r1',
+      'k1',
+      'k2',
+      'k3',
+      'k4',
+      'k5',
+      'k6',
+      'k7',
+    ])
       expect(text).not.toContain(`"${value}"`);
     expect(text).toContain('something happened');
   });

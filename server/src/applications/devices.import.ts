@@ -25,6 +25,8 @@ import { listLinksOfApplication } from './links.repository.js';
 
 /** Rows per request: an import is a request, and a request must stay short. */
 export const MAX_IMPORT_ROWS = 10_000;
+/** Bytes of CSV per request: room for MAX_IMPORT_ROWS rows of the longest columns (ABP keys). */
+export const IMPORT_BODY_LIMIT = 4 * 1024 * 1024;
 
 const COLUMNS: Record<string, keyof DeviceFieldsInput> = {
   name: 'name',

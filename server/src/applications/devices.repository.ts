@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { compileInsert } from '../db/compiled.js';
 import type { Db } from '../db/database.js';
 import { toCount, type Page } from '../db/paging.js';
@@ -106,12 +107,11 @@ export async function listDevices(
     .where('organization_id', '=', organizationId)
     .where('application_id', '=', applicationId);
   if (search !== undefined && search !== '') {
+    // The search text is matched literally: its % and _ are escaped with a backslash, which
+    // PostgreSQL takes as the escape by default and SQLite only when told (ESCAPE).
     const pattern = `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    base = base.where((eb) =>
-      eb.or([
-        eb(eb.fn('lower', ['name']), 'like', eb.fn('lower', [eb.val(pattern)])),
-        eb('dev_eui', 'like', pattern.toUpperCase()),
-      ]),
+    base = base.where(
+      sql<boolean>`(lower(${sql.ref('name')}) like lower(${pattern}) escape '\\' or ${sql.ref('dev_eui')} like ${pattern.toUpperCase()} escape '\\')`,
     );
   }
   const rows = await base

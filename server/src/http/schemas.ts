@@ -78,10 +78,13 @@ export const IdParams = Type.Object(
   { additionalProperties: false },
 );
 
+/** Past what any list holds, and within the databases' integers (a larger one was a 500). */
+export const MAX_OFFSET = 2_147_483_647;
+
 export const PageQuery = Type.Object(
   {
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
-    offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+    offset: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_OFFSET, default: 0 })),
   },
   { additionalProperties: false },
 );

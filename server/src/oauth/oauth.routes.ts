@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { principalOf } from '../accounts/auth.js';
 import type { Principal } from '../accounts/principal.js';
-import { AUTHENTICATED, IdParams, problemResponses } from '../http/schemas.js';
+import { AUTHENTICATED, IdParams, MAX_OFFSET, problemResponses } from '../http/schemas.js';
 import { NetworkSchema } from '../networks/networks.schemas.js';
 import { getNetwork } from '../networks/networks.service.js';
 import {
@@ -162,7 +162,7 @@ export const oauthRoutes: FastifyPluginAsyncTypebox<{ deps: OAuthDeps }> = async
         querystring: Type.Object(
           {
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
-            offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+            offset: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_OFFSET, default: 0 })),
           },
           { additionalProperties: false },
         ),
