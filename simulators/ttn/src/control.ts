@@ -155,8 +155,20 @@ export function controlApi(app: FastifyInstance, sim: Sim): void {
       ),
     }),
   );
+  // Downlinks the handler refused (and so never scheduled), with the reason.
+  app.get<{ Querystring: { appId?: string; devId?: string } }>(
+    '/_sim/downlinks/rejected',
+    async (request) => ({
+      rejected: state.rejectedDownlinks.filter(
+        (d) =>
+          (request.query.appId === undefined || d.appId === request.query.appId) &&
+          (request.query.devId === undefined || d.devId === request.query.devId),
+      ),
+    }),
+  );
   app.delete('/_sim/downlinks', async () => {
     state.downlinks = [];
+    state.rejectedDownlinks = [];
     return {};
   });
 

@@ -44,12 +44,29 @@ export function pathOf(url: string): string {
   return q < 0 ? url : url.slice(0, q);
 }
 
+/** Standard base64 (padding optional). */
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/**
+ * The client id and secret of `Authorization: Basic base64(id:secret)`, taken as they are
+ * (no percent-decoding); undefined when the header is missing or malformed: not Basic, not
+ * base64, or no `:` in what it decodes to.
+ */
+export function basicCredentials(
+  header: string | undefined,
+): { id: string; secret: string } | undefined {
+  if (!header || !/^basic /i.test(header)) return undefined;
+  const encoded = header.slice(6).trim();
+  if (encoded === '' || !BASE64.test(encoded)) return undefined;
+  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return undefined;
+  return { id: decoded.slice(0, colon), secret: decoded.slice(colon + 1) };
+}
+
 /** The client id of `Authorization: Basic base64(id:secret)`, never the secret. */
 export function basicClientId(header: string | undefined): string | undefined {
-  if (!header || !/^basic /i.test(header)) return undefined;
-  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  return colon < 0 ? undefined : decodeURIComponent(decoded.slice(0, colon));
+  return basicCredentials(header)?.id;
 }
 
 /** Logs every request outside `/_sim` with its final status. */

@@ -9,6 +9,7 @@ import {
   type AppRight,
   type Application,
   type Device,
+  type PayloadSettings,
   type SimState,
 } from './state.js';
 
@@ -42,6 +43,52 @@ export interface ApplicationSeed {
   devices?: number | unknown[];
   accessKeys?: { name: string; key?: string; rights: string[] }[];
   collaborators?: { username: string; rights: string[] }[];
+  /**
+   * The handler's payload settings (`payload_format`, `decoder`, `converter`, `validator`,
+   * `encoder`; fields left out are empty, `payload_format` is then `custom`). Without it a
+   * seeded application has {@link SIM_DECODER} as its custom decoder.
+   */
+  payloadSettings?: Partial<PayloadSettings>;
+}
+
+/**
+ * The decoder a seeded application has unless its seed says otherwise: TTN v2 JavaScript for
+ * the simulator's 3-byte payload. Stored and shown by the handler, never run: the simulator
+ * fills `payload_fields` itself when an application has a custom decoder.
+ */
+export const SIM_DECODER = [
+  'function Decoder(bytes, port) {',
+  '  // temperature: signed 16 bit, 0.01 °C; humidity: %',
+  '  var t = (bytes[0] << 8) | bytes[1];',
+  '  if (t & 0x8000) t -= 0x10000;',
+  '  return { temperature: t / 100, humidity: bytes[2] };',
+  '}',
+].join('\n');
+
+const PAYLOAD_FIELDS: (keyof PayloadSettings)[] = [
+  'payload_format',
+  'decoder',
+  'converter',
+  'validator',
+  'encoder',
+];
+
+/** A seed's `payloadSettings` (see {@link ApplicationSeed}). */
+function parsePayloadSettings(value: unknown): PayloadSettings {
+  if (value === undefined) return { ...emptyPayloadSettings(), decoder: SIM_DECODER };
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    throw badRequest('payloadSettings must be an object');
+  }
+  const settings = emptyPayloadSettings();
+  for (const [field, v] of Object.entries(value)) {
+    if (!PAYLOAD_FIELDS.includes(field as keyof PayloadSettings)) {
+      throw badRequest(`unknown payload setting "${field}"`);
+    }
+    if (typeof v !== 'string') throw badRequest(`payloadSettings.${field} must be a string`);
+    settings[field as keyof PayloadSettings] = v;
+  }
+  if (settings.payload_format === '') settings.payload_format = 'custom';
+  return settings;
 }
 
 const obj = (value: unknown): Record<string, unknown> =>
@@ -198,6 +245,7 @@ export function addApplication(state: SimState, input: unknown) {
     if (!state.users.has(c.username)) throw notFound(`user "${c.username}" not found`);
     return { username: c.username, rights: parseRights(c.rights) };
   });
+  const payloadSettings = parsePayloadSettings(body.payloadSettings);
 
   const app = state.createApplication(
     owner,
@@ -216,7 +264,7 @@ export function addApplication(state: SimState, input: unknown) {
   }
   const happ = {
     appId: id,
-    settings: emptyPayloadSettings(),
+    settings: payloadSettings,
     devices: new Map<string, Device>(),
     sorted: null,
   };

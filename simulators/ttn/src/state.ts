@@ -153,6 +153,11 @@ export interface Downlink {
   time: string;
 }
 
+/** A downlink the handler refused: never scheduled. */
+export interface RejectedDownlink extends Downlink {
+  reason: string;
+}
+
 export interface Settings {
   accessTokenLifetimeSeconds: number;
   codeLifetimeSeconds: number;
@@ -186,6 +191,7 @@ export class SimState {
   /** `${app_eui}:${dev_eui}` → `${app_id}/${dev_id}` over the whole handler */
   euiIndex = new Map<string, string>();
   downlinks: Downlink[] = [];
+  rejectedDownlinks: RejectedDownlink[] = [];
   settings: Settings = { ...DEFAULT_SETTINGS };
   readonly events = new EventEmitter();
 
@@ -219,6 +225,7 @@ export class SimState {
     this.handlerApps.clear();
     this.euiIndex.clear();
     this.downlinks = [];
+    this.rejectedDownlinks = [];
     this.settings = { ...DEFAULT_SETTINGS };
   }
 

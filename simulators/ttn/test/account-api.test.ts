@@ -102,6 +102,54 @@ describe('applications', () => {
     expect(await json(gone)).toMatchObject({ code: 404 });
   });
 
+  it('deletes an application on the account server only: the handler keeps it until its own DELETE', async () => {
+    await api('POST', '/applications', {
+      id: 'split-app',
+      name: 'Split',
+      euis: ['70B3D57ED0009999'],
+    });
+    const handler = (method: string, path: string, body: unknown, auth: string) =>
+      call(method, `${sim.handlerUrl}${path}`, body, auth);
+    const first = bearer(await appToken(sim, access, 'split-app'));
+    expect((await handler('POST', '/applications', { app_id: 'split-app' }, first)).status).toBe(
+      200,
+    );
+    const sensor = {
+      dev_id: 'sensor-1',
+      lorawan_device: {
+        app_eui: '70B3D57ED0009999',
+        dev_eui: '0004A30B00FF0001',
+        app_key: '0123456789ABCDEF0123456789ABCDEF',
+      },
+    };
+    expect((await handler('POST', '/applications/split-app/devices', sensor, first)).status).toBe(
+      200,
+    );
+
+    expect((await api('DELETE', '/applications/split-app')).status).toBe(204);
+    expect((await api('GET', '/applications/split-app')).status).toBe(404);
+
+    // Created again on the account server, the application is still registered on the handler
+    // with its device: only the handler's DELETE /applications/{app_id} unregisters it.
+    await api('POST', '/applications', { id: 'split-app', name: 'Split again' });
+    const second = bearer(await appToken(sim, access, 'split-app'));
+    expect((await handler('POST', '/applications', { app_id: 'split-app' }, second)).status).toBe(
+      409,
+    );
+    const devices = await json(
+      await handler('GET', '/applications/split-app/devices', undefined, second),
+    );
+    expect((devices.devices as { dev_id: string }[]).map((d) => d.dev_id)).toEqual(['sensor-1']);
+
+    expect((await handler('DELETE', '/applications/split-app', undefined, second)).status).toBe(
+      200,
+    );
+    expect((await handler('GET', '/applications/split-app', undefined, second)).status).toBe(404);
+    expect((await handler('POST', '/applications', { app_id: 'split-app' }, second)).status).toBe(
+      200,
+    );
+  });
+
   it('allocates EUIs and manages access keys and lists collaborators', async () => {
     await api('POST', '/applications', { id: 'keys-app', name: 'Keys' });
     const eui = await api('POST', '/applications/keys-app/euis');

@@ -10,6 +10,7 @@ import {
   userTokens,
   type Sim,
 } from './helpers.js';
+import { SIM_DECODER } from '../src/seed.js';
 
 let sim: Sim;
 let tokenA: string;
@@ -53,13 +54,14 @@ const handler = (method: string, path: string, body?: unknown, auth = bearer(tok
 
 describe('handler applications', () => {
   it('registers, reads and updates payload settings, and unregisters', async () => {
-    // Seeded applications are registered already.
+    // Seeded applications are registered already, with the simulator's decoder unless the
+    // seed says otherwise.
     expect((await handler('POST', '/applications', { app_id: 'app-a' })).status).toBe(409);
     const settings = await handler('GET', '/applications/app-a');
     expect(await json(settings)).toEqual({
       app_id: 'app-a',
       payload_format: 'custom',
-      decoder: '',
+      decoder: SIM_DECODER,
       converter: '',
       validator: '',
       encoder: '',
@@ -82,6 +84,15 @@ describe('handler applications', () => {
       error: expect.stringContaining('not registered'),
     });
     expect((await handler('POST', '/applications', { app_id: 'app-a' })).status).toBe(200);
+    // Registered through the handler API, an application starts with no payload functions.
+    expect(await json(await handler('GET', '/applications/app-a'))).toEqual({
+      app_id: 'app-a',
+      payload_format: 'custom',
+      decoder: '',
+      converter: '',
+      validator: '',
+      encoder: '',
+    });
   });
 });
 

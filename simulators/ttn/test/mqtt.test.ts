@@ -11,6 +11,14 @@ import {
   userTokens,
   type Sim,
 } from './helpers.js';
+import { SIM_DECODER } from '../src/seed.js';
+
+const alice = {
+  username: 'alice',
+  password: 'alice-password',
+  clientId: 'lpwan-test',
+  clientSecret: 'lpwan-test-secret',
+};
 
 let sim: Sim;
 let keyA: string;
@@ -192,6 +200,176 @@ describe('MQTT', () => {
     ]);
     expect((await control(sim, '/downlinks?appId=app-b', undefined, 'GET')).downlinks).toEqual([]);
     expect(await scheduled).toEqual(['app-a/devices/device-0002/events/down/scheduled', message]);
+  });
+
+  it('validates downlinks: a bad one is never scheduled, but reported and kept with its reason', async () => {
+    const token = await appToken(sim, (await userTokens(sim, alice)).access_token, 'app-a');
+    const client = await connect('app-a', keyA);
+    await client.subscribeAsync('app-a/devices/+/events/down/#');
+    const events: [string, unknown][] = [];
+    client.on('message', (topic, payload) => events.push([topic, JSON.parse(payload.toString())]));
+    const down = 'app-a/devices/device-0001/down';
+    const bad: [string, string, RegExp][] = [
+      [down, 'not json', /not JSON/],
+      [down, JSON.stringify({ payload_raw: 'AQ==' }), /port is missing/],
+      [down, JSON.stringify({ port: 0, payload_raw: 'AQ==' }), /port must be/],
+      [down, JSON.stringify({ port: 224, payload_raw: 'AQ==' }), /port must be/],
+      [down, JSON.stringify({ port: 1 }), /no payload_raw or payload_fields/],
+      [down, JSON.stringify({ port: 1, payload_raw: 'AQ==', payload_fields: {} }), /both/],
+      [down, JSON.stringify({ port: 1, payload_raw: 'not base64!' }), /base64/],
+      [down, JSON.stringify({ port: 1, payload_raw: 'AQ', schedule: 'replace' }), /base64/],
+      [down, JSON.stringify({ port: 1, payload_raw: 'AQ==', schedule: 'later' }), /schedule/],
+      [down, JSON.stringify({ port: 1, payload_raw: 'AQ==', confirmed: 'yes' }), /confirmed/],
+      [down, JSON.stringify({ port: 1, payload_fields: [1] }), /payload_fields must be/],
+      [down, JSON.stringify({ port: 1, payload_fields: { led: true } }), /encoder/],
+      ['app-a/devices/nobody/down', JSON.stringify({ port: 1, payload_raw: 'AQ==' }), /nobody/],
+    ];
+    for (const [topic, payload] of bad) await client.publishAsync(topic, payload, { qos: 1 });
+    // Defaults: confirmed false, schedule replace.
+    const minimal = { port: 1, payload_raw: 'AQ==' };
+    await client.publishAsync(down, JSON.stringify(minimal), { qos: 1 });
+    for (let i = 0; i < 40 && !events.some(([t]) => t.endsWith('/scheduled')); i++) await sleep(25);
+
+    const rejected = (await control(sim, '/downlinks/rejected?appId=app-a', undefined, 'GET'))
+      .rejected as { devId: string; topic: string; payload: unknown; reason: string }[];
+    expect(rejected).toHaveLength(bad.length);
+    bad.forEach(([topic, payload, reason], i) => {
+      expect(rejected[i]?.topic).toBe(topic);
+      expect(rejected[i]?.reason, payload).toMatch(reason);
+    });
+    expect(rejected[0]?.payload).toBe('not json');
+    expect((await control(sim, '/downlinks', undefined, 'GET')).downlinks).toEqual([
+      expect.objectContaining({ topic: down, payload: minimal }),
+    ]);
+    // Only the valid one is scheduled; each bad JSON one is reported on events/down/errors
+    // (the one that was not JSON never reached TTN's handler).
+    expect(events.filter(([t]) => t.endsWith('/events/down/scheduled'))).toEqual([
+      ['app-a/devices/device-0001/events/down/scheduled', minimal],
+    ]);
+    const errors = events.filter(([t]) => t.endsWith('/events/down/errors'));
+    expect(errors).toHaveLength(bad.length - 1);
+    expect(errors[0]).toEqual([
+      'app-a/devices/device-0001/events/down/errors',
+      { error: 'port is missing' },
+    ]);
+    expect(errors.at(-1)?.[0]).toBe('app-a/devices/nobody/events/down/errors');
+
+    // payload_fields once the application has an encoder; schedule first|last; confirmed.
+    const put = await call(
+      'PUT',
+      `${sim.handlerUrl}/applications/app-a`,
+      {
+        payload_format: 'custom',
+        decoder: SIM_DECODER,
+        encoder: 'function Encoder(object, port) { return [object.led ? 1 : 0]; }',
+      },
+      bearer(token),
+    );
+    expect(put.status).toBe(200);
+    const fields = { port: 3, confirmed: true, payload_fields: { led: true }, schedule: 'first' };
+    const last = { port: 4, payload_raw: '', schedule: 'last' };
+    await client.publishAsync(down, JSON.stringify(fields), { qos: 1 });
+    await client.publishAsync(down, JSON.stringify(last), { qos: 1 });
+    let downlinks: { payload: unknown }[] = [];
+    for (let i = 0; i < 40 && downlinks.length < 3; i++) {
+      await sleep(25);
+      downlinks = (await control(sim, '/downlinks', undefined, 'GET'))
+        .downlinks as typeof downlinks;
+    }
+    expect(downlinks.map((d) => d.payload)).toEqual([minimal, fields, last]);
+
+    await control(sim, '/downlinks', undefined, 'DELETE');
+    expect((await control(sim, '/downlinks/rejected', undefined, 'GET')).rejected).toEqual([]);
+  });
+
+  it('puts decoded fields in uplinks only when the application has a decoder', async () => {
+    const token = await appToken(sim, (await userTokens(sim, alice)).access_token, 'app-a');
+    const setFormat = async (settings: Record<string, string>) => {
+      const put = await call(
+        'PUT',
+        `${sim.handlerUrl}/applications/app-a`,
+        settings,
+        bearer(token),
+      );
+      expect(put.status).toBe(200);
+    };
+    const client = await connect('app-a', keyA);
+    await client.subscribeAsync('app-a/devices/device-0001/up/#');
+    const messages: [string, Record<string, unknown>][] = [];
+    client.on('message', (topic, payload) =>
+      messages.push([topic, JSON.parse(payload.toString()) as Record<string, unknown>]),
+    );
+    const uplinkWith = async () => {
+      messages.length = 0;
+      await control(sim, '/uplinks', { appId: 'app-a', devId: 'device-0001', count: 1 });
+      for (let i = 0; i < 40 && !messages.some(([t]) => t.endsWith('/up')); i++) await sleep(25);
+      await sleep(50);
+      const uplink = messages.find(([t]) => t.endsWith('/up'))?.[1] ?? {};
+      return { uplink, topics: messages.map(([t]) => t) };
+    };
+
+    // custom without a decoder (as the handler registers an application): no fields at all.
+    await setFormat({ payload_format: 'custom', decoder: '' });
+    const none = await uplinkWith();
+    expect(none.uplink).not.toHaveProperty('payload_fields');
+    expect(Buffer.from(String(none.uplink.payload_raw), 'base64')).toHaveLength(3);
+    expect(none.topics).toEqual(['app-a/devices/device-0001/up']);
+
+    // custom with a decoder: the decoded fields, and one topic per field.
+    await setFormat({ payload_format: 'custom', decoder: SIM_DECODER });
+    const custom = await uplinkWith();
+    const raw = Buffer.from(String(custom.uplink.payload_raw), 'base64');
+    expect(custom.uplink.payload_fields).toEqual({
+      temperature: raw.readInt16BE(0) / 100,
+      humidity: raw.readUInt8(2),
+    });
+    expect(custom.topics).toEqual([
+      'app-a/devices/device-0001/up',
+      'app-a/devices/device-0001/up/temperature',
+      'app-a/devices/device-0001/up/humidity',
+    ]);
+
+    // cayennelpp: TTN's built-in decoder, over a Cayenne LPP payload.
+    await setFormat({ payload_format: 'cayennelpp' });
+    const lpp = await uplinkWith();
+    const bytes = Buffer.from(String(lpp.uplink.payload_raw), 'base64');
+    expect([...bytes.subarray(0, 2)]).toEqual([0x01, 0x67]);
+    expect([...bytes.subarray(4, 6)]).toEqual([0x02, 0x68]);
+    expect(lpp.uplink.payload_fields).toEqual({
+      temperature_1: bytes.readInt16BE(2) / 10,
+      relative_humidity_2: bytes.readUInt8(6) / 2,
+    });
+    expect(lpp.topics).toEqual([
+      'app-a/devices/device-0001/up',
+      'app-a/devices/device-0001/up/temperature_1',
+      'app-a/devices/device-0001/up/relative_humidity_2',
+    ]);
+
+    // A seed may leave the decoder out.
+    const seeded = await control(sim, '/applications', {
+      owner: 'alice',
+      id: 'app-raw',
+      devices: 1,
+      payloadSettings: { payload_format: 'custom' },
+    });
+    const rawClient = await connect('app-raw', String(seeded.accessKey));
+    await rawClient.subscribeAsync('app-raw/devices/+/up/#');
+    const rawTopics: [string, Record<string, unknown>][] = [];
+    rawClient.on('message', (topic, payload) =>
+      rawTopics.push([topic, JSON.parse(payload.toString()) as Record<string, unknown>]),
+    );
+    await control(sim, '/uplinks', { appId: 'app-raw', count: 1 });
+    for (let i = 0; i < 40 && rawTopics.length === 0; i++) await sleep(25);
+    await sleep(50);
+    expect(rawTopics.map(([t]) => t)).toEqual(['app-raw/devices/device-0001/up']);
+    expect(rawTopics[0]?.[1]).not.toHaveProperty('payload_fields');
+    await expect(
+      control(sim, '/applications', {
+        owner: 'alice',
+        id: 'app-bad',
+        payloadSettings: { decoder: 42 },
+      }),
+    ).rejects.toThrow(/400/);
   });
 
   it('publishes a raw message on request, as it is, and refuses a wildcard topic', async () => {

@@ -243,6 +243,72 @@ describe('token endpoint', () => {
     expect((await exchangeCode(sim, f, code)).status).toBe(200);
   });
 
+  it('compares Basic client credentials as they are, and answers a malformed header 401 invalid_client', async () => {
+    const code = await codeFor();
+    const body = { grant_type: 'authorization_code', code, redirect_uri: CALLBACK };
+    // A client whose id and secret hold %-sequences and a lone %: taken as they are.
+    await control(sim, '/clients', {
+      id: 'pct%41-client',
+      secret: 'se%2Fcret%',
+      name: 'Percent',
+      redirectUris: [CALLBACK],
+      grants: ['password'],
+      scope: ['profile'],
+    });
+    await control(sim, '/clients', {
+      id: 'pctA-client',
+      secret: 'se/cret%',
+      name: 'Decoded twin',
+      redirectUris: [CALLBACK],
+      grants: ['password'],
+      scope: ['profile'],
+    });
+    const password = { grant_type: 'password', username: f.username, password: f.password };
+    const raw = await token(password, basic('pct%41-client', 'se%2Fcret%'));
+    expect(raw.status).toBe(200);
+    expect(decodeJwt(String((await json(raw)).access_token)).client).toBe('pct%41-client');
+    // Percent-decoding is not applied: the decoded form is another client's id, and the
+    // percent-encoded form of a secret is not the secret.
+    const decoded = await token(password, basic('pct%41-client', 'se/cret%'));
+    expect(decoded.status).toBe(401);
+    expect(await json(decoded)).toMatchObject({ error: 'invalid_client' });
+    const encoded = await token(password, basic('pctA-client', 'se%2Fcret%25'));
+    expect(encoded.status).toBe(401);
+
+    // A lone % was a URIError (500) when credentials were percent-decoded.
+    for (const header of [
+      basic('lone%', 'secret'),
+      basic(f.clientId, `${f.clientSecret}%`),
+      basic('%E0%A4%A', f.clientSecret),
+      'Basic %%%',
+      'Basic !!not base64!!',
+      `Basic ${Buffer.from('no-colon').toString('base64')}`,
+      'Basic ',
+      `Bearer ${Buffer.from(`${f.clientId}:${f.clientSecret}`).toString('base64')}`,
+    ]) {
+      const answer = await token(body, header);
+      expect(answer.status, header).toBe(401);
+      expect(answer.headers.get('www-authenticate')).toMatch(/^Basic/);
+      expect(await json(answer)).toMatchObject({ error: 'invalid_client' });
+    }
+    for (const header of [basic('lone%', 'secret'), 'Basic %%%']) {
+      const answer = await call(
+        'POST',
+        `${sim.accountUrl}/api/v2/applications/token`,
+        { grant_type: 'password', username: 'x', password: 'y' },
+        header,
+      );
+      expect(answer.status, header).toBe(401);
+      expect((await json(answer)).error).toBe('invalid_client');
+    }
+    // The request log carries the raw client id (and never the secret).
+    const logged = (await control(sim, '/requests?path=/users/token', undefined, 'GET'))
+      .requests as { clientId?: string }[];
+    expect(logged.map((r) => r.clientId)).toContain('lone%');
+    // None of the failed attempts spent the code.
+    expect((await exchangeCode(sim, f, code)).status).toBe(200);
+  });
+
   it('rotates refresh tokens and refuses the old one', async () => {
     const first = await userTokens(sim, f);
     const refreshed = await token({

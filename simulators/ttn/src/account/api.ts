@@ -159,8 +159,9 @@ export function accountApi(app: FastifyInstance, sim: Sim, prefix: string): void
   app.delete<{ Params: IdParams }>(`${prefix}/applications/:id`, async (request, reply) => {
     const { application, rights } = appWithRights(request);
     requireRight(rights, 'delete', application.id);
+    // Only the account server forgets it: as on TTN v2, the handler keeps its registration and
+    // devices until `DELETE /applications/{app_id}` on the handler unregisters it.
     state.deleteApplication(application.id);
-    state.unregisterHandlerApp(application.id);
     return reply.code(204).send();
   });
 

@@ -2,27 +2,29 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { authenticate, issueAppToken, issueUserToken, scopeCovered } from '../auth.js';
 import type { Sim } from '../context.js';
 import { OAuthError, SimError, forbidden } from '../errors.js';
-import { basicClientId } from '../requests.js';
+import { basicClientId, basicCredentials } from '../requests.js';
 import { randomToken, type OAuthClient, type User } from '../state.js';
 import { sameSecret } from './oauth.js';
 
 type Body = Record<string, unknown>;
 
 /**
- * Client authentication with `Authorization: Basic base64(client_id:client_secret)`.
- * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
+ * Client authentication with `Authorization: Basic base64(client_id:client_secret)`, as the
+ * TTN v2 reference describes it: id and secret are compared as they are, with no
+ * form-urlencoding undone (RFC 6749 §2.3.1 asks for it; TTN's wire format, which wins, does
+ * not). A missing or malformed header is a 401 `invalid_client`, never a 500.
  */
 function authenticateClient(sim: Sim, request: FastifyRequest): OAuthClient {
-  const header = request.headers.authorization;
+  const credentials = basicCredentials(request.headers.authorization);
   const fail = () => new OAuthError(401, 'invalid_client', 'client authentication failed');
-  if (!header || !/^basic /i.test(header)) throw fail();
-  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 0) throw fail();
-  const id = decodeURIComponent(decoded.slice(0, colon));
-  const secret = decodeURIComponent(decoded.slice(colon + 1));
-  const client = sim.state.clients.get(id);
-  if (!client || !client.accepted || client.rejected || !sameSecret(client.secret, secret)) {
+  if (!credentials) throw fail();
+  const client = sim.state.clients.get(credentials.id);
+  if (
+    !client ||
+    !client.accepted ||
+    client.rejected ||
+    !sameSecret(client.secret, credentials.secret)
+  ) {
     throw fail();
   }
   return client;

@@ -1,6 +1,7 @@
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { SimState, AppRight } from '../state.js';
+import { checkDownlink } from './downlink.js';
 
 /** What an MQTT connection authenticated as: an application and its access key's rights. */
 interface Session {
@@ -22,12 +23,21 @@ function authError(message: string, returnCode: 4 | 5): AuthenticateError {
 }
 
 const DOWN_TOPIC = /^([^/]+)\/devices\/([^/]+)\/down$/;
+const KEPT = 10_000;
+
+/** Appends to a list that keeps its last 10,000 entries. */
+function keepLast<T>(list: T[], entry: T): void {
+  list.push(entry);
+  if (list.length > KEPT) list.splice(0, list.length - KEPT);
+}
 
 /**
  * TTN's MQTT broker: username = application id, password = an access key of that
  * application with `messages:up:r`. A client subscribes only under `<AppID>/` and
- * publishes only downlinks `<AppID>/devices/<DevID>/down` (with `messages:down:w`);
- * downlinks are recorded in the state.
+ * publishes only downlinks `<AppID>/devices/<DevID>/down` (with `messages:down:w`).
+ * Valid downlinks are recorded in the state and announced on `…/events/down/scheduled`;
+ * invalid ones are dropped, recorded with the reason, and (when JSON) reported on
+ * `…/events/down/errors`.
  */
 export async function startBroker(state: SimState, host: string, port: number): Promise<Broker> {
   const sessions = new WeakMap<Client, Session>();
@@ -64,26 +74,42 @@ export async function startBroker(state: SimState, host: string, port: number): 
       if (!session.rights.includes('messages:down:w')) {
         return callback(new Error('the access key lacks messages:down:w'));
       }
-      const text = Buffer.from(packet.payload).toString('utf8');
-      let payload: unknown = text;
-      try {
-        payload = JSON.parse(text);
-      } catch {
-        // keep the raw text
+      const devId = match[2] ?? '';
+      const check = checkDownlink(state, session.appId, devId, Buffer.from(packet.payload));
+      const time = new Date().toISOString();
+      if (!check.ok) {
+        // TTN's handler dropped a bad downlink; one that was JSON it reported on the device's
+        // downlink error topic. The simulator also keeps it for `GET /_sim/downlinks/rejected`.
+        keepLast(state.rejectedDownlinks, {
+          appId: session.appId,
+          devId,
+          topic: packet.topic,
+          payload: check.payload,
+          time,
+          reason: check.reason,
+        });
+        // The broker takes the message either way (TTN's did: the handler behind it judged it).
+        callback(null);
+        if (check.parsed) {
+          setImmediate(() =>
+            publish(`${session.appId}/devices/${devId}/events/down/errors`, {
+              error: check.reason,
+            }),
+          );
+        }
+        return;
       }
-      state.downlinks.push({
+      keepLast(state.downlinks, {
         appId: session.appId,
-        devId: match[2] ?? '',
+        devId,
         topic: packet.topic,
-        payload,
-        time: new Date().toISOString(),
+        payload: check.payload,
+        time,
       });
-      if (state.downlinks.length > 10_000)
-        state.downlinks.splice(0, state.downlinks.length - 10_000);
       callback(null);
       // TTN announced the downlink as scheduled on the device's event topic.
       setImmediate(() =>
-        publish(`${session.appId}/devices/${match[2] ?? ''}/events/down/scheduled`, payload),
+        publish(`${session.appId}/devices/${devId}/events/down/scheduled`, check.payload),
       );
     },
   });

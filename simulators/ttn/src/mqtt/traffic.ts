@@ -1,6 +1,6 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { SimError, notFound } from '../errors.js';
-import { randomHex, type Device, type SimState } from '../state.js';
+import { randomHex, type Device, type PayloadSettings, type SimState } from '../state.js';
 
 export interface UplinkJobInput {
   appId: string;
@@ -36,11 +36,44 @@ function round(value: number, digits: number): number {
 }
 
 /**
- * A TTN v2 uplink message for a device: the next frame counter, a 3-byte payload
- * (temperature in 0.01 °C, signed 16 bit; humidity in %) and its decoded fields,
- * radio metadata and one or two gateways.
+ * The payload of a reading as the application's payload format has it, and the fields its
+ * decoder makes of it; no fields when the application has no decoder (TTN v2 then left
+ * `payload_fields` out).
+ *
+ * - `custom` with a decoder: the simulator's 3 bytes (temperature in 0.01 °C, signed 16 bit;
+ *   humidity in %) and `{temperature, humidity}`. The decoder's source is stored, never run.
+ * - `cayennelpp`: Cayenne LPP (channel 1 temperature, 0.1 °C; channel 2 relative humidity,
+ *   0.5 %) and TTN's field names for it, `{temperature_1, relative_humidity_2}`.
+ * - otherwise (`custom` without a decoder, or a format TTN did not know): the 3 bytes alone.
  */
-export function buildUplink(device: Device, port: number) {
+export function encodeReading(
+  settings: PayloadSettings,
+  temperature: number,
+  humidity: number,
+): { bytes: Buffer; fields?: Record<string, number> } {
+  if (settings.payload_format === 'cayennelpp') {
+    const tenths = Math.round(temperature * 10);
+    const bytes = Buffer.from([0x01, 0x67, 0, 0, 0x02, 0x68, Math.round(humidity * 2)]);
+    bytes.writeInt16BE(tenths, 2);
+    return { bytes, fields: { temperature_1: tenths / 10, relative_humidity_2: humidity } };
+  }
+  const bytes = Buffer.alloc(3);
+  bytes.writeInt16BE(Math.round(temperature * 100), 0);
+  bytes.writeUInt8(humidity, 2);
+  if (hasCustomDecoder(settings)) return { bytes, fields: { temperature, humidity } };
+  return { bytes };
+}
+
+export function hasCustomDecoder(settings: PayloadSettings): boolean {
+  return settings.payload_format === 'custom' && settings.decoder.trim() !== '';
+}
+
+/**
+ * A TTN v2 uplink message for a device: the next frame counter, a reading (temperature and
+ * humidity) encoded as the application's payload format says, its decoded fields when the
+ * application has a decoder, radio metadata and one or two gateways.
+ */
+export function buildUplink(device: Device, port: number, settings: PayloadSettings) {
   const lw = device.lorawan_device;
   const counter = lw.f_cnt_up;
   lw.f_cnt_up = lw.uses32_bit_f_cnt ? (counter + 1) % 2 ** 32 : (counter + 1) % 2 ** 16;
@@ -48,9 +81,7 @@ export function buildUplink(device: Device, port: number) {
   lw.last_seen = now.toISOString();
   const temperature = round(15 + Math.random() * 10, 2);
   const humidity = randomInt(30, 80);
-  const bytes = Buffer.alloc(3);
-  bytes.writeInt16BE(Math.round(temperature * 100), 0);
-  bytes.writeUInt8(humidity, 2);
+  const { bytes, fields } = encodeReading(settings, temperature, humidity);
   const sf = randomInt(7, 13);
   const lat = device.latitude || 52.3731;
   const lon = device.longitude || 4.8922;
@@ -75,7 +106,7 @@ export function buildUplink(device: Device, port: number) {
     is_retry: false,
     confirmed: false,
     payload_raw: bytes.toString('base64'),
-    payload_fields: { temperature, humidity },
+    ...(fields ? { payload_fields: fields } : {}),
     metadata: {
       time: now.toISOString(),
       frequency: FREQUENCIES[randomInt(0, FREQUENCIES.length)],
@@ -180,9 +211,10 @@ export class Traffic {
         },
       });
     }
-    const uplink = buildUplink(device, job.port);
+    const uplink = buildUplink(device, job.port, happ.settings);
     publish(`${base}/up`, uplink);
-    for (const [field, value] of Object.entries(uplink.payload_fields)) {
+    // One topic per decoded field, only when there are decoded fields.
+    for (const [field, value] of Object.entries(uplink.payload_fields ?? {})) {
       publish(`${base}/up/${field}`, value);
     }
     return true;
