@@ -4,9 +4,10 @@
  * view, device last-seen, a refused key, and downlinks reaching the simulator.
  */
 import { createHmac } from 'node:crypto';
-import net from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accessKeyAad } from '../src/applications/device-fields.js';
+import { ACCESS_CHECK_MS } from '../src/uplinks/live.js';
 import {
   createTenant,
   problemOf,
@@ -233,8 +234,14 @@ describe.each(DIALECTS)('uplinks (%s)', (dialect) => {
     expect(problemOf(secretRes)).toMatchObject({ status: 403, code: 'forbidden' });
   });
 
+  /** The app's address over real HTTP (the live view is a stream), listening from the first call. */
+  const listening = async () =>
+    t.app.server.listening
+      ? `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`
+      : t.app.listen({ host: '127.0.0.1', port: 0 });
+
   it('streams new uplinks to a live view (Server-Sent Events)', async () => {
-    const address = await t.app.listen({ host: '127.0.0.1', port: 0 });
+    const address = await listening();
     const controller = new AbortController();
     const res = await fetch(`${address}/api/applications/${weather.applicationId}/uplinks/live`, {
       headers: { authorization: `Bearer ${member.token}` },
@@ -272,6 +279,39 @@ describe.each(DIALECTS)('uplinks (%s)', (dialect) => {
       'device-0007',
     ]);
     expect(events()[0]).toContain(`id: ${docs[0]!.id}`);
+  });
+
+  it('ends a live view once its credential no longer holds', async () => {
+    const address = await listening();
+    const created = await t.request('POST', '/api/api-keys', {
+      token: member.token,
+      body: { name: 'wall screen' },
+    });
+    const { apiKey, key } = created.json() as { apiKey: { id: string }; key: string };
+    const res = await fetch(`${address}/api/applications/${weather.applicationId}/uplinks/live`, {
+      headers: { authorization: `Bearer ${key}` },
+      signal: AbortSignal.timeout(20_000),
+    });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    let text = '';
+    while (!text.includes(': live')) text += new TextDecoder().decode((await reader.read()).value);
+
+    const revoked = await t.request('DELETE', `/api/api-keys/${apiKey.id}`, {
+      token: member.token,
+    });
+    expect(revoked.statusCode).toBe(204);
+    // Within one access check (5 s) the server ends the stream.
+    const started = Date.now();
+    for (;;) {
+      const { done } = await reader.read();
+      if (done) break;
+    }
+    expect(Date.now() - started).toBeLessThan(ACCESS_CHECK_MS + 2_000);
+    const again = await fetch(`${address}/api/applications/${weather.applicationId}/uplinks/live`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    expect(again.status).toBe(401);
   });
 
   it('test-sends a signed document marked as a test, and reports a failing endpoint', async () => {

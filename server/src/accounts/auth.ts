@@ -25,6 +25,11 @@ declare module 'fastify' {
     /** Resolves the caller into `request.principal`, or answers 401. */
     authenticate: AuthHook;
     /**
+     * The principal the request's credential stands for now, or undefined once it no longer
+     * does (signed out, expired, user deleted): for responses that outlive their request.
+     */
+    principalNow: (request: FastifyRequest) => Promise<Principal | undefined>;
+    /**
      * Recently resolved credentials. Routes that end sessions or change users, organizations
      * or API keys clear it, so the change holds at once in this process.
      */
@@ -58,19 +63,28 @@ async function authPlugin(app: FastifyInstance): Promise<void> {
   const cache = new PrincipalCache(app.config.authCacheMs);
   app.decorate('principalCache', cache);
 
+  const principalFor = async (token: string): Promise<Principal | undefined> => {
+    const tokenHash = hashToken(token);
+    const cached = cache.get(tokenHash);
+    if (cached !== undefined) return cached;
+    const found = await authenticateToken(app.db, token, tokenHash);
+    if (found === undefined) return undefined;
+    cache.set(tokenHash, found.principal, found.expiresAt);
+    return found.principal;
+  };
+
   app.decorate('authenticate', async (request: FastifyRequest) => {
     const token = credentialOf(request);
     if (token === undefined) throw unauthorized();
     if (token === '') throw unauthorized(ENDED);
-    const tokenHash = hashToken(token);
-    let principal = cache.get(tokenHash);
-    if (principal === undefined) {
-      const found = await authenticateToken(app.db, token, tokenHash);
-      if (found === undefined) throw unauthorized(ENDED);
-      cache.set(tokenHash, found.principal, found.expiresAt);
-      principal = found.principal;
-    }
+    const principal = await principalFor(token);
+    if (principal === undefined) throw unauthorized(ENDED);
     request.principal = principal;
+  });
+
+  app.decorate('principalNow', async (request: FastifyRequest) => {
+    const token = credentialOf(request);
+    return token ? principalFor(token) : undefined;
   });
 
   app.decorate('requireOrgAdmin', async (request: FastifyRequest) => {

@@ -13,17 +13,28 @@ import { uplinksAfter } from './uplinks.repository.js';
 const POLL_MS = 1_000;
 const LOOK_BACK_MS = 5_000;
 const HEARTBEAT_MS = 15_000;
+/**
+ * How often a stream asks whether its client may still see the application: a stream outlives
+ * its request, and signing out, a deleted user or a deleted application must end it.
+ */
+export const ACCESS_CHECK_MS = 5_000;
 const PAGE = 500;
 
 export const STORED_EVENT = 'stored';
 
 export interface LiveSink {
   write(chunk: string): void;
+  end(): void;
   onClose(listener: () => void): void;
 }
 
 export async function streamUplinks(
-  deps: { db: Db; bus: EventEmitter },
+  deps: {
+    db: Db;
+    bus: EventEmitter;
+    /** False once the client may no longer see the application; a failed check keeps the stream. */
+    stillAllowed: () => Promise<boolean>;
+  },
   applicationId: string,
   sink: LiveSink,
 ): Promise<void> {
@@ -75,10 +86,21 @@ export async function streamUplinks(
   deps.bus.on(STORED_EVENT, onStored);
   const poll = setInterval(() => void tick(true).catch(() => undefined), POLL_MS);
   const heartbeat = setInterval(() => sink.write(': ping\n\n'), HEARTBEAT_MS);
+  const access = setInterval(
+    () =>
+      void deps.stillAllowed().then(
+        (allowed) => {
+          if (!allowed && !closed) sink.end();
+        },
+        () => undefined,
+      ),
+    ACCESS_CHECK_MS,
+  );
   sink.onClose(() => {
     closed = true;
     deps.bus.off(STORED_EVENT, onStored);
     clearInterval(poll);
     clearInterval(heartbeat);
+    clearInterval(access);
   });
 }

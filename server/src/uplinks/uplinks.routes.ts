@@ -23,6 +23,7 @@ import {
   UplinkEntrySchema,
 } from './uplinks.schemas.js';
 import {
+  canSeeApplication,
   deliveryStatus,
   listApplicationUplinks,
   listDeviceUplinks,
@@ -117,8 +118,13 @@ export const uplinksRoutes: FastifyPluginAsyncTypebox<{
       });
       liveStreams.add(raw);
       raw.once('close', () => liveStreams.delete(raw));
-      await streamUplinks({ db: deps.db, bus }, application.id, {
+      const stillAllowed = async () => {
+        const principal = await app.principalNow(request);
+        return principal !== undefined && canSeeApplication(deps, principal, application.id);
+      };
+      await streamUplinks({ db: deps.db, bus, stillAllowed }, application.id, {
         write: (chunk) => void raw.write(chunk),
+        end: () => raw.end(),
         onClose: (listener) => raw.once('close', listener),
       });
     },

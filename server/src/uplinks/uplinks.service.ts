@@ -60,6 +60,15 @@ export async function requireApplication(
   return app;
 }
 
+/** Whether the actor may (still) see the application: a live stream asks while it runs. */
+export async function canSeeApplication(
+  deps: Pick<UplinkServiceDeps, 'db'>,
+  actor: Principal,
+  id: string,
+): Promise<boolean> {
+  return (await findApplication(deps.db, actor.user.organizationId, id)) !== undefined;
+}
+
 function toEntry(row: UplinkListRow): UplinkEntry {
   return {
     id: row.id,
