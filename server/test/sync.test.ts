@@ -207,6 +207,51 @@ describe.each(DIALECTS)('pushing to TTN (%s)', (dialect) => {
     await whenSynced(app.id, 1);
   });
 
+  it('parks an edit the network refuses as invalid (400) until a retry, instead of retrying it', async () => {
+    const app = await appWithDevices('Refused', 1, '70B3D57ED00035');
+    await api('POST', `/api/applications/${app.id}/links`, { networkId });
+    const link = await whenSynced(app.id, 1);
+
+    const fault = (await ttn.control('/faults', {
+      path: '/applications/*/devices/**',
+      server: 'handler',
+      status: 400,
+    })) as { id: number };
+    const device = app.devices[0]!;
+    await api('PATCH', `/api/applications/${app.id}/devices/${device.id}`, {
+      appKey: 'CDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCD',
+    });
+    const parked = await eventually(async () => {
+      const [l] = await links(app.id);
+      return l?.devices.error === 1 ? l : undefined;
+    });
+    // No next attempt: sending it again unchanged would be refused again.
+    expect(parked.nextAttemptAt).toBeNull();
+    const tasks = await t.db
+      .selectFrom('sync_tasks')
+      .select(['state', 'attempts'])
+      .where('device_id', '=', device.id)
+      .execute();
+    expect(tasks).toEqual([{ state: 'failed', attempts: 1 }]);
+    const hits = async () =>
+      (
+        (await ttn.control('/faults', undefined, 'GET')) as {
+          faults: { id: number; hits: number }[];
+        }
+      ).faults.find((f) => f.id === fault.id)!.hits;
+    const before = await hits();
+    await new Promise((resolve) => setTimeout(resolve, 1_500)); // past the first backoff (~1 s)
+    expect(await hits()).toBe(before);
+
+    await ttn.control('/faults', undefined, 'DELETE');
+    await api('POST', `/api/applications/${app.id}/links/${link.id}/retry`);
+    await eventually(async () => {
+      const d = (await alice.devices(link.remoteId))?.[0];
+      return d?.lorawan_device.app_key === 'CDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCD' ? d : undefined;
+    });
+    await whenSynced(app.id, 1);
+  });
+
   it('retries at once on request, and recovers from a rate limit', async () => {
     const app = await appWithDevices('Limited', 1, '70B3D57ED00040');
     await ttn.control('/faults', {

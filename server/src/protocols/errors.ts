@@ -8,6 +8,7 @@ export type ProtocolErrorCode =
   | 'network_not_found'
   | 'network_conflict'
   | 'network_rate_limited'
+  | 'network_rejected'
   | 'network_unavailable';
 
 export class ProtocolError extends Error {
@@ -55,6 +56,19 @@ export class RateLimited extends ProtocolError {
     options?: { cause?: unknown },
   ) {
     super('network_rate_limited', message, options);
+  }
+}
+
+/**
+ * The network refused the request itself (a 4xx other than the ones above, e.g. 400): sending
+ * it again unchanged cannot succeed.
+ */
+export class Rejected extends ProtocolError {
+  constructor(
+    message = 'The network refused the request as invalid',
+    options?: { cause?: unknown },
+  ) {
+    super('network_rejected', message, options);
   }
 }
 

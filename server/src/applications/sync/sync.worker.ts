@@ -8,13 +8,19 @@ import type { FastifyBaseLogger } from 'fastify';
 import { isoIn, nowIso } from '../../clock.js';
 import { AppError } from '../../http/problem.js';
 import { VaultError } from '../../oauth/token-vault.js';
-import { ProtocolError, RateLimited } from '../../protocols/errors.js';
+import { ProtocolError, RateLimited, Rejected } from '../../protocols/errors.js';
 import { loopWorker, type BackgroundWorker } from '../../workers/worker.js';
 import { updateApplicationLink, updateDeviceLink } from '../links.repository.js';
 import { networkContext, type NetworkCallDeps } from '../network-context.js';
 import { PermanentSyncError, runTask } from './push.js';
 import type { SyncTaskRow } from './sync.table.js';
-import { claimDueTasks, deleteTask, releaseTasks, rescheduleTask } from './tasks.repository.js';
+import {
+  claimDueTasks,
+  deleteTask,
+  releaseTasks,
+  renewTask,
+  rescheduleTask,
+} from './tasks.repository.js';
 
 /** Tasks claimed per round; they run one after the other (TTN limits requests per application). */
 const BATCH = 20;
@@ -38,7 +44,8 @@ export interface SyncWorkerDeps extends NetworkCallDeps {
 export function syncWorker(deps: SyncWorkerDeps): BackgroundWorker {
   return loopWorker('sync', { idleMs: IDLE_MS, log: deps.log }, async (signal) => {
     const now = nowIso();
-    const tasks = await claimDueTasks(deps.db, deps.dialect, now, isoIn(LEASE_MS), BATCH);
+    const claimLease = isoIn(LEASE_MS);
+    const tasks = await claimDueTasks(deps.db, deps.dialect, now, claimLease, BATCH);
     // A network that rate-limits gets no more calls this round: its other tasks wait untried.
     const slowDown = new Map<string, string>();
     const postponed = new Map<string, string[]>();
@@ -48,12 +55,16 @@ export function syncWorker(deps: SyncWorkerDeps): BackgroundWorker {
         postponed.set(until, [...(postponed.get(until) ?? []), task.id]);
         continue;
       }
-      const error = await attempt(deps, task);
+      // Its lease counts from now: the tasks before it may have taken long (a hanging network).
+      const lease = await renewTask(deps.db, task, isoIn(LEASE_MS));
+      if (lease === undefined) continue; // taken over meanwhile, or dropped
+      const error = await attempt(deps, { ...task, lease_until: lease });
       if (error instanceof RateLimited) {
         slowDown.set(task.network_id, isoIn(Math.max(1, error.retryAfter ?? 1) * 1000));
       }
     }
-    for (const [until, ids] of postponed) await releaseTasks(deps.db, ids, until, nowIso());
+    for (const [until, ids] of postponed)
+      await releaseTasks(deps.db, ids, claimLease, until, nowIso());
     return { more: tasks.length === BATCH };
   });
 }
@@ -63,7 +74,7 @@ async function attempt(deps: SyncWorkerDeps, task: SyncTaskRow): Promise<unknown
   try {
     const { protocol, ctx } = await networkContext(deps, task.network_id);
     await runTask(deps, protocol, ctx, task);
-    await deleteTask(deps.db, task.id);
+    await deleteTask(deps.db, task);
     return undefined;
   } catch (error) {
     await fail(deps, task, error);
@@ -85,7 +96,8 @@ function describe(error: unknown): string {
 }
 
 async function fail(deps: SyncWorkerDeps, task: SyncTaskRow, error: unknown): Promise<void> {
-  const permanent = error instanceof PermanentSyncError;
+  // A request the network refused as invalid would be refused again: parked until a retry.
+  const permanent = error instanceof PermanentSyncError || error instanceof Rejected;
   const message = describe(error);
   let wait = backoffMs(task.attempts);
   if (error instanceof RateLimited && error.retryAfter !== undefined) {
@@ -104,12 +116,13 @@ async function fail(deps: SyncWorkerDeps, task: SyncTaskRow, error: unknown): Pr
     );
   }
   await deps.db.transaction().execute(async (trx) => {
-    await rescheduleTask(trx, task.id, {
+    const held = await rescheduleTask(trx, task, {
       state: permanent ? 'failed' : 'queued',
       nextAttemptAt: isoIn(wait),
       lastError: message,
       now,
     });
+    if (!held) return; // another worker holds it now, and tells its outcome
     const state = {
       state: 'error' as const,
       last_error: message,

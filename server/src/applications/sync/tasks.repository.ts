@@ -1,9 +1,14 @@
 /**
  * The push outbox. Claiming is the delicate part: several server processes may run the sync
- * worker against one PostgreSQL, so a task is taken with `FOR UPDATE SKIP LOCKED` and a lease
- * in one statement; on SQLite (one process, serialized writes) the same UPDATE … RETURNING is
- * atomic on its own. A lease that expires (its worker died) makes the task claimable again.
+ * worker against one PostgreSQL. A claim takes due tasks with a lease, leaving out every
+ * application link that has a task running (leased) anywhere: the tasks of one application run
+ * one at a time, in order, so an older update never lands after a newer one or after a delete.
+ * For that check to hold, claims run one at a time (a transaction-scoped advisory lock on
+ * PostgreSQL; SQLite's write transactions are serial anyway). A lease that expires (its worker
+ * died) makes the task claimable again; a worker then acts on a task only while it still holds
+ * the lease it was given (`lease_until` is the claim's token).
  */
+import { sql } from 'kysely';
 import { compileInsert } from '../../db/compiled.js';
 import type { Db } from '../../db/database.js';
 import type { SyncTaskKind, SyncTaskRow } from './sync.table.js';
@@ -48,6 +53,9 @@ export async function dropReplacedTasks(
     .execute();
 }
 
+/** Any fixed number: the key of the advisory lock that makes claims take turns. */
+const CLAIM_LOCK_KEY = 7_305_118_215;
+
 export async function claimDueTasks(
   db: Db,
   dialect: 'sqlite' | 'postgres',
@@ -55,35 +63,79 @@ export async function claimDueTasks(
   leaseUntil: string,
   limit: number,
 ): Promise<SyncTaskRow[]> {
-  return db
+  return db.transaction().execute(async (trx) => {
+    if (dialect === 'postgres')
+      await sql`select pg_advisory_xact_lock(${CLAIM_LOCK_KEY})`.execute(trx);
+    return trx
+      .updateTable('sync_tasks')
+      .set((eb) => ({ lease_until: leaseUntil, attempts: eb('attempts', '+', 1), updated_at: now }))
+      .where('id', 'in', (eb) =>
+        eb
+          .selectFrom('sync_tasks as due')
+          .select('due.id')
+          .where('due.state', '=', 'queued')
+          .where('due.next_attempt_at', '<=', now)
+          .where((w) => w.or([w('due.lease_until', 'is', null), w('due.lease_until', '<', now)]))
+          .where(({ not, exists, selectFrom }) =>
+            not(
+              exists(
+                selectFrom('sync_tasks as running')
+                  .select('running.id')
+                  .whereRef('running.application_link_id', '=', 'due.application_link_id')
+                  .where('running.lease_until', '>=', now),
+              ),
+            ),
+          )
+          .orderBy('due.next_attempt_at')
+          .orderBy('due.created_at')
+          .limit(limit),
+      )
+      .returningAll()
+      .execute();
+  });
+}
+
+/**
+ * A claimed task's lease, renewed as it starts (a batch may wait long for its turn); undefined
+ * when the task is no longer this worker's (its lease ran out and another took it, or it was
+ * dropped).
+ */
+export async function renewTask(
+  db: Db,
+  task: Pick<SyncTaskRow, 'id' | 'lease_until'>,
+  leaseUntil: string,
+): Promise<string | undefined> {
+  const result = await db
     .updateTable('sync_tasks')
-    .set((eb) => ({ lease_until: leaseUntil, attempts: eb('attempts', '+', 1), updated_at: now }))
-    .where('id', 'in', (eb) =>
-      eb
-        .selectFrom('sync_tasks')
-        .select('id')
-        .where('state', '=', 'queued')
-        .where('next_attempt_at', '<=', now)
-        .where((w) => w.or([w('lease_until', 'is', null), w('lease_until', '<', now)]))
-        .orderBy('next_attempt_at')
-        .limit(limit)
-        .$if(dialect === 'postgres', (q) => q.forUpdate().skipLocked()),
-    )
-    .returningAll()
+    .set({ lease_until: leaseUntil })
+    .where('id', '=', task.id)
+    .where('lease_until', '=', task.lease_until)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n ? leaseUntil : undefined;
+}
+
+/** Done: removed, if this worker still holds it. */
+export async function deleteTask(
+  db: Db,
+  task: Pick<SyncTaskRow, 'id' | 'lease_until'>,
+): Promise<void> {
+  await db
+    .deleteFrom('sync_tasks')
+    .where('id', '=', task.id)
+    .where('lease_until', '=', task.lease_until)
     .execute();
 }
 
-export async function deleteTask(db: Db, id: string): Promise<void> {
-  await db.deleteFrom('sync_tasks').where('id', '=', id).execute();
-}
-
-/** After a failure: back in the queue at `nextAttemptAt`, or parked (`failed`) until a retry. */
+/**
+ * After a failure: back in the queue at `nextAttemptAt`, or parked (`failed`) until a retry.
+ * False when the task is no longer this worker's: its outcome is then the new holder's to tell.
+ */
 export async function rescheduleTask(
   db: Db,
-  id: string,
+  task: Pick<SyncTaskRow, 'id' | 'lease_until'>,
   change: { state: 'queued' | 'failed'; nextAttemptAt: string; lastError: string; now: string },
-): Promise<void> {
-  await db
+): Promise<boolean> {
+  const result = await db
     .updateTable('sync_tasks')
     .set({
       state: change.state,
@@ -92,8 +144,10 @@ export async function rescheduleTask(
       lease_until: null,
       updated_at: change.now,
     })
-    .where('id', '=', id)
-    .execute();
+    .where('id', '=', task.id)
+    .where('lease_until', '=', task.lease_until)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
 }
 
 /** Retry now: every task of the application link, failed or waiting for its backoff. */
@@ -157,11 +211,13 @@ export async function dropTasksOf(
 
 /**
  * Hands claimed tasks back untried (the worker stops, or their network asked to slow down):
- * no attempt is counted, and they are due again at `nextAttemptAt`.
+ * no attempt is counted, and they are due again at `nextAttemptAt`. Only those still held
+ * under the claim's lease `leaseUntil`.
  */
 export async function releaseTasks(
   db: Db,
   ids: readonly string[],
+  leaseUntil: string,
   nextAttemptAt: string,
   now: string,
 ): Promise<void> {
@@ -175,5 +231,6 @@ export async function releaseTasks(
       updated_at: now,
     }))
     .where('id', 'in', ids)
+    .where('lease_until', '=', leaseUntil)
     .execute();
 }

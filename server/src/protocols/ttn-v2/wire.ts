@@ -9,6 +9,7 @@ import {
   NotFound,
   ProtocolError,
   RateLimited,
+  Rejected,
   Unauthorized,
   Unavailable,
 } from '../errors.js';
@@ -76,6 +77,8 @@ export function errorForStatus(
     const seconds = retryAfter === null ? Number.NaN : Number(retryAfter);
     return new RateLimited(Number.isFinite(seconds) ? seconds : undefined, message);
   }
+  // 408 (timed out) may well succeed when asked again; the other 4xx would not.
+  if (status >= 400 && status < 500 && status !== 408) return new Rejected(message);
   return new Unavailable(message);
 }
 
