@@ -21,7 +21,7 @@ import {
   devicesWritten,
   type DevicesDeps,
 } from './devices.service.js';
-import { listLinksOfApplication } from './links.repository.js';
+import { lockLinksOfApplication } from './links.repository.js';
 
 /** Rows per request: an import is a request, and a request must stay short. */
 export const MAX_IMPORT_ROWS = 10_000;
@@ -146,7 +146,7 @@ export async function importDevices(
   });
   try {
     await deps.db.transaction().execute(async (trx) => {
-      const links = await listLinksOfApplication(trx, application.id);
+      const links = await lockLinksOfApplication(trx, application.id);
       await addDevices(
         trx,
         application.organization_id,

@@ -36,7 +36,7 @@ import {
 import {
   insertDeviceLinks,
   listDeviceLinksOfDevice,
-  listLinksOfApplication,
+  lockLinksOfApplication,
   markDeviceLinksPending,
 } from './links.repository.js';
 import { queueNewTasks, queueTask } from './sync/enqueue.js';
@@ -226,7 +226,7 @@ export async function createDevice(
         trx,
         application.organization_id,
         [row],
-        await listLinksOfApplication(trx, application.id),
+        await lockLinksOfApplication(trx, application.id),
         now,
       );
     });

@@ -1,5 +1,5 @@
 import { compileInsert } from '../db/compiled.js';
-import type { Db } from '../db/database.js';
+import { sqliteConnectionOf, type Db } from '../db/database.js';
 import { toCount } from '../db/paging.js';
 import type {
   ApplicationLinkRow,
@@ -35,6 +35,27 @@ export async function findLinkByRemote(
     .where('network_id', '=', networkId)
     .where('remote_id', '=', remoteId)
     .executeTakeFirst();
+}
+
+/**
+ * The links of an application, for a transaction that adds devices to it or links it: the
+ * application's row stays locked until the transaction ends (PostgreSQL; SQLite's write
+ * transactions are serial anyway). Devices added and a link created at the same time would
+ * otherwise each miss the other, leaving devices never pushed to that network.
+ */
+export async function lockLinksOfApplication(
+  trx: Db,
+  applicationId: string,
+): Promise<ApplicationLinkRow[]> {
+  if (sqliteConnectionOf(trx) === undefined) {
+    await trx
+      .selectFrom('applications')
+      .select('id')
+      .where('id', '=', applicationId)
+      .forUpdate()
+      .execute();
+  }
+  return listLinksOfApplication(trx, applicationId);
 }
 
 export async function listLinksOfApplication(

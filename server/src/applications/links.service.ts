@@ -21,6 +21,7 @@ import {
   insertApplicationLink,
   insertDeviceLinks,
   listLinksOfApplication,
+  lockLinksOfApplication,
   listLinksOfNetwork,
 } from './links.repository.js';
 import { queueTask } from './sync/enqueue.js';
@@ -126,6 +127,7 @@ export async function linkApplication(
   };
   try {
     await db.transaction().execute(async (trx) => {
+      await lockLinksOfApplication(trx, application.id);
       await insertApplicationLink(trx, link);
       const devices = await listDeviceEuisOfApplication(trx, application.id);
       await insertDeviceLinks(
