@@ -178,6 +178,32 @@ describe.each(DIALECTS)('delivery (%s)', (dialect) => {
     hanging.endpoint.respond = () => 200;
   });
 
+  it("keeps delivering to others while one application's reporting secret cannot be opened", async () => {
+    const good = await setUp('acme-fine');
+    const broken = await setUp('acme-unkeyed');
+    // Sealed with a key this server does not have (a key ring changed without it).
+    await t.db
+      .updateTable('applications')
+      .set({ reporting_secret_sealed: 'v1.gone.AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAA' })
+      .where('id', '=', broken.app.applicationId)
+      .execute();
+    await Promise.all(
+      ['acme-fine', 'acme-unkeyed'].map((appId) =>
+        ttn.control('/uplinks', { appId, count: 50, perSecond: 200 }),
+      ),
+    );
+    await waitFor(() => uniqueKeys(good.endpoint).size === 50, 10_000, 'the 50 good ones');
+    await waitFor(
+      async () => (await status(broken.app.applicationId)).endpoint.lastError !== null,
+      5_000,
+      'the broken application to fail',
+    );
+    const failed = await status(broken.app.applicationId);
+    expect(failed.endpoint.lastError).toContain('The reporting secret cannot be used');
+    expect(failed.endpoint.lastError).toContain('key id gone');
+    expect(broken.endpoint.received).toHaveLength(0);
+  });
+
   it('dead-letters deliveries that fail past the retry period, and redelivers them on request', async () => {
     const { app, endpoint } = await setUp('acme-dead');
     endpoint.respond = () => 500;

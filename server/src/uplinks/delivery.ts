@@ -18,7 +18,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { nowIso } from '../clock.js';
 import type { UplinksConfig } from '../config.js';
-import type { SecretBox } from '../crypto/secret-box.js';
+import { SecretBoxError, type SecretBox } from '../crypto/secret-box.js';
 import type { PgNotifications } from '../db/pg-notifications.js';
 import type { BackgroundWorker } from '../workers/worker.js';
 import { postDocument, requestLimitMs, type PostOutcome } from './post-document.js';
@@ -102,6 +102,8 @@ interface FailedOutcome {
 interface Target {
   url: string | null;
   secret: string | null;
+  /** Why the application's deliveries cannot be sent (its secret does not open), if so. */
+  problem?: string;
   loadedAt: number;
 }
 
@@ -531,14 +533,20 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
 
   private async readTargets(applicationIds: string[]): Promise<void> {
     for (const row of await this.deps.storage.run('findDeliveryTargets', applicationIds)) {
-      this.targets.set(row.id, {
-        url: row.reporting_url,
-        secret:
-          row.reporting_secret_sealed === null
-            ? null
-            : this.deps.secretBox.open(row.reporting_secret_sealed, reportingSecretAad(row.id)),
-        loadedAt: Date.now(),
-      });
+      const target: Target = { url: row.reporting_url, secret: null, loadedAt: Date.now() };
+      try {
+        if (row.reporting_secret_sealed !== null)
+          target.secret = this.deps.secretBox.open(
+            row.reporting_secret_sealed,
+            reportingSecretAad(row.id),
+          );
+      } catch (error) {
+        // One application's secret (e.g. sealed with a key no longer configured) must not hold
+        // up the others' deliveries: its own fail, with the reason, and are retried.
+        if (!(error instanceof SecretBoxError)) throw error;
+        target.problem = `The reporting secret cannot be used: ${error.message}`;
+      }
+      this.targets.set(row.id, target);
     }
   }
 
@@ -549,20 +557,21 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
    */
   private async deliver({ delivery, body }: HeldDelivery): Promise<void> {
     const target = this.targets.get(delivery.application_id);
+    const url = target?.problem === undefined ? target?.url : null;
     const outcome: PostOutcome =
-      target?.url == null
+      url == null
         ? {
             ok: false,
             status: null,
-            error: 'The application has no reporting URL',
+            error: target?.problem ?? 'The application has no reporting URL',
             endpointFailure: true,
             durationMs: 0,
           }
         : await postDocument(
-            target.url,
+            url,
             body,
             delivery.uplink_id,
-            target.secret,
+            target!.secret,
             this.deps.config.deliveryTimeoutMs,
           );
     if (outcome.ok) {
