@@ -167,6 +167,7 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
   /** Deliveries let go of when their endpoint failed: their claims end at its backoff. */
   private readonly dropped = new Map<string, string[]>();
   private recordTimer: NodeJS.Timeout | undefined;
+  private renewing: Promise<void> | undefined;
   private recording: Promise<void> | undefined;
   private readonly isFailing = (applicationId: string) => this.failing.has(applicationId);
 
@@ -184,7 +185,11 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
     if (this.running) return;
     this.controller = new AbortController();
     this.running = this.loop(this.controller.signal);
-    this.renewTimer = setInterval(() => void this.renewClaims(), RENEW_EVERY_MS);
+    // One renewal at a time: under load one may take longer than the interval, and piling
+    // more onto the database would only slow them all.
+    this.renewTimer = setInterval(() => {
+      this.renewing ??= this.renewClaims().finally(() => (this.renewing = undefined));
+    }, RENEW_EVERY_MS);
     this.renewTimer.unref();
   }
 

@@ -77,30 +77,33 @@ export async function streamUplinks(
     }
   };
 
-  // What was stored just before the client connected is in its first page already.
-  await tick(false);
-  sink.write(': live\n\n');
+  // Listened for first: a client may leave while the first page is read.
+  const timers: NodeJS.Timeout[] = [];
   const onStored = (applicationIds: Set<string>) => {
     if (applicationIds.has(applicationId)) void tick(true).catch(() => undefined);
   };
-  deps.bus.on(STORED_EVENT, onStored);
-  const poll = setInterval(() => void tick(true).catch(() => undefined), POLL_MS);
-  const heartbeat = setInterval(() => sink.write(': ping\n\n'), HEARTBEAT_MS);
-  const access = setInterval(
-    () =>
-      void deps.stillAllowed().then(
-        (allowed) => {
-          if (!allowed && !closed) sink.end();
-        },
-        () => undefined,
-      ),
-    ACCESS_CHECK_MS,
-  );
   sink.onClose(() => {
     closed = true;
     deps.bus.off(STORED_EVENT, onStored);
-    clearInterval(poll);
-    clearInterval(heartbeat);
-    clearInterval(access);
+    for (const timer of timers) clearInterval(timer);
   });
+  // What was stored just before the client connected is in its first page already.
+  await tick(false);
+  if (closed) return;
+  sink.write(': live\n\n');
+  deps.bus.on(STORED_EVENT, onStored);
+  timers.push(
+    setInterval(() => void tick(true).catch(() => undefined), POLL_MS),
+    setInterval(() => sink.write(': ping\n\n'), HEARTBEAT_MS),
+    setInterval(
+      () =>
+        void deps.stillAllowed().then(
+          (allowed) => {
+            if (!allowed && !closed) sink.end();
+          },
+          () => undefined,
+        ),
+      ACCESS_CHECK_MS,
+    ),
+  );
 }

@@ -164,7 +164,8 @@ export class SubscriptionManager implements BackgroundWorker {
       subscription: undefined as unknown as UplinkSubscription,
     };
     await this.loadDevices(running);
-    this.running.set(link.id, running);
+    // Running once subscribed: a subscription that failed to start is not stopped later (its
+    // lease is released by the caller).
     running.subscription = protocol.subscribeUplinks!(
       {
         networkId: link.network_id,
@@ -185,6 +186,7 @@ export class SubscriptionManager implements BackgroundWorker {
         ready: () => this.deps.ingest.ready() ?? this.deps.decoder.ready(),
       },
     );
+    this.running.set(link.id, running);
   }
 
   private async stopOne(linkId: string, release: boolean): Promise<void> {

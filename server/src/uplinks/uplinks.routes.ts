@@ -35,6 +35,9 @@ import {
   type UplinkServiceDeps,
 } from './uplinks.service.js';
 
+/** Bytes of a live view the client has not read yet past which the stream is dropped. */
+const LIVE_UNREAD_LIMIT = 4 * 1024 * 1024;
+
 /** Uplinks, their delivery and downlinks: members read, organization admins act. */
 export const uplinksRoutes: FastifyPluginAsyncTypebox<{
   deps: UplinkServiceDeps;
@@ -123,7 +126,11 @@ export const uplinksRoutes: FastifyPluginAsyncTypebox<{
         return principal !== undefined && canSeeApplication(deps, principal, application.id);
       };
       await streamUplinks({ db: deps.db, bus, stillAllowed }, application.id, {
-        write: (chunk) => void raw.write(chunk),
+        write: (chunk) => {
+          // A client that stopped reading is dropped rather than buffered for without end.
+          if (raw.writableLength > LIVE_UNREAD_LIMIT) raw.destroy();
+          else raw.write(chunk);
+        },
         end: () => raw.end(),
         onClose: (listener) => raw.once('close', listener),
       });
