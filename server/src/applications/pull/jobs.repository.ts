@@ -35,7 +35,8 @@ export async function listJobErrors(
 }
 
 /**
- * Takes the oldest queued job, or a running one whose worker stopped renewing its lease.
+ * Takes the oldest queued job, or a running one whose worker stopped renewing its lease, and
+ * gives it the lease `token`: from then on, only the run holding that token writes to the job.
  * PostgreSQL: `FOR UPDATE SKIP LOCKED`, so two processes never take the same job.
  */
 export async function claimJob(
@@ -43,12 +44,14 @@ export async function claimJob(
   dialect: 'sqlite' | 'postgres',
   now: string,
   leaseUntil: string,
+  token: string,
 ): Promise<JobRow | undefined> {
   const rows = await db
     .updateTable('jobs')
     .set((eb) => ({
       state: 'running',
       lease_until: leaseUntil,
+      lease_token: token,
       started_at: eb.fn.coalesce('started_at', eb.val(now)),
       updated_at: now,
     }))
@@ -71,30 +74,45 @@ export async function claimJob(
   return rows[0];
 }
 
-export async function updateJob(db: Db, id: string, update: Updateable<JobsTable>): Promise<void> {
-  await db.updateTable('jobs').set(update).where('id', '=', id).execute();
+/**
+ * Updates a running job if the run holding lease `token` still holds it; false when another
+ * run took the job over (or it ended), and then nothing is written.
+ */
+export async function updateHeldJob(
+  db: Db,
+  id: string,
+  token: string,
+  update: Updateable<JobsTable>,
+): Promise<boolean> {
+  const [result] = await db
+    .updateTable('jobs')
+    .set(update)
+    .where('id', '=', id)
+    .where('lease_token', '=', token)
+    .where('state', '=', 'running')
+    .execute();
+  return (result?.numUpdatedRows ?? 0n) > 0n;
 }
 
 /**
- * Records item errors that follow the job's first `position` ones: stores those that still fit
- * within MAX_JOB_ERRORS and counts them all.
+ * Stores the item errors that follow the job's first `position` ones, as far as they fit within
+ * MAX_JOB_ERRORS; the job's `error_count` (all of them) is the caller's to write.
  */
-export async function addJobErrors(
+export async function insertJobErrors(
   db: Db,
   id: string,
   position: number,
   errors: readonly { item: string; message: string }[],
 ): Promise<void> {
-  if (errors.length === 0) return;
   const kept = errors
     .slice(0, Math.max(0, MAX_JOB_ERRORS - position))
     .map((error, index) => ({ job_id: id, position: position + index, ...error }));
   if (kept.length > 0) await db.insertInto('job_errors').values(kept).execute();
-  await db
-    .updateTable('jobs')
-    .set({ error_count: position + errors.length })
-    .where('id', '=', id)
-    .execute();
+}
+
+/** Forgets the item errors of a job that starts over. */
+export async function deleteJobErrors(db: Db, id: string): Promise<void> {
+  await db.deleteFrom('job_errors').where('job_id', '=', id).execute();
 }
 
 /** A pull of the network that is queued or running. */

@@ -4,6 +4,7 @@ import type { Principal } from '../../accounts/principal.js';
 import { nowIso } from '../../clock.js';
 import type { SecretBox } from '../../crypto/secret-box.js';
 import type { Db } from '../../db/database.js';
+import { isUniqueViolation } from '../../db/errors.js';
 import { AppError, notFound } from '../../http/problem.js';
 import { networkContext, type NetworkCallDeps } from '../network-context.js';
 import type { JobRow } from './jobs.table.js';
@@ -54,28 +55,40 @@ export async function startPull(
       networkId,
     );
   }
-  const active = await findActiveJob(deps.db, networkId);
-  if (active !== undefined) return { jobId: active.id };
-  const now = nowIso();
-  const id = randomUUID();
-  await insertJob(deps.db, {
-    id,
-    organization_id: actor.user.organizationId,
-    network_id: networkId,
-    kind: 'pull',
-    state: 'queued',
-    done: 0,
-    total: 0,
-    counts_json: JSON.stringify(emptyCounts()),
-    error_count: 0,
-    message: null,
-    lease_until: null,
-    created_at: now,
-    started_at: null,
-    finished_at: null,
-    updated_at: now,
-  });
-  return { jobId: id };
+  // The check answers the common case; the unique index of active pulls per network answers
+  // two requests (or processes) that both passed it: the second insert fails, and the pull the
+  // first one queued is answered.
+  for (let attempt = 1; ; attempt++) {
+    const active = await findActiveJob(deps.db, networkId);
+    if (active !== undefined) return { jobId: active.id };
+    const now = nowIso();
+    const id = randomUUID();
+    try {
+      await insertJob(deps.db, {
+        id,
+        organization_id: actor.user.organizationId,
+        network_id: networkId,
+        kind: 'pull',
+        state: 'queued',
+        done: 0,
+        total: 0,
+        counts_json: JSON.stringify(emptyCounts()),
+        error_count: 0,
+        message: null,
+        lease_until: null,
+        lease_token: null,
+        cursor_json: null,
+        created_at: now,
+        started_at: null,
+        finished_at: null,
+        updated_at: now,
+      });
+      return { jobId: id };
+    } catch (error) {
+      // The other pull may have ended in between: then look (and insert) again, once.
+      if (!isUniqueViolation(error) || attempt >= 2) throw error;
+    }
+  }
 }
 
 export async function getJob(db: Db, actor: Principal, id: string): Promise<JobView> {

@@ -17,6 +17,10 @@ export interface JobsTable {
   /** Why the whole job failed, when it did. */
   message: string | null;
   lease_until: string | null;
+  /** The run holding the lease: a new one at every claim; a run writes only while it is there. */
+  lease_token: string | null;
+  /** JSON: where the run stands (see PullCursor), so a run taken up again goes on from there. */
+  cursor_json: string | null;
   created_at: string;
   started_at: string | null;
   finished_at: string | null;

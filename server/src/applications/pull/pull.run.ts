@@ -10,10 +10,19 @@
  * one is written, so memory holds at most three pages. Each page is written in one transaction
  * together with its item errors and the job's progress, so the counts a job shows are those of
  * what is stored.
+ *
+ * Taken up again: applications are imported in order of remote id, and every write also stores
+ * where the run stands (the job's cursor). A run that takes up a job another run left (a stop, a
+ * crash, a lost lease) goes on from that cursor with the stored counts and item errors, so
+ * nothing is counted or reported twice.
+ *
+ * Lease: the run renews the job's lease every `renewMs` while it goes on, waits included, and
+ * writes only while the job still carries its lease token; when another run has taken the job
+ * over, it stops without writing.
  */
 import { randomUUID } from 'node:crypto';
-import type { Updateable } from 'kysely';
 import { isoIn, nowIso } from '../../clock.js';
+import type { Db } from '../../db/database.js';
 import { AppError } from '../../http/problem.js';
 import { VaultError } from '../../oauth/token-vault.js';
 import { NotFound, ProtocolError, RateLimited, Unavailable } from '../../protocols/errors.js';
@@ -39,14 +48,14 @@ import {
   findLinkByRemote,
   insertApplicationLink,
   insertDeviceLinks,
-  listLinksOfApplication,
+  lockLinksOfApplication,
   updateApplicationLink,
 } from '../links.repository.js';
 import { networkContext } from '../network-context.js';
 import { UPLINK_KEY_NAME } from '../sync/push.js';
-import { addJobErrors, updateJob } from './jobs.repository.js';
+import { deleteJobErrors, insertJobErrors, updateHeldJob } from './jobs.repository.js';
 import { emptyCounts, type PullCounts, type PullDeps } from './jobs.service.js';
-import type { JobRow, JobsTable } from './jobs.table.js';
+import type { JobRow } from './jobs.table.js';
 
 /** Devices per page asked of the network. */
 export const PULL_PAGE_SIZE = 1000;
@@ -56,29 +65,70 @@ export const PULL_PAGE_SIZE = 1000;
  * that matches everything took 6 % less).
  */
 const PAGES_AHEAD = 2;
-/** A job's lease; renewed with every page. */
+/** A job's lease; a running pull renews it every quarter of it. */
 export const JOB_LEASE_MS = 2 * 60_000;
 const PAGE_ATTEMPTS = 4;
 
-/** Runs a claimed pull job to its end; item failures are recorded, the job goes on. */
-export async function runPull(deps: PullDeps, job: JobRow, signal: AbortSignal): Promise<void> {
-  const run = new PullRun(deps, job);
+export interface PullTiming {
+  /** How long a lease lasts from its last renewal. */
+  leaseMs: number;
+  /** How often a run renews its lease, whatever it is doing (well within `leaseMs`). */
+  renewMs: number;
+  /** The longest wait before asking again after a rate limit, whatever the network asks. */
+  maxRetryWaitMs: number;
+}
+
+export const PULL_TIMING: PullTiming = {
+  leaseMs: JOB_LEASE_MS,
+  renewMs: JOB_LEASE_MS / 4,
+  maxRetryWaitMs: 60_000,
+};
+
+/**
+ * Where a run stands, stored with the job. Applications are imported in order of remote id:
+ * those before `application` are done.
+ */
+export interface PullCursor {
+  /** The remote application being imported. */
+  application: string;
+  /**
+   * `key`: its link is found (or created) and counted, its uplink key is still to be set;
+   * `devices`: its devices from `offset` on are still to be read; `done`: imported.
+   */
+  stage: 'key' | 'devices' | 'done';
+  offset: number;
+}
+
+/** The run stops without writing: the worker is stopping, or another run took the job over. */
+class Stopped extends Error {}
+
+/**
+ * Runs a claimed pull job to its end; item failures are recorded, the job goes on. A job taken
+ * up again goes on from its cursor.
+ */
+export async function runPull(
+  deps: PullDeps,
+  job: JobRow,
+  signal: AbortSignal,
+  timing: PullTiming = PULL_TIMING,
+): Promise<void> {
+  if (job.lease_token === null) throw new Error(`job ${job.id} is not claimed`);
+  const lease = new Lease(deps.db, job.id, job.lease_token, timing, signal);
+  const run = new PullRun(deps, job, lease, timing);
   try {
     const { protocol, ctx } = await networkContext(deps, job.network_id, job.organization_id);
-    const applications = await withRetries(() => protocol.listApplications!(ctx));
-    await updateJob(deps.db, job.id, { total: applications.length, done: 0, updated_at: nowIso() });
-    for (const [index, remote] of applications.entries()) {
-      if (signal.aborted) return; // the lease expires and the job is taken up again
-      try {
-        await run.importApplication(protocol, ctx, remote);
-      } catch (error) {
-        await run.error(`application ${remote.id}`, messageOf(error));
-      }
-      await run.progress({ done: index + 1 });
-    }
+    const listed = await run.retrying(() => protocol.listApplications!(ctx));
+    await run.importAll(protocol, ctx, listed);
     await run.finish('done', null);
   } catch (error) {
-    await run.finish('failed', messageOf(error));
+    if (error instanceof Stopped || lease.signal.aborted) return;
+    try {
+      await run.finish('failed', messageOf(error));
+    } catch (failure) {
+      if (!(failure instanceof Stopped)) throw failure;
+    }
+  } finally {
+    await lease.end();
   }
 }
 
@@ -89,19 +139,96 @@ function messageOf(error: unknown): string {
   return 'Unexpected failure; see the server log.';
 }
 
-/** Rate limits and outages during a pull: wait and ask again a few times before giving up. */
-async function withRetries<T>(call: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
+/**
+ * How long to wait before asking again after `error` on attempt `attempt`; undefined when it is
+ * not worth asking again. A network's Retry-After is followed up to `maxMs`.
+ */
+export function retryWaitMs(error: unknown, attempt: number, maxMs: number): number | undefined {
+  const retryable = error instanceof RateLimited || error instanceof Unavailable;
+  if (!retryable || attempt >= PAGE_ATTEMPTS) return undefined;
+  const waitMs =
+    error instanceof RateLimited && error.retryAfter !== undefined
+      ? error.retryAfter * 1000
+      : 250 * 2 ** attempt;
+  return Math.min(Math.max(0, waitMs), maxMs);
+}
+
+/** Waits `ms`; throws Stopped as soon as `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(new Stopped());
+      return;
+    }
+    const stop = () => {
+      clearTimeout(timer);
+      reject(new Stopped());
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', stop);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', stop, { once: true });
+  });
+}
+
+/**
+ * A run's hold on its job: renewed every `renewMs` (so waits and slow answers never let it
+ * lapse), lost when the job no longer carries the run's token. Its signal aborts when the
+ * worker stops or the lease is lost.
+ */
+class Lease {
+  readonly signal: AbortSignal;
+  private readonly lost = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+  private renewal: Promise<void> | undefined;
+
+  constructor(
+    private readonly db: Db,
+    private readonly jobId: string,
+    readonly token: string,
+    private readonly timing: PullTiming,
+    private readonly stop: AbortSignal,
+  ) {
+    this.signal = AbortSignal.any([stop, this.lost.signal]);
+    this.timer = setInterval(() => {
+      this.renewal ??= this.renew().finally(() => (this.renewal = undefined));
+    }, timing.renewMs);
+  }
+
+  private async renew(): Promise<void> {
     try {
-      return await call();
-    } catch (error) {
-      const retryable = error instanceof RateLimited || error instanceof Unavailable;
-      if (!retryable || attempt >= PAGE_ATTEMPTS) throw error;
-      const waitMs =
-        error instanceof RateLimited && error.retryAfter !== undefined
-          ? error.retryAfter * 1000
-          : 250 * 2 ** attempt;
-      await new Promise((resolve) => setTimeout(resolve, waitMs));
+      const held = await updateHeldJob(this.db, this.jobId, this.token, {
+        lease_until: isoIn(this.timing.leaseMs),
+      });
+      if (!held) this.lose();
+    } catch {
+      // The database is away: asked again at the next tick; writes check the token anyway.
+    }
+  }
+
+  /** Another run holds the job: stop, and write nothing more. */
+  lose(): void {
+    clearInterval(this.timer);
+    this.lost.abort();
+  }
+
+  /** Throws Stopped when the run must stop. */
+  check(): void {
+    if (this.signal.aborted) throw new Stopped();
+  }
+
+  /**
+   * Stops renewing. A run stopped by its worker gives its lease up, so that the job is taken up
+   * again at once (by another process, or this one when it starts again).
+   */
+  async end(): Promise<void> {
+    clearInterval(this.timer);
+    await this.renewal;
+    if (this.stop.aborted && !this.lost.signal.aborted) {
+      await updateHeldJob(this.db, this.jobId, this.token, { lease_until: nowIso() }).catch(
+        () => false,
+      );
     }
   }
 }
@@ -119,38 +246,89 @@ interface PagePlan {
   now: string;
 }
 
-/** The job's counts, and its lease renewed. */
-function progressOf(counts: PullCounts): Updateable<JobsTable> {
-  return {
-    counts_json: JSON.stringify(counts),
-    lease_until: isoIn(JOB_LEASE_MS),
-    updated_at: nowIso(),
-  };
+/** What a step of the run changes in the job, written with what the step stores. */
+interface Step {
+  counts?: PullCounts;
+  cursor?: PullCursor;
+  errors?: { item: string; message: string }[];
+  done?: number;
+  total?: number;
 }
+
+const byId = (a: RemoteApplication, b: RemoteApplication) =>
+  a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 
 class PullRun {
   private counts: PullCounts;
+  /** Item errors recorded so far: the position of the next one. */
   private errors: number;
+  /** Where an earlier run of the job stopped (undefined: the job starts from the beginning). */
+  private readonly resume: PullCursor | undefined;
 
   constructor(
     private readonly deps: PullDeps,
     private readonly job: JobRow,
+    private readonly lease: Lease,
+    private readonly timing: PullTiming,
   ) {
-    this.counts = emptyCounts();
-    this.errors = 0;
+    this.resume =
+      job.cursor_json === null ? undefined : (JSON.parse(job.cursor_json) as PullCursor);
+    // Without a cursor nothing was recorded by a run of this job (or only by a version that
+    // kept none): start from the beginning.
+    this.counts =
+      this.resume === undefined ? emptyCounts() : (JSON.parse(job.counts_json) as PullCounts);
+    this.errors = this.resume === undefined ? 0 : job.error_count;
   }
 
-  async error(item: string, message: string): Promise<void> {
-    await addJobErrors(this.deps.db, this.job.id, this.errors++, [{ item, message }]);
+  /** Rate limits and outages: wait and ask again a few times before giving up. */
+  async retrying<T>(call: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      this.lease.check();
+      try {
+        return await call();
+      } catch (error) {
+        const waitMs = retryWaitMs(error, attempt, this.timing.maxRetryWaitMs);
+        if (waitMs === undefined) throw error;
+        await pause(waitMs, this.lease.signal);
+      }
+    }
   }
 
-  async progress(extra: { done?: number } = {}): Promise<void> {
-    await updateJob(this.deps.db, this.job.id, { ...extra, ...progressOf(this.counts) });
+  /**
+   * One transaction: what `write` stores, the step's item errors, and the job's counts, cursor,
+   * progress and lease; nothing at all when the lease was taken over (then Stopped is thrown).
+   */
+  private async save(step: Step, write?: (trx: Db) => Promise<void>): Promise<void> {
+    this.lease.check();
+    const errors = step.errors ?? [];
+    const counts = step.counts ?? this.counts;
+    const now = nowIso();
+    try {
+      await this.deps.db.transaction().execute(async (trx) => {
+        const held = await updateHeldJob(trx, this.job.id, this.lease.token, {
+          counts_json: JSON.stringify(counts),
+          error_count: this.errors + errors.length,
+          ...(step.cursor !== undefined ? { cursor_json: JSON.stringify(step.cursor) } : {}),
+          ...(step.done !== undefined ? { done: step.done } : {}),
+          ...(step.total !== undefined ? { total: step.total } : {}),
+          lease_until: isoIn(this.timing.leaseMs),
+          updated_at: now,
+        });
+        if (!held) throw new Stopped();
+        if (write !== undefined) await write(trx);
+        if (errors.length > 0) await insertJobErrors(trx, this.job.id, this.errors, errors);
+      });
+    } catch (error) {
+      if (error instanceof Stopped) this.lease.lose();
+      throw error;
+    }
+    this.counts = counts;
+    this.errors += errors.length;
   }
 
   async finish(state: 'done' | 'failed', message: string | null): Promise<void> {
     const now = nowIso();
-    await updateJob(this.deps.db, this.job.id, {
+    const held = await updateHeldJob(this.deps.db, this.job.id, this.lease.token, {
       state,
       message,
       counts_json: JSON.stringify(this.counts),
@@ -158,30 +336,105 @@ class PullRun {
       finished_at: now,
       updated_at: now,
     });
+    if (!held) throw new Stopped();
   }
 
-  async importApplication(
+  /** Imports the account's applications in order of id, from where an earlier run stopped. */
+  async importAll(
+    protocol: NetworkProtocol,
+    ctx: ProtocolContext,
+    listed: readonly RemoteApplication[],
+  ): Promise<void> {
+    const applications = [...listed].sort(byId);
+    const resume = this.resume;
+    let start = 0;
+    if (resume !== undefined) {
+      start = applications.findIndex((a) => a.id >= resume.application);
+      if (start === -1) start = applications.length;
+    }
+    await this.save(
+      { total: applications.length, done: start },
+      // A job starting from the beginning forgets what a run of an older version recorded.
+      resume === undefined ? (trx) => deleteJobErrors(trx, this.job.id) : undefined,
+    );
+    for (let index = start; index < applications.length; index++) {
+      const remote = applications[index]!;
+      const at = resume?.application === remote.id ? resume : undefined;
+      const errors: { item: string; message: string }[] = [];
+      if (at?.stage !== 'done') {
+        try {
+          await this.importApplication(protocol, ctx, remote, at);
+        } catch (error) {
+          if (error instanceof Stopped) throw error;
+          errors.push({ item: `application ${remote.id}`, message: messageOf(error) });
+        }
+      }
+      await this.save({
+        done: index + 1,
+        cursor: { application: remote.id, stage: 'done', offset: 0 },
+        errors,
+      });
+    }
+  }
+
+  /** Imports one application, or goes on with it from `at`, where an earlier run stopped. */
+  private async importApplication(
     protocol: NetworkProtocol,
     ctx: ProtocolContext,
     remote: RemoteApplication,
+    at: PullCursor | undefined,
   ): Promise<void> {
-    const link = await this.applicationLink(remote);
-    if (link.access_key_sealed === null && protocol.ensureUplinkKey !== undefined) {
-      try {
-        const key = await withRetries(() =>
-          protocol.ensureUplinkKey!(ctx, remote.id, UPLINK_KEY_NAME),
-        );
-        const sealed = this.deps.secretBox.seal(key, accessKeyAad(link.id));
-        await updateApplicationLink(this.deps.db, link.id, {
-          access_key_sealed: sealed,
-          updated_at: nowIso(),
-        });
-      } catch (error) {
-        await this.error(`application ${remote.id}`, `No uplink access key: ${messageOf(error)}`);
-      }
+    const counted =
+      at === undefined
+        ? undefined
+        : await findLinkByRemote(this.deps.db, this.job.network_id, remote.id);
+    // Its link was counted by the run that found or created it (unless since removed).
+    const link = counted ?? (await this.applicationLink(remote));
+    if (at === undefined || at.stage === 'key' || counted === undefined) {
+      await this.uplinkKey(protocol, ctx, remote, link);
     }
+    const from = counted !== undefined && at?.stage === 'devices' ? at.offset : 0;
+    await this.importDevices(protocol, ctx, remote, link, from);
+  }
+
+  /** The link's uplink access key, created or read if it has none; its cursor moves on to the devices. */
+  private async uplinkKey(
+    protocol: NetworkProtocol,
+    ctx: ProtocolContext,
+    remote: RemoteApplication,
+    link: ApplicationLinkRow,
+  ): Promise<void> {
+    const cursor: PullCursor = { application: remote.id, stage: 'devices', offset: 0 };
+    if (link.access_key_sealed !== null || protocol.ensureUplinkKey === undefined) {
+      await this.save({ cursor });
+      return;
+    }
+    let sealed: string;
+    try {
+      const key = await this.retrying(() =>
+        protocol.ensureUplinkKey!(ctx, remote.id, UPLINK_KEY_NAME),
+      );
+      sealed = this.deps.secretBox.seal(key, accessKeyAad(link.id));
+    } catch (error) {
+      if (error instanceof Stopped) throw error;
+      const message = `No uplink access key: ${messageOf(error)}`;
+      await this.save({ cursor, errors: [{ item: `application ${remote.id}`, message }] });
+      return;
+    }
+    await this.save({ cursor }, (trx) =>
+      updateApplicationLink(trx, link.id, { access_key_sealed: sealed, updated_at: nowIso() }),
+    );
+  }
+
+  private async importDevices(
+    protocol: NetworkProtocol,
+    ctx: ProtocolContext,
+    remote: RemoteApplication,
+    link: ApplicationLinkRow,
+    from: number,
+  ): Promise<void> {
     const fetchPage = (offset: number) => {
-      const page = withRetries(() =>
+      const page = this.retrying(() =>
         protocol.exportDevices!(ctx, remote.id, { limit: PULL_PAGE_SIZE, offset }),
       ).catch((error: unknown) => {
         // Not registered on the handler: an application without devices there.
@@ -194,26 +447,41 @@ class PullRun {
     };
     // Pages asked for and not yet written, in order. Past the last page, a network answers an
     // empty one: asked for ahead, it is dropped.
-    const pages: Promise<RemoteDeviceDetail[]>[] = [];
-    let offset = 0;
+    const pages: { offset: number; devices: Promise<RemoteDeviceDetail[]> }[] = [];
+    let offset = from;
     const askNext = () => {
-      pages.push(fetchPage(offset));
+      pages.push({ offset, devices: fetchPage(offset) });
       offset += PULL_PAGE_SIZE;
     };
     for (let i = 0; i < PAGES_AHEAD; i++) askNext();
     while (pages.length > 0) {
-      const devices: RemoteDeviceDetail[] = await pages.shift()!;
+      const page = pages.shift()!;
+      const devices = await page.devices;
+      this.lease.check();
       if (devices.length === PULL_PAGE_SIZE) askNext();
       else pages.length = 0;
-      await this.writePage(link, await this.planPage(link, remote.id, devices));
+      const plan = await this.planPage(link, remote.id, devices);
+      await this.writePage(link, plan, {
+        application: remote.id,
+        stage: 'devices',
+        offset: page.offset + PULL_PAGE_SIZE,
+      });
     }
   }
 
-  /** The link of the remote application on this network, creating application and link if new. */
+  /**
+   * The link of the remote application on this network, creating application and link if new;
+   * counted, and the cursor moved to it, in the same transaction.
+   */
   private async applicationLink(remote: RemoteApplication): Promise<ApplicationLinkRow> {
+    const cursor: PullCursor = { application: remote.id, stage: 'key', offset: 0 };
+    const { applications, devices } = this.counts;
     const existing = await findLinkByRemote(this.deps.db, this.job.network_id, remote.id);
     if (existing !== undefined) {
-      this.counts.applications.matched++;
+      await this.save({
+        cursor,
+        counts: { applications: { ...applications, matched: applications.matched + 1 }, devices },
+      });
       return existing;
     }
     const now = nowIso();
@@ -241,11 +509,16 @@ class PullRun {
       created_at: now,
       updated_at: now,
     };
-    await this.deps.db.transaction().execute(async (trx) => {
-      await insertApplication(trx, application);
-      await insertApplicationLink(trx, link);
-    });
-    this.counts.applications.created++;
+    await this.save(
+      {
+        cursor,
+        counts: { applications: { ...applications, created: applications.created + 1 }, devices },
+      },
+      async (trx) => {
+        await insertApplication(trx, application);
+        await insertApplicationLink(trx, link);
+      },
+    );
     return link;
   }
 
@@ -363,7 +636,11 @@ class PullRun {
   }
 
   /** One transaction: the page's devices and links, its item errors, and the job's progress. */
-  private async writePage(link: ApplicationLinkRow, plan: PagePlan): Promise<void> {
+  private async writePage(
+    link: ApplicationLinkRow,
+    plan: PagePlan,
+    cursor: PullCursor,
+  ): Promise<void> {
     const { applications, devices } = this.counts;
     const counts: PullCounts = {
       applications,
@@ -373,19 +650,14 @@ class PullRun {
         failed: devices.failed + plan.errors.length,
       },
     };
-    await this.deps.db.transaction().execute(async (trx) => {
-      if (plan.links.length > 0) {
-        // New devices also go to the application's other networks, as devices added by hand do.
-        const otherLinks = (await listLinksOfApplication(trx, link.application_id)).filter(
-          (other) => other.id !== link.id,
-        );
-        await addDevices(trx, this.job.organization_id, plan.devices, otherLinks, plan.now);
-        await insertDeviceLinks(trx, plan.links);
-      }
-      await addJobErrors(trx, this.job.id, this.errors, plan.errors);
-      await updateJob(trx, this.job.id, progressOf(counts));
+    await this.save({ counts, cursor, errors: plan.errors }, async (trx) => {
+      if (plan.links.length === 0) return;
+      // New devices also go to the application's other networks, as devices added by hand do.
+      const otherLinks = (await lockLinksOfApplication(trx, link.application_id)).filter(
+        (other) => other.id !== link.id,
+      );
+      await addDevices(trx, this.job.organization_id, plan.devices, otherLinks, plan.now);
+      await insertDeviceLinks(trx, plan.links);
     });
-    this.counts = counts;
-    this.errors += plan.errors.length;
   }
 }

@@ -1,4 +1,5 @@
 /** The pull worker: takes one stored pull job at a time through the database and runs it. */
+import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { isoIn, nowIso } from '../../clock.js';
 import { loopWorker, type LoopWorker } from '../../workers/worker.js';
@@ -19,7 +20,7 @@ export interface PullWorkerDeps extends PullDeps {
 
 export function pullWorker(deps: PullWorkerDeps): LoopWorker {
   return loopWorker('pull', { idleMs: IDLE_MS, log: deps.log }, async (signal) => {
-    const job = await claimJob(deps.db, deps.dialect, nowIso(), isoIn(JOB_LEASE_MS));
+    const job = await claimJob(deps.db, deps.dialect, nowIso(), isoIn(JOB_LEASE_MS), randomUUID());
     if (job === undefined) return { more: false };
     deps.log.info({ jobId: job.id, networkId: job.network_id }, 'pull started');
     await runPull(deps, job, signal);

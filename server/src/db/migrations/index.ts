@@ -9,6 +9,7 @@ import * as pendingDeliveriesIndex from './2026-11-28-0007-pending-deliveries-in
 import * as uplinksWithoutForeignKeys from './2026-11-29-0008-uplinks-without-foreign-keys.js';
 import * as devicesVersionNotify from './2026-11-29-0009-devices-version-notify.js';
 import * as deliveryTargetNotify from './2026-11-29-0010-delivery-target-notify.js';
+import * as pullJobsResume from './2026-11-29-0011-pull-jobs-resume.js';
 
 /**
  * Every migration, in order. Names are date-prefixed and never change once released; a new
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-29-0008-uplinks-without-foreign-keys': uplinksWithoutForeignKeys,
   '2026-11-29-0009-devices-version-notify': devicesVersionNotify,
   '2026-11-29-0010-delivery-target-notify': deliveryTargetNotify,
+  '2026-11-29-0011-pull-jobs-resume': pullJobsResume,
 };
