@@ -20,9 +20,9 @@ describe('postDocument', () => {
         received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
         if (req.url === '/ok') res.end('thanks');
         else if (req.url === '/refuse') res.writeHead(422).end('no such device');
-        else if (req.url === '/trickle') {
+        else if (req.url === '/trickle' || req.url === '/trickle-refusal') {
           // Headers at once, then a byte every 100 ms, forever.
-          res.writeHead(200);
+          res.writeHead(req.url === '/trickle' ? 200 : 503);
           const timer = setInterval(() => res.write('.'), 100);
           res.on('close', () => clearInterval(timer));
         }
@@ -59,7 +59,15 @@ describe('postDocument', () => {
     expect(received.at(-1)!.headers['x-lpwan-signature']).toBeUndefined();
   });
 
-  it.each(['silent', 'trickle'])(
+  it('counts a 2xx whose body does not end as delivered, within the time-out', async () => {
+    const outcome = await postDocument(`${url}/trickle`, '{}', 'message-4', null, 500);
+    expect(outcome).toMatchObject({ ok: true, status: 200, error: null });
+    // Not started again by every chunk of the trickling body.
+    expect(outcome.durationMs).toBeGreaterThanOrEqual(450);
+    expect(outcome.durationMs).toBeLessThan(2_000);
+  });
+
+  it.each(['silent', 'trickle-refusal'])(
     'times out an endpoint whose answer does not end (%s)',
     async (path) => {
       const outcome = await postDocument(`${url}/${path}`, '{}', 'message-3', null, 500);
@@ -70,7 +78,8 @@ describe('postDocument', () => {
         endpointFailure: true,
       });
       // Within the time-out (undici's timer for the headers ticks every half second), not
-      // started again by every chunk of a trickling body.
+      // started again by every chunk of a trickling body. A refusal's status is kept only with
+      // its words, which never came.
       expect(outcome.durationMs).toBeGreaterThanOrEqual(450);
       expect(outcome.durationMs).toBeLessThan(2_000);
     },

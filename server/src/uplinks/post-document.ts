@@ -63,7 +63,8 @@ function agentFor(timeoutMs: number): Agent {
 /**
  * POSTs `body` with its Idempotency-Key and, given a secret, its signature. Never rejects: a
  * failure is an outcome. The answer's headers must come within `timeoutMs` (undici's timer,
- * which ticks every half second), and its body by the end of `timeoutMs` from the start.
+ * which ticks every half second), and its body by the end of `timeoutMs` from the start; a 2xx
+ * whose body does not end by then still counts as delivered.
  */
 export function postDocument(
   url: string,
@@ -106,7 +107,12 @@ export function postDocument(
             status = statusCode;
             // undici's bodyTimeout would start again with every chunk of a trickling body.
             const left = Math.max(0, timeoutMs - (performance.now() - started));
-            bodyTimer = setTimeout(() => controller.abort(timedOut()), left);
+            bodyTimer = setTimeout(() => {
+              // A 2xx status accepted the delivery, whatever its body then does: counted as
+              // delivered (a failure would send it again), and the connection is dropped.
+              if (status >= 200 && status < 300) settle(answered(status, kept));
+              controller.abort(timedOut());
+            }, left);
           },
           onResponseData(_controller, chunk) {
             // Read to the end so the keep-alive connection is reused; a refusal's start is kept.
