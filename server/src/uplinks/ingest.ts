@@ -27,8 +27,12 @@ const LOW_WATER = MAX_BATCH;
 /** A batch this large means a busy server: the next one gathers for GATHER_MS. */
 const BUSY_BATCH = 16;
 const GATHER_MS = 5;
-/** A database that fails is retried for a while before the uplinks are given up (and left unacknowledged). */
-const RETRY_DELAYS_MS = [100, 250, 500, 1000, 2000, 4000];
+/**
+ * A database that fails is retried for about a minute — long enough for a PostgreSQL failover —
+ * before the batch is given up (and left unacknowledged: QoS 1 messages come again from the
+ * broker; QoS 0 ones are lost). Meanwhile the subscriptions stop reading (ready()).
+ */
+const RETRY_DELAYS_MS = [100, 250, 500, 1000, 2000, 4000, 8000, 10_000, 10_000, 10_000, 10_000];
 
 export interface IncomingUplink {
   row: Omit<NewUplinkRow, 'ingested_at'>;
