@@ -147,9 +147,53 @@ describe('applications and devices', () => {
       .getByRole('link', { name: 'Networks' })
       .click();
     await page.getByRole('link', { name: 'TTN Europe' }).click();
+    // Deleting the network would unlink the application: the confirmation names it.
+    await page.getByRole('button', { name: 'Delete network' }).click();
+    const unlinked = page.getByLabel('Applications to unlink');
+    await unlinked.getByRole('link', { name: 'Weather stations' }).waitFor();
+    await screenshot(page, 'network-delete-confirm');
+    await page.getByRole('button', { name: 'Cancel' }).click();
     const remote = page.getByRole('row').filter({ hasText: /weather-stations-/ });
     await remote.getByRole('link', { name: 'Weather stations' }).click();
     await page.getByRole('heading', { name: 'Weather stations' }).waitFor();
+  });
+
+  test('a failed read of the import job is tried again; after three, Import is offered again', async () => {
+    const unavailable = {
+      status: 503,
+      contentType: 'application/problem+json',
+      body: JSON.stringify({
+        type: 'about:blank',
+        title: 'Service Unavailable',
+        status: 503,
+        detail: 'down for a moment',
+        code: 'unavailable',
+        instance: 'urn:test',
+      }),
+    };
+    await page.goto('/applications');
+    await page.getByLabel('Network', { exact: true }).selectOption({ label: 'TTN Europe' });
+    const importButton = page.getByRole('button', { name: 'Import', exact: true });
+
+    // One read fails: the page reads it again and follows the import to its end.
+    let failures = 1;
+    await page.route('**/api/jobs/*', (route) =>
+      failures-- > 0 ? route.fulfill(unavailable) : route.continue(),
+    );
+    await importButton.click();
+    await page.getByText(/^Import finished: 1 of 1 applications/).waitFor();
+    expect(await page.getByRole('alert').count()).toBe(0);
+    await page.unroute('**/api/jobs/*');
+
+    // Every read fails: after three the page says so, and Import can be pressed again.
+    await page.route('**/api/jobs/*', (route) => route.fulfill(unavailable));
+    await importButton.click();
+    await page
+      .getByRole('alert')
+      .filter({ hasText: 'Could not follow the import: The server ran into a problem.' })
+      .waitFor();
+    expect(await importButton.isEnabled()).toBe(true);
+    await page.unroute('**/api/jobs/*');
   });
 
   test('unlink from TTN: keep the application there, or delete it there too', async () => {
@@ -166,12 +210,23 @@ describe('applications and devices', () => {
 
     const remoteId = (await row.locator('code').textContent())!;
 
-    // Unlinked, the application stays on TTN as it is.
+    // Unlinked, the application stays on TTN as it is. The card's next read fails: it keeps
+    // what it showed, says so, and reads again until it succeeds.
     await row.getByRole('button', { name: 'Unlink' }).click();
     const confirm = page.getByRole('group', { name: 'Unlink from TTN Europe' });
     await screenshot(page, 'unlink-confirm');
+    const linksList = '**/api/applications/*/links';
+    await page.route(linksList, (route) =>
+      route.request().method() === 'GET'
+        ? route.fulfill({ status: 503, contentType: 'application/problem+json', body: '{}' })
+        : route.continue(),
+    );
     await confirm.getByRole('button', { name: 'Confirm Unlink' }).click();
+    await page.getByRole('status').filter({ hasText: 'Could not refresh the links' }).waitFor();
+    expect(await row.count()).toBe(1);
+    await page.unroute(linksList);
     await page.getByText('Not linked to any network yet.').waitFor();
+    expect(await page.getByText('Could not refresh the links').count()).toBe(0);
     expect(await deletesOnTtn()).toEqual([]);
 
     // Linked again by its id there, it is taken over and synced; unlinked with the box ticked,

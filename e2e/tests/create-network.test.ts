@@ -266,6 +266,11 @@ describe('Create Network by signing into a Things account', () => {
     await page.locator('.page-head').getByText('Reauthorization required').waitFor();
     const reauthorize = page.getByRole('button', { name: 'Re-authorize' });
     await reauthorize.waitFor();
+    // The refused token's expiry is not shown as if it still held.
+    const expires = page
+      .locator('dt', { hasText: 'Access token expires' })
+      .locator('xpath=following-sibling::dd[1]');
+    expect(await expires.textContent()).toBe('—');
     await screenshot(page, 'network-reauthorization-required');
     expect((await networkNamed('Revoked network')).status).toBe('reauthorization_required');
 

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   apiSignIn,
   screenshot,
+  signIn,
   signInAsAdmin,
   startStack,
   type ApiSession,
@@ -68,6 +69,19 @@ describe('sign-in', () => {
   });
 });
 
+describe('applications', () => {
+  test('with no network yet, importing says to create one first and links there', async () => {
+    const { body } = await admin.request<{ total: number }>('GET', '/api/networks');
+    expect(body.total).toBe(0); // runs before the tests below create networks
+    const page = await stack.newPage();
+    await signInAsAdmin(page, stack.server);
+    await page.goto('/applications');
+    const card = page.getByLabel('Import from a network');
+    await card.getByRole('link', { name: 'Create a network first' }).click();
+    await page.waitForURL('**/networks/new');
+  });
+});
+
 describe('networks', () => {
   test('the list shows each network with its protocol, status badge and linked account', async () => {
     const created = await admin.request<{ id: string }>('POST', '/api/networks', {
@@ -94,10 +108,89 @@ describe('networks', () => {
     await row.getByRole('link', { name: 'Farm sensors' }).click();
     await page.waitForURL(`**/networks/${created.body.id}`);
     await page.getByRole('heading', { name: 'Farm sensors' }).waitFor();
-    await page.getByRole('button', { name: 'Re-authorize' }).waitFor();
+    // Never authorized: the button finishes creating it, it does not "re-authorize".
+    await page.getByRole('button', { name: 'Sign in to The Things Network' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Re-authorize' }).count()).toBe(0);
     // The secret is never shown; only that it is set.
     expect(await page.content()).not.toContain('farm-secret');
     await screenshot(page, 'network-pending');
+  });
+});
+
+describe('members', () => {
+  test('a member reads the networks but is offered none of the admin-only controls', async () => {
+    const created = await admin.request<{ id: string }>('POST', '/api/networks', {
+      name: 'Members view network',
+      protocolId: 'ttn-v2',
+      settings: { clientId: 'members-client', clientSecret: 'members-secret' },
+    });
+    expect(created.status).toBe(201);
+    const member = { username: 'member-mia', password: 'member-password-1' };
+    const user = await admin.request('POST', '/api/users', { ...member, role: 'member' });
+    expect(user.status).toBe(201);
+
+    const page = await stack.newPage();
+    await signIn(page, member.username, member.password);
+    await page.getByRole('link', { name: 'Members view network' }).waitFor();
+    expect(await page.getByRole('link', { name: 'Create Network' }).count()).toBe(0);
+
+    await page.getByRole('link', { name: 'Members view network' }).click();
+    await page.getByRole('heading', { name: 'Members view network' }).waitFor();
+    // The settings are shown with their labels once the protocol's fields have loaded.
+    await page.locator('dt', { hasText: 'TTN Client ID' }).waitFor();
+    await page.getByText('An organization admin signs in to finish creating it.').waitFor();
+    for (const name of [
+      'Sign in to The Things Network',
+      'Re-authorize',
+      'Edit settings',
+      'Delete network',
+    ]) {
+      expect(await page.getByRole('button', { name }).count(), name).toBe(0);
+    }
+    await screenshot(page, 'network-member');
+
+    // Typing the address of the form does not offer it either.
+    await page.goto('/networks/new');
+    await page.getByText('Only an organization admin can create networks.').waitFor();
+    expect(
+      await page
+        .getByRole('button')
+        .filter({ hasText: /Sign In/i })
+        .count(),
+    ).toBe(0);
+  });
+});
+
+describe('narrow windows', () => {
+  test('at 390 px no page is wider than the screen', async () => {
+    const created = await admin.request<{ id: string }>('POST', '/api/networks', {
+      name: 'Pocket network',
+      protocolId: 'ttn-v2',
+      settings: {
+        clientId: 'a-rather-long-client-id-for-a-pocket-sized-window',
+        clientSecret: 'pocket-secret',
+        handlerUrl: 'http://handler.with-a-very-long-host-name.example.org:8084',
+      },
+    });
+    expect(created.status).toBe(201);
+
+    const page = await stack.newPage();
+    await page.setViewportSize({ width: 390, height: 844 });
+    await signInAsAdmin(page, stack.server);
+    // Each page with the text that says it has loaded.
+    const pages: [path: string, loaded: string, shot: string][] = [
+      ['/networks', 'Pocket network', 'networks-narrow'],
+      [`/networks/${created.body.id}`, 'TTN Handler URL', 'network-narrow'],
+      ['/networks/new', 'Protocol', 'create-network-narrow'],
+      ['/applications', 'No applications yet.', 'applications-narrow'],
+    ];
+    for (const [path, loaded, shot] of pages) {
+      await page.goto(path);
+      await page.getByText(loaded, { exact: true }).first().waitFor();
+      await screenshot(page, shot);
+      const width = await page.locator('html').evaluate((html) => html.scrollWidth);
+      expect(width, path).toBeLessThanOrEqual(390);
+    }
   });
 });
 
@@ -114,6 +207,7 @@ describe('delete', () => {
     await signInAsAdmin(page, stack.server);
     await page.goto(`/networks/${created.body.id}`);
     await page.getByRole('button', { name: 'Delete network' }).click();
+    await page.getByText('No application is linked to this network.').waitFor();
     await page.getByRole('button', { name: 'Yes, delete Short-lived network' }).click();
     await page.waitForURL('**/networks');
     await page.locator('table, .empty').first().waitFor(); // the list has loaded

@@ -289,6 +289,10 @@ describe('uplinks', () => {
     expect(await card.getByTestId('last-seen').textContent()).not.toBe('Never');
     await card.getByText('8 uplinks kept.').waitFor();
     expect(await card.getByRole('table', { name: 'Uplinks' }).locator('tbody tr').count()).toBe(8);
+    // The signal column is there too (the device column is not: it is this device).
+    expect(
+      await card.getByRole('table', { name: 'Uplinks' }).locator('thead th').allTextContents(),
+    ).toEqual(['Received', 'fPort', 'fCnt', 'Payload (hex)', 'Decoded', 'Signal', 'Delivery']);
 
     const form = page.getByRole('form', { name: 'Send a downlink' });
     await form.getByLabel('fPort').fill('2');

@@ -89,18 +89,23 @@ function Links({ applicationId, isAdmin }: { applicationId: string; isAdmin: boo
   const [busy, setBusy] = useState(false);
   /** The link whose unlinking waits for confirmation. */
   const [unlinking, setUnlinking] = useState<string | null>(null);
-  const items = links.data?.items ?? [];
+  // The links last read: a failed reload keeps showing them (with a line saying so).
+  const [shown, setShown] = useState(links.data);
+  if (links.data !== undefined && links.data !== shown) setShown(links.data);
+  const items = shown?.items ?? [];
   const confirming = items.find((l) => l.id === unlinking);
   const unsettled = items.some(
     (l) => l.state !== 'synced' || l.devices.pending > 0 || l.devices.error > 0,
   );
+  const failed = links.status === 'failed';
 
-  // Pushes run in the background: follow them while something is still on its way.
+  // Pushes run in the background: follow them while something is still on its way, and after
+  // a failed read (less often) until one succeeds.
   useEffect(() => {
-    if (!unsettled) return;
-    const timer = setTimeout(links.reload, 1500);
+    if (!unsettled && !failed) return;
+    const timer = setTimeout(links.reload, failed ? 5000 : 1500);
     return () => clearTimeout(timer);
-  }, [links.data, unsettled, links.reload]);
+  }, [links.data, links.error, unsettled, failed, links.reload]);
 
   const networkName = (nid: string) => networks.data?.items.find((n) => n.id === nid)?.name ?? nid;
   const linkable =
@@ -161,9 +166,15 @@ function Links({ applicationId, isAdmin }: { applicationId: string; isAdmin: boo
   return (
     <div className="card" aria-label="Networks">
       <h2>Networks</h2>
-      {links.status === 'failed' && (
+      {failed && shown === undefined && (
         <p role="alert" className="alert error">
-          Could not load the links: {messageFor(links.error)}
+          Could not load the links: {messageFor(links.error)} (trying again)
+        </p>
+      )}
+      {failed && shown !== undefined && (
+        <p role="status" className="uplink-error small-text">
+          Could not refresh the links: {messageFor(links.error)} (showing what was last read; trying
+          again)
         </p>
       )}
       {error && (
@@ -171,67 +182,69 @@ function Links({ applicationId, isAdmin }: { applicationId: string; isAdmin: boo
           {error}
         </p>
       )}
-      {links.status === 'done' && items.length === 0 && (
+      {shown !== undefined && items.length === 0 && (
         <p className="muted">Not linked to any network yet.</p>
       )}
       {items.length > 0 && (
-        <table className="table" aria-label="Links">
-          <thead>
-            <tr>
-              <th scope="col">Network</th>
-              <th scope="col">State</th>
-              <th scope="col">Devices</th>
-              <th scope="col">Last error</th>
-              <th scope="col" />
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((l) => (
-              <tr key={l.id} data-network={networkName(l.networkId)}>
-                <td>
-                  <Link to={`/networks/${l.networkId}`}>{networkName(l.networkId)}</Link>
-                  <div className="muted">
-                    <code>{l.remoteId}</code>
-                  </div>
-                </td>
-                <td>
-                  <SyncBadge state={l.state} />
-                </td>
-                <td>
-                  {l.devices.synced} synced
-                  {l.devices.pending > 0 && `, ${l.devices.pending} pending`}
-                  {l.devices.error > 0 && `, ${l.devices.error} failed`}
-                </td>
-                <td>
-                  {l.lastError ?? <span className="muted">—</span>}
-                  {l.lastError && l.lastAttemptAt && (
-                    <div className="muted">{formatDate(l.lastAttemptAt)}</div>
-                  )}
-                  {l.nextAttemptAt && l.lastError && (
-                    <div className="muted">Next attempt {formatDate(l.nextAttemptAt)}</div>
-                  )}
-                </td>
-                <td>
-                  {isAdmin && (l.state === 'error' || l.devices.error > 0) && (
-                    <button type="button" className="secondary small" onClick={() => retry(l)}>
-                      Retry
-                    </button>
-                  )}
-                  {isAdmin && (
-                    <button
-                      type="button"
-                      className="secondary small"
-                      disabled={unlinking === l.id}
-                      onClick={() => setUnlinking(l.id)}
-                    >
-                      Unlink
-                    </button>
-                  )}
-                </td>
+        <div className="table-scroll">
+          <table className="table" aria-label="Links">
+            <thead>
+              <tr>
+                <th scope="col">Network</th>
+                <th scope="col">State</th>
+                <th scope="col">Devices</th>
+                <th scope="col">Last error</th>
+                <th scope="col" />
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {items.map((l) => (
+                <tr key={l.id} data-network={networkName(l.networkId)}>
+                  <td>
+                    <Link to={`/networks/${l.networkId}`}>{networkName(l.networkId)}</Link>
+                    <div className="muted">
+                      <code>{l.remoteId}</code>
+                    </div>
+                  </td>
+                  <td>
+                    <SyncBadge state={l.state} />
+                  </td>
+                  <td>
+                    {l.devices.synced} synced
+                    {l.devices.pending > 0 && `, ${l.devices.pending} pending`}
+                    {l.devices.error > 0 && `, ${l.devices.error} failed`}
+                  </td>
+                  <td>
+                    {l.lastError ?? <span className="muted">—</span>}
+                    {l.lastError && l.lastAttemptAt && (
+                      <div className="muted">{formatDate(l.lastAttemptAt)}</div>
+                    )}
+                    {l.nextAttemptAt && l.lastError && (
+                      <div className="muted">Next attempt {formatDate(l.nextAttemptAt)}</div>
+                    )}
+                  </td>
+                  <td>
+                    {isAdmin && (l.state === 'error' || l.devices.error > 0) && (
+                      <button type="button" className="secondary small" onClick={() => retry(l)}>
+                        Retry
+                      </button>
+                    )}
+                    {isAdmin && (
+                      <button
+                        type="button"
+                        className="secondary small"
+                        disabled={unlinking === l.id}
+                        onClick={() => setUnlinking(l.id)}
+                      >
+                        Unlink
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
       {isAdmin && confirming !== undefined && (
         <ConfirmUnlink

@@ -225,18 +225,23 @@ export function DeliveryBadge({ row }: { row: UplinkRow }) {
   );
 }
 
-/** Uplinks as a table; the device column links to the device page. */
+/**
+ * Uplinks as a table; the device column (application page) links to the device page. The
+ * signal column (strongest gateway's RSSI and SNR, data rate) is shown unless turned off.
+ */
 export function UplinksTable({
   rows,
   applicationId,
   deviceNames = {},
   showDevice = false,
+  showSignal = true,
 }: {
   rows: UplinkRow[];
   applicationId: string;
   /** Device names by device id, where known. */
   deviceNames?: Record<string, string>;
   showDevice?: boolean;
+  showSignal?: boolean;
 }) {
   return (
     <div className="table-scroll">
@@ -249,7 +254,7 @@ export function UplinksTable({
             <th scope="col">fCnt</th>
             <th scope="col">Payload (hex)</th>
             <th scope="col">Decoded</th>
-            {showDevice && <th scope="col">Signal</th>}
+            {showSignal && <th scope="col">Signal</th>}
             <th scope="col">Delivery</th>
           </tr>
         </thead>
@@ -288,7 +293,7 @@ export function UplinksTable({
                   )}
                 </td>
                 <td className="small-text">{decoded ?? <span className="muted">—</span>}</td>
-                {showDevice && (
+                {showSignal && (
                   <td className="small-text">{signal ?? <span className="muted">—</span>}</td>
                 )}
                 <td>

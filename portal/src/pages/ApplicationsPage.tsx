@@ -9,6 +9,10 @@ import type { Job } from './ApplicationTypes';
 import { Pager } from '../components/Pager';
 
 const PAGE_SIZE = 25;
+/** Following an import job: every 0.5 s; a failed read is tried again after 1 s, 3 times. */
+const POLL_MS = 500;
+const RETRY_MS = 1000;
+const MAX_POLL_FAILURES = 3;
 
 /** Applications of the organization; admins create them and import them from a network. */
 export function ApplicationsPage() {
@@ -53,28 +57,30 @@ export function ApplicationsPage() {
       )}
       {applications.status === 'done' && applications.data.items.length > 0 && (
         <>
-          <table className="table" aria-label="Applications">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Devices</th>
-                <th scope="col">Description</th>
-                <th scope="col">Created</th>
-              </tr>
-            </thead>
-            <tbody>
-              {applications.data.items.map((a) => (
-                <tr key={a.id}>
-                  <td>
-                    <Link to={`/applications/${a.id}`}>{a.name}</Link>
-                  </td>
-                  <td>{a.deviceCount}</td>
-                  <td>{a.description ?? <span className="muted">—</span>}</td>
-                  <td>{formatDate(a.createdAt)}</td>
+          <div className="table-scroll">
+            <table className="table" aria-label="Applications">
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Devices</th>
+                  <th scope="col">Description</th>
+                  <th scope="col">Created</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {applications.data.items.map((a) => (
+                  <tr key={a.id}>
+                    <td>
+                      <Link to={`/applications/${a.id}`}>{a.name}</Link>
+                    </td>
+                    <td>{a.deviceCount}</td>
+                    <td>{a.description ?? <span className="muted">—</span>}</td>
+                    <td>{formatDate(a.createdAt)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
           <Pager
             offset={offset}
             pageSize={PAGE_SIZE}
@@ -165,27 +171,39 @@ function PullFromNetwork({ onDone }: { onDone(): void }) {
   const [jobId, setJobId] = useState<string | null>(null);
   const [job, setJob] = useState<Job | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [starting, setStarting] = useState(false);
 
   useEffect(() => {
     if (jobId === null) return;
     let live = true;
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let failures = 0;
     const poll = async () => {
       try {
         const current = await unwrap(
           api.GET('/api/jobs/{id}', { params: { path: { id: jobId } } }),
         );
         if (!live) return;
+        failures = 0;
         setJob(current);
         if (current.state === 'done' || current.state === 'failed') {
           onDone();
           return;
         }
       } catch (e) {
-        if (live) setError(`Could not follow the import: ${messageFor(e)}`);
+        if (!live) return;
+        failures += 1;
+        if (failures >= MAX_POLL_FAILURES) {
+          // Stop following; Import is enabled again (importing again adds only what is new).
+          setError(`Could not follow the import: ${messageFor(e)}`);
+          setJobId(null);
+          onDone();
+          return;
+        }
+        timer = setTimeout(poll, RETRY_MS);
         return;
       }
-      timer = setTimeout(poll, 500);
+      timer = setTimeout(poll, POLL_MS);
     };
     void poll();
     return () => {
@@ -197,6 +215,7 @@ function PullFromNetwork({ onDone }: { onDone(): void }) {
   async function start() {
     setError(null);
     setJob(null);
+    setStarting(true);
     try {
       const { jobId: id } = await unwrap(
         api.POST('/api/networks/{id}/pull', { params: { path: { id: networkId } } }),
@@ -205,9 +224,14 @@ function PullFromNetwork({ onDone }: { onDone(): void }) {
     } catch (e) {
       setError(`The import could not start: ${messageFor(e)}`);
     }
+    setStarting(false);
   }
 
-  const running = job !== null && (job.state === 'queued' || job.state === 'running');
+  // Followed and not finished yet (before its first read, a job counts as queued).
+  const running =
+    starting ||
+    (jobId !== null && (job === null || job.state === 'queued' || job.state === 'running'));
+  const noNetworks = networks.status === 'done' && networks.data.items.length === 0;
   return (
     <div className="card" aria-label="Import from a network">
       <h2>Import from a network</h2>
@@ -215,22 +239,43 @@ function PullFromNetwork({ onDone }: { onDone(): void }) {
         Brings in the applications and devices the network account has. Importing again adds only
         what is new.
       </p>
-      <div className="field">
-        <label htmlFor="pull-network">Network</label>
-        <select id="pull-network" value={networkId} onChange={(e) => setNetworkId(e.target.value)}>
-          <option value="">Choose a network…</option>
-          {networks.data?.items.map((n) => (
-            <option key={n.id} value={n.id}>
-              {n.name}
-            </option>
-          ))}
-        </select>
-      </div>
-      <div className="actions">
-        <button type="button" onClick={start} disabled={!networkId || running}>
-          Import
-        </button>
-      </div>
+      {networks.status === 'failed' && (
+        <p role="alert" className="alert error">
+          Could not load the networks: {messageFor(networks.error)}{' '}
+          <button type="button" className="link" onClick={networks.reload}>
+            Try again
+          </button>
+        </p>
+      )}
+      {noNetworks ? (
+        <p>
+          There is no network to import from yet.{' '}
+          <Link to="/networks/new">Create a network first</Link>.
+        </p>
+      ) : (
+        <>
+          <div className="field">
+            <label htmlFor="pull-network">Network</label>
+            <select
+              id="pull-network"
+              value={networkId}
+              onChange={(e) => setNetworkId(e.target.value)}
+            >
+              <option value="">Choose a network…</option>
+              {networks.data?.items.map((n) => (
+                <option key={n.id} value={n.id}>
+                  {n.name}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div className="actions">
+            <button type="button" onClick={start} disabled={!networkId || running}>
+              Import
+            </button>
+          </div>
+        </>
+      )}
       {error && (
         <p role="alert" className="alert error">
           {error}
@@ -248,11 +293,18 @@ function PullFromNetwork({ onDone }: { onDone(): void }) {
               ? 'Import finished'
               : job.state === 'failed'
                 ? 'Import failed'
-                : 'Importing…'}
+                : jobId === null
+                  ? 'Last known progress'
+                  : 'Importing…'}
             : {job.progress.done} of {job.progress.total} applications; devices{' '}
             {job.counts.devices.created} new, {job.counts.devices.matched} already here
             {job.errorCount > 0 ? `, ${job.errorCount} not imported` : ''}.
           </p>
+          {jobId === null && (job.state === 'queued' || job.state === 'running') && (
+            <p className="muted">
+              The import may still be running on the server; importing again adds only what is new.
+            </p>
+          )}
           {job.message && <p className="alert error">{job.message}</p>}
           {job.errors.length > 0 && (
             <ul>

@@ -111,7 +111,8 @@ export function DeviceImport({
       <h2>Import devices from CSV</h2>
       <p className="muted">
         Columns: name, DevEUI, JoinEUI (or AppEUI), AppKey — or for ABP devices DevAddr, NwkSKey,
-        AppSKey. The first row names the columns.
+        AppSKey. Optional: description, and activation (<code>otaa</code> or <code>abp</code>;
+        without it, a row with a DevAddr and no AppKey is ABP). The first row names the columns.
       </p>
       <div className="field">
         <label htmlFor="csv-file">CSV file</label>

@@ -244,40 +244,42 @@ function DeviceForm({
             <p className="muted">The application is not linked to any network.</p>
           )}
           {device.links.length > 0 && (
-            <table className="table">
-              <thead>
-                <tr>
-                  <th scope="col">Network</th>
-                  <th scope="col">Id there</th>
-                  <th scope="col">State</th>
-                  <th scope="col">Last error</th>
-                </tr>
-              </thead>
-              <tbody>
-                {device.links.map((l) => (
-                  <tr key={l.applicationLinkId}>
-                    <td>
-                      <Link to={`/networks/${l.networkId}`}>{networkName(l.networkId)}</Link>
-                      <div className="muted">
-                        <code>{l.remoteApplicationId}</code>
-                      </div>
-                    </td>
-                    <td>
-                      <code>{l.remoteId}</code>
-                    </td>
-                    <td>
-                      <SyncBadge state={l.state} />
-                    </td>
-                    <td>
-                      {l.lastError ?? <span className="muted">—</span>}
-                      {l.lastError && l.lastAttemptAt && (
-                        <div className="muted">{formatDate(l.lastAttemptAt)}</div>
-                      )}
-                    </td>
+            <div className="table-scroll">
+              <table className="table">
+                <thead>
+                  <tr>
+                    <th scope="col">Network</th>
+                    <th scope="col">Id there</th>
+                    <th scope="col">State</th>
+                    <th scope="col">Last error</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
+                </thead>
+                <tbody>
+                  {device.links.map((l) => (
+                    <tr key={l.applicationLinkId}>
+                      <td>
+                        <Link to={`/networks/${l.networkId}`}>{networkName(l.networkId)}</Link>
+                        <div className="muted">
+                          <code>{l.remoteApplicationId}</code>
+                        </div>
+                      </td>
+                      <td>
+                        <code>{l.remoteId}</code>
+                      </td>
+                      <td>
+                        <SyncBadge state={l.state} />
+                      </td>
+                      <td>
+                        {l.lastError ?? <span className="muted">—</span>}
+                        {l.lastError && l.lastAttemptAt && (
+                          <div className="muted">{formatDate(l.lastAttemptAt)}</div>
+                        )}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
           )}
         </div>
       )}

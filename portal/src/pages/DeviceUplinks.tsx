@@ -77,7 +77,7 @@ export function DeviceUplinks({
               {total === 1 ? '1 uplink kept' : `${total} uplinks kept`}
               {total > rows.length && `, the newest ${rows.length} shown`}.
             </p>
-            <UplinksTable rows={rows} applicationId={applicationId} />
+            <UplinksTable rows={rows} applicationId={applicationId} showSignal />
           </>
         )}
       </div>

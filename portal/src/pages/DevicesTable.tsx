@@ -74,30 +74,32 @@ export function DevicesTable({
       )}
       {devices.status === 'done' && devices.data.items.length > 0 && (
         <>
-          <table className="table" aria-label="Device list">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">DevEUI</th>
-                <th scope="col">Activation</th>
-                <th scope="col">Last seen</th>
-              </tr>
-            </thead>
-            <tbody>
-              {devices.data.items.map((d) => (
-                <tr key={d.id}>
-                  <td>
-                    <Link to={`/applications/${applicationId}/devices/${d.id}`}>{d.name}</Link>
-                  </td>
-                  <td>
-                    <code>{d.devEui}</code>
-                  </td>
-                  <td>{d.activation.toUpperCase()}</td>
-                  <td>{formatDate(latest(d.lastSeenAt, seenLive.get(d.id)))}</td>
+          <div className="table-scroll">
+            <table className="table" aria-label="Device list">
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">DevEUI</th>
+                  <th scope="col">Activation</th>
+                  <th scope="col">Last seen</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {devices.data.items.map((d) => (
+                  <tr key={d.id}>
+                    <td>
+                      <Link to={`/applications/${applicationId}/devices/${d.id}`}>{d.name}</Link>
+                    </td>
+                    <td>
+                      <code>{d.devEui}</code>
+                    </td>
+                    <td>{d.activation.toUpperCase()}</td>
+                    <td>{formatDate(latest(d.lastSeenAt, seenLive.get(d.id)))}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
           <Pager
             offset={offset}
             pageSize={PAGE_SIZE}

@@ -1,6 +1,7 @@
 import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { ApiError, api, unwrap } from '../api/client';
+import { useAuth } from '../auth';
 import type { Network, Protocol, ProtocolField } from '../api/types';
 import { CallbackUrl } from '../components/CallbackUrl';
 import { fieldMessage, ProtocolFields, settingsToSend } from '../components/ProtocolFields';
@@ -70,6 +71,9 @@ function NetworkDetails({
   onChanged(): void;
 }) {
   const navigate = useNavigate();
+  const { user } = useAuth();
+  // Signing in, editing and deleting are for organization admins (the server refuses members).
+  const isAdmin = user?.role === 'admin';
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [editing, setEditing] = useState(false);
@@ -100,7 +104,13 @@ function NetworkDetails({
   }
 
   const label = (name: string) => fields?.find((f) => f.name === name)?.label ?? name;
-  const expiry = network.tokenExpiresAt;
+  // Only an authorized network's token counts; another's has expired or was refused.
+  const expiry = network.status === 'authorized' ? network.tokenExpiresAt : null;
+  // Never authorized: signing in finishes creating the network; otherwise it is signing in again.
+  const signInLabel =
+    network.status === 'pending_authorization'
+      ? `Sign in to ${protocol?.name ?? 'the network'}`
+      : 'Re-authorize';
 
   return (
     <section>
@@ -123,12 +133,14 @@ function NetworkDetails({
           <p>
             {network.statusMessage ||
               (network.status === 'pending_authorization'
-                ? 'This network is not linked to an account yet. Sign in to finish creating it.'
+                ? isAdmin
+                  ? 'This network is not linked to an account yet. Sign in to finish creating it.'
+                  : 'This network is not linked to an account yet. An organization admin signs in to finish creating it.'
                 : 'This network is not working right now.')}
           </p>
-          {isOAuth && NEEDS_AUTHORIZATION.has(network.status) && (
+          {isAdmin && isOAuth && NEEDS_AUTHORIZATION.has(network.status) && (
             <button type="button" onClick={reauthorize} disabled={busy}>
-              Re-authorize
+              {signInLabel}
             </button>
           )}
         </div>
@@ -165,10 +177,7 @@ function NetworkDetails({
               {expiry ? (
                 <>
                   {formatDate(expiry)}{' '}
-                  <span className="muted">
-                    ({relativeTime(expiry)}
-                    {network.status === 'authorized' ? '; renewed automatically' : ''})
-                  </span>
+                  <span className="muted">({relativeTime(expiry)}; renewed automatically)</span>
                 </>
               ) : (
                 <span className="muted">—</span>
@@ -184,7 +193,7 @@ function NetworkDetails({
         <div className="card">
           <div className="card-head">
             <h2>Settings</h2>
-            {fields && !editing && (
+            {isAdmin && fields && !editing && (
               <button type="button" className="secondary small" onClick={() => setEditing(true)}>
                 Edit settings
               </button>
@@ -227,33 +236,77 @@ function NetworkDetails({
         <RemoteApplications networkId={network.id} onLinkBroken={onChanged} />
       )}
 
-      <div className="card danger-zone">
-        <h2>Delete network</h2>
-        <p className="muted">
-          Deleting removes the network and wipes its stored tokens. Nothing is deleted at the
-          network server.
-        </p>
-        {confirmDelete ? (
-          <div className="actions">
-            <button type="button" className="danger" onClick={remove} disabled={busy}>
-              Yes, delete {network.name}
+      {isAdmin && (
+        <div className="card danger-zone">
+          <h2>Delete network</h2>
+          <p className="muted">
+            Deleting removes the network and wipes its stored tokens. The applications linked to it
+            are unlinked here: they stay on the network as they are, but no longer receive uplinks
+            through it. Nothing is deleted at the network server.
+          </p>
+          {confirmDelete ? (
+            <>
+              <LinkedApplications networkId={network.id} />
+              <div className="actions">
+                <button type="button" className="danger" onClick={remove} disabled={busy}>
+                  Yes, delete {network.name}
+                </button>
+                <button
+                  type="button"
+                  className="secondary"
+                  onClick={() => setConfirmDelete(false)}
+                  disabled={busy}
+                >
+                  Cancel
+                </button>
+              </div>
+            </>
+          ) : (
+            <button type="button" className="danger" onClick={() => setConfirmDelete(true)}>
+              Delete network
             </button>
-            <button
-              type="button"
-              className="secondary"
-              onClick={() => setConfirmDelete(false)}
-              disabled={busy}
-            >
-              Cancel
-            </button>
-          </div>
-        ) : (
-          <button type="button" className="danger" onClick={() => setConfirmDelete(true)}>
-            Delete network
-          </button>
-        )}
-      </div>
+          )}
+        </div>
+      )}
     </section>
+  );
+}
+
+/** What deleting the network unlinks: read when the deletion is confirmed, so it is current. */
+function LinkedApplications({ networkId }: { networkId: string }) {
+  const links = useAsync(
+    () => unwrap(api.GET('/api/networks/{id}/links', { params: { path: { id: networkId } } })),
+    [networkId],
+  );
+  if (links.status === 'loading') {
+    return <p className="muted">Looking up the applications linked to it…</p>;
+  }
+  if (links.status === 'failed') {
+    return (
+      <p role="alert" className="alert error">
+        Could not list the applications linked to it: {messageFor(links.error)}
+      </p>
+    );
+  }
+  if (links.data.items.length === 0) return <p>No application is linked to this network.</p>;
+  return (
+    <div aria-label="Applications to unlink">
+      <p>
+        {links.data.items.length === 1
+          ? 'This application is unlinked from it and stops receiving uplinks through it:'
+          : `These ${links.data.items.length} applications are unlinked from it and stop receiving uplinks through it:`}
+      </p>
+      <ul>
+        {links.data.items.map((l) => (
+          <li key={l.id}>
+            <Link to={`/applications/${l.applicationId}`}>{l.applicationName}</Link>{' '}
+            <span className="muted">
+              (<code>{l.remoteId}</code> on the network)
+            </span>
+          </li>
+        ))}
+      </ul>
+    </div>
   );
 }
 
@@ -420,40 +473,42 @@ function RemoteApplications({
         <p>This account has no applications yet.</p>
       )}
       {apps.status === 'done' && apps.data.items.length > 0 && (
-        <table className="table">
-          <thead>
-            <tr>
-              <th scope="col">Application ID</th>
-              <th scope="col">Name</th>
-              <th scope="col">EUIs</th>
-              <th scope="col">In LPWAN Server</th>
-            </tr>
-          </thead>
-          <tbody>
-            {apps.data.items.map((a) => (
-              <tr key={a.id}>
-                <td>
-                  <code>{a.id}</code>
-                </td>
-                <td>{a.name}</td>
-                <td>
-                  {a.euis.length ? (
-                    a.euis.map((eui) => (
-                      <code key={eui} className="eui">
-                        {eui}
-                      </code>
-                    ))
-                  ) : (
-                    <span className="muted">—</span>
-                  )}
-                </td>
-                <td>
-                  <InLpwanServer link={linkedAs.get(a.id)} />
-                </td>
+        <div className="table-scroll">
+          <table className="table">
+            <thead>
+              <tr>
+                <th scope="col">Application ID</th>
+                <th scope="col">Name</th>
+                <th scope="col">EUIs</th>
+                <th scope="col">In LPWAN Server</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {apps.data.items.map((a) => (
+                <tr key={a.id}>
+                  <td>
+                    <code>{a.id}</code>
+                  </td>
+                  <td>{a.name}</td>
+                  <td>
+                    {a.euis.length ? (
+                      a.euis.map((eui) => (
+                        <code key={eui} className="eui">
+                          {eui}
+                        </code>
+                      ))
+                    ) : (
+                      <span className="muted">—</span>
+                    )}
+                  </td>
+                  <td>
+                    <InLpwanServer link={linkedAs.get(a.id)} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </div>
   );

@@ -1,5 +1,6 @@
 import { Link, useSearchParams } from 'react-router';
 import { api, unwrap } from '../api/client';
+import { useAuth } from '../auth';
 import { StatusBadge } from '../components/StatusBadge';
 import { messageFor } from '../errors';
 import { useAsync } from '../useAsync';
@@ -9,6 +10,9 @@ import { Pager } from '../components/Pager';
 const PAGE_SIZE = 25;
 
 export function NetworksPage() {
+  const { user } = useAuth();
+  // Creating a network is for organization admins (the server refuses members).
+  const isAdmin = user?.role === 'admin';
   const [params, setParams] = useSearchParams();
   const offset = Math.max(0, Number(params.get('offset')) || 0);
 
@@ -24,9 +28,11 @@ export function NetworksPage() {
     <section>
       <div className="page-head">
         <h1>Networks</h1>
-        <Link to="/networks/new" className="button">
-          Create Network
-        </Link>
+        {isAdmin && (
+          <Link to="/networks/new" className="button">
+            Create Network
+          </Link>
+        )}
       </div>
       <p className="muted">
         Each network links one account at a LoRaWAN network server to this LPWAN Server.
@@ -44,37 +50,43 @@ export function NetworksPage() {
       {networks.status === 'done' && networks.data.items.length === 0 && (
         <div className="empty">
           <p>No networks yet.</p>
-          <p className="muted">Create one to link your account at The Things Network.</p>
+          <p className="muted">
+            {isAdmin
+              ? 'Create one to link your account at The Things Network.'
+              : 'An organization admin creates them.'}
+          </p>
         </div>
       )}
       {networks.status === 'done' && networks.data.items.length > 0 && (
         <>
-          <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Protocol</th>
-                <th scope="col">Status</th>
-                <th scope="col">Linked account</th>
-                <th scope="col">Created</th>
-              </tr>
-            </thead>
-            <tbody>
-              {networks.data.items.map((n) => (
-                <tr key={n.id}>
-                  <td>
-                    <Link to={`/networks/${n.id}`}>{n.name}</Link>
-                  </td>
-                  <td>{protocolName(n.protocolId)}</td>
-                  <td>
-                    <StatusBadge status={n.status} message={n.statusMessage} />
-                  </td>
-                  <td>{n.linkedAccount?.username ?? <span className="muted">—</span>}</td>
-                  <td>{formatDate(n.createdAt)}</td>
+          <div className="table-scroll">
+            <table className="table">
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Protocol</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Linked account</th>
+                  <th scope="col">Created</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {networks.data.items.map((n) => (
+                  <tr key={n.id}>
+                    <td>
+                      <Link to={`/networks/${n.id}`}>{n.name}</Link>
+                    </td>
+                    <td>{protocolName(n.protocolId)}</td>
+                    <td>
+                      <StatusBadge status={n.status} message={n.statusMessage} />
+                    </td>
+                    <td>{n.linkedAccount?.username ?? <span className="muted">—</span>}</td>
+                    <td>{formatDate(n.createdAt)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
           <Pager
             offset={offset}
             pageSize={PAGE_SIZE}

@@ -1,6 +1,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { ApiError, api, unwrap } from '../api/client';
+import { useAuth } from '../auth';
 import type { Network, Protocol, ProtocolField } from '../api/types';
 import { CallbackUrl } from '../components/CallbackUrl';
 import { fieldMessage, ProtocolFields, settingsToSend } from '../components/ProtocolFields';
@@ -20,6 +21,7 @@ interface Loaded {
  */
 export function NewNetworkPage() {
   const navigate = useNavigate();
+  const { user } = useAuth();
   const protocols = useAsync(() => unwrap(api.GET('/api/network-protocols')), []);
   const [protocolId, setProtocolId] = useState('');
   const [loaded, setLoaded] = useState<Loaded | null>(null);
@@ -97,6 +99,18 @@ export function NewNetworkPage() {
   const unplaced =
     problem?.errors.filter((e) => !fieldNames.has(e.field.replace(/^\/?settings[./]/, ''))) ?? [];
   const serverClient = loaded ? serverClientOf(loaded.protocol) : undefined;
+
+  if (user && user.role !== 'admin') {
+    return (
+      <section className="narrow">
+        <p className="crumbs">
+          <Link to="/networks">Networks</Link> / New
+        </p>
+        <h1>Create Network</h1>
+        <p className="notice">Only an organization admin can create networks.</p>
+      </section>
+    );
+  }
 
   return (
     <section className="narrow">

@@ -120,7 +120,7 @@ function Connected({ network }: { network: Network }) {
     <section className="narrow card">
       <h1>Connected as {network.linkedAccount?.username ?? 'your TTN account'}</h1>
       <p>
-        The network <strong>{network.name}</strong> is linked to the Things account{' '}
+        The network <strong>{network.name}</strong> is linked to The Things Network account{' '}
         <strong>{network.linkedAccount?.username}</strong>
         {network.linkedAccount?.email ? ` (${network.linkedAccount.email})` : ''}.
       </p>
