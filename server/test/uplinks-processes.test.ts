@@ -40,6 +40,8 @@ interface ServerProcess {
   logs: string[];
   /** Log lines saying a subscription became active. */
   subscribed(): number;
+  /** Subscriptions it holds now: became active, not stopped or handed over since. */
+  holding(): number;
   kill(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -83,6 +85,13 @@ async function startServer(database: TestDatabase, secretKey: string): Promise<S
     child,
     logs,
     subscribed: () => logs.filter((l) => l.includes('uplink subscription active')).length,
+    holding: () =>
+      logs.filter((l) => l.includes('uplink subscription active')).length -
+      logs.filter(
+        (l) =>
+          l.includes('uplink subscription stopped') ||
+          l.includes('handing an uplink subscription over'),
+      ).length,
     async kill() {
       child.kill('SIGKILL');
       await exited;
@@ -271,16 +280,23 @@ describe('two server processes on one PostgreSQL', () => {
     }
   };
 
-  it('subscribes once per application and delivers nothing twice', async () => {
+  const heldBy = async (server: ServerProcess) =>
+    (await leases()).filter((l) => l.holder.includes(`:${server.child.pid}:`)).length;
+
+  it('subscribes once per application, spread over both, and delivers nothing twice', async () => {
     const [a, b] = servers as [ServerProcess, ServerProcess];
     await waitFor(
-      () => a.subscribed() + b.subscribed() === remoteIds.length,
+      async () =>
+        a.holding() === 2 &&
+        b.holding() === 2 &&
+        (await heldBy(a)) === 2 &&
+        (await heldBy(b)) === 2,
       15_000,
-      'one subscription per application',
+      'two subscriptions each',
     );
     // Several lease rounds later, still one each.
     await new Promise((r) => setTimeout(r, LEASE_SECONDS * 1500));
-    expect(a.subscribed() + b.subscribed()).toBe(remoteIds.length);
+    expect([a.holding(), b.holding()]).toEqual([2, 2]);
     const held = await leases();
     expect(held).toHaveLength(remoteIds.length);
     expect(held.every((l) => l.state === 'subscribed')).toBe(true);
@@ -301,10 +317,9 @@ describe('two server processes on one PostgreSQL', () => {
       l.holder.includes(`:${victim.child.pid}:`),
     ).length;
     expect(moving).toBeGreaterThan(0);
-    const before = survivor.subscribed();
     const killedAt = Date.now();
     await victim.kill();
-    await waitFor(() => survivor.subscribed() === before + moving, 15_000, 'the takeover');
+    await waitFor(() => survivor.holding() === remoteIds.length, 15_000, 'the takeover');
     expect(Date.now() - killedAt).toBeLessThan((LEASE_SECONDS + 3) * 1000);
 
     const already = endpoint.received.length;
@@ -313,5 +328,34 @@ describe('two server processes on one PostgreSQL', () => {
     );
     await waitFor(() => byKey(endpoint).size === 700, 20_000, '100 more deliveries');
     expect(endpoint.received.length - already).toBe(100);
+  });
+
+  it('hands half of the subscriptions to a process that joins, losing no uplink', async () => {
+    const survivor = servers.find((s) => s.child.exitCode === null && s.child.signalCode === null)!;
+    expect(survivor.holding()).toBe(remoteIds.length);
+    const already = byKey(endpoint).size;
+    // Traffic throughout the hand-over: the subscriptions move while uplinks arrive.
+    await Promise.all(
+      remoteIds.map((appId) => ttn.control('/uplinks', { appId, count: 200, perSecond: 50 })),
+    );
+    const joining = await startServer(database, secretKey);
+    servers.push(joining);
+    await waitFor(
+      async () =>
+        survivor.holding() === 2 &&
+        joining.holding() === 2 &&
+        (await heldBy(survivor)) === 2 &&
+        (await heldBy(joining)) === 2,
+      15_000,
+      'two subscriptions each',
+    );
+    await waitFor(
+      () => byKey(endpoint).size === already + 800,
+      20_000,
+      'every uplink sent during the hand-over',
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    expect(byKey(endpoint).size).toBe(already + 800);
+    expect(endpoint.received.length).toBe(already + 800);
   });
 });

@@ -21,6 +21,7 @@ import type { OAuthAuthorizationsTable, OAuthTokensTable } from '../oauth/oauth.
 import type {
   DeliveriesTable,
   DeliveryEndpointsTable,
+  UplinkHoldersTable,
   UplinkLeasesTable,
   UplinksTable,
 } from '../uplinks/uplinks.table.js';
@@ -45,4 +46,5 @@ export interface Database {
   deliveries: DeliveriesTable;
   delivery_endpoints: DeliveryEndpointsTable;
   uplink_leases: UplinkLeasesTable;
+  uplink_holders: UplinkHoldersTable;
 }

@@ -270,6 +270,12 @@ export interface UplinkHandlers {
 
 export interface UplinkSubscription {
   close(): Promise<void>;
+  /**
+   * Another process is about to take this subscription over (with the same client id): keep
+   * receiving until the broker closes this connection for it, then end without reconnecting.
+   * Resolves once ended. Without it, a hand-over closes the subscription first (a gap).
+   */
+  handOver?(): Promise<void>;
 }
 
 export interface DownlinkRequest {

@@ -1,12 +1,19 @@
 /**
- * Keeps one uplink subscription per application link across all server processes.
+ * Keeps one uplink subscription per application link across all server processes, spread over
+ * them evenly.
  *
  * Each process has a holder id. Every round it renews the leases it holds, drops the
  * subscriptions whose lease it lost (or whose link is gone or got a new key), and takes the
- * lease of every link nobody holds, or whose holder let it expire — a holder that died — then
+ * lease of links nobody holds, or whose holder let it expire — a holder that died — then
  * subscribes. A lease lives `leaseMs` and is renewed every third of it, so a dead holder's
  * subscriptions move within `leaseMs` plus one round. Every holder uses the same MQTT client id
  * for a link, so even in a race the broker keeps one connection.
+ *
+ * Spread: the processes seen in the last `leaseMs` (uplink_holders) share the links; a process
+ * takes links only up to its share (the links divided by the processes, rounded up) and hands
+ * over what it holds beyond it. A hand-over gives the lease up but keeps the subscription until
+ * the new holder connects with the same client id and the broker closes the old connection, so
+ * no message published meanwhile is missed (TTN v2 publishes at QoS 0: a gap would lose them).
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -29,6 +36,8 @@ import type { UplinkIngest } from './ingest.js';
 import type { UplinkDecoder } from './uplink-decoder.js';
 import {
   acquireLease,
+  countHolders,
+  forgetHolder,
   listDeviceLinks,
   listSubscribableLinks,
   releaseLease,
@@ -74,6 +83,8 @@ export class SubscriptionManager implements BackgroundWorker {
   /** This process, as written into the leases it holds. */
   readonly holder = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   private readonly running = new Map<string, Running>();
+  /** Subscriptions handed over and not yet closed by the broker, by link id. */
+  private readonly handingOver = new Map<string, Promise<void>>();
   private readonly loop: BackgroundWorker;
   private lastRenewal = Date.now();
 
@@ -93,7 +104,9 @@ export class SubscriptionManager implements BackgroundWorker {
   /** Stops the loop, closes every subscription and hands its lease back, so others take over at once. */
   async stop(): Promise<void> {
     await this.loop.stop();
+    await forgetHolder(this.deps.db, this.holder).catch(() => undefined);
     await Promise.all([...this.running.keys()].map((id) => this.stopOne(id, true)));
+    await Promise.all(this.handingOver.values());
     // Uplinks received before the close are stored before the database goes away.
     await this.deps.decoder.idle();
     await this.deps.ingest.idle();
@@ -123,16 +136,28 @@ export class SubscriptionManager implements BackgroundWorker {
       throw error;
     }
 
-    const links = await listSubscribableLinks(db);
+    const links = (await listSubscribableLinks(db)).filter(
+      (link) => this.deps.protocols.get(link.protocol_id)?.subscribeUplinks !== undefined,
+    );
     const wanted = new Map(links.map((l) => [l.id, l]));
     for (const [id, running] of this.running) {
       const link = wanted.get(id);
       if (!link || link.access_key_sealed !== running.link.access_key_sealed)
         await this.stopOne(id, true);
     }
+    const holders = await countHolders(
+      db,
+      this.holder,
+      nowIso(),
+      isoIn(-leaseMs),
+      isoIn(-10 * leaseMs),
+    );
+    const share = Math.ceil(links.length / holders);
+    // The most recently taken go first: the others' sessions stay put.
+    for (const id of [...this.running.keys()].slice(share)) this.handOver(id);
     for (const link of links) {
-      if (this.running.has(link.id)) continue;
-      if (!this.deps.protocols.get(link.protocol_id)?.subscribeUplinks) continue;
+      if (this.running.size >= share) break;
+      if (this.running.has(link.id) || this.handingOver.has(link.id)) continue;
       if (await acquireLease(db, link.id, this.holder, nowIso(), isoIn(leaseMs))) {
         await this.startOne(link).catch(async (error: unknown) => {
           this.deps.log.error(
@@ -189,10 +214,46 @@ export class SubscriptionManager implements BackgroundWorker {
     this.running.set(link.id, running);
   }
 
+  /**
+   * Gives the link's lease up for another process to take, and keeps receiving until the
+   * broker closes this connection for the new holder's (or, if nobody takes it, a while).
+   */
+  private handOver(linkId: string): void {
+    const running = this.running.get(linkId);
+    if (!running) return;
+    this.running.delete(linkId);
+    const handOver = running.subscription.handOver;
+    if (handOver === undefined) {
+      void this.close(linkId, running, true);
+      return;
+    }
+    this.deps.log.info({ linkId }, 'handing an uplink subscription over to another process');
+    let timer: NodeJS.Timeout | undefined;
+    const ended = Promise.race([
+      handOver.call(running.subscription),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, 3 * this.deps.leaseMs))),
+    ])
+      .then(async () => {
+        clearTimeout(timer);
+        await running.subscription.close();
+        await running.statusWrites;
+      })
+      .catch((error: unknown) =>
+        this.deps.log.warn({ err: error, linkId }, 'ending a handed-over subscription failed'),
+      )
+      .finally(() => this.handingOver.delete(linkId));
+    this.handingOver.set(linkId, ended);
+    void releaseLease(this.deps.db, linkId, this.holder).catch(() => undefined);
+  }
+
   private async stopOne(linkId: string, release: boolean): Promise<void> {
     const running = this.running.get(linkId);
     if (!running) return;
     this.running.delete(linkId);
+    await this.close(linkId, running, release);
+  }
+
+  private async close(linkId: string, running: Running, release: boolean): Promise<void> {
     await running.subscription
       .close()
       .catch((error: unknown) =>

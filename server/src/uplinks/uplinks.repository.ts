@@ -302,6 +302,36 @@ export async function renewLeases(
   return rows.map((r) => r.application_link_id);
 }
 
+/**
+ * This process is alive and takes subscriptions; answers how many such processes were seen
+ * since `aliveSince` (itself included). Processes not seen for long are forgotten.
+ */
+export async function countHolders(
+  db: Db,
+  holder: string,
+  now: string,
+  aliveSince: string,
+  forgetBefore: string,
+): Promise<number> {
+  await db
+    .insertInto('uplink_holders')
+    .values({ holder, seen_at: now })
+    .onConflict((oc) => oc.column('holder').doUpdateSet({ seen_at: now }))
+    .execute();
+  await db.deleteFrom('uplink_holders').where('seen_at', '<', forgetBefore).execute();
+  const row = await db
+    .selectFrom('uplink_holders')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('seen_at', '>=', aliveSince)
+    .executeTakeFirstOrThrow();
+  return Math.max(1, toCount(row.n));
+}
+
+/** This process stops taking subscriptions. */
+export async function forgetHolder(db: Db, holder: string): Promise<void> {
+  await db.deleteFrom('uplink_holders').where('holder', '=', holder).execute();
+}
+
 export async function releaseLease(db: Db, linkId: string, holder: string): Promise<void> {
   await db
     .deleteFrom('uplink_leases')

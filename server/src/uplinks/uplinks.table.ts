@@ -62,6 +62,12 @@ export interface UplinkLeasesTable {
   updated_at: string;
 }
 
+/** A server process that takes uplink subscriptions, and when it was last seen doing so. */
+export interface UplinkHoldersTable {
+  holder: string;
+  seen_at: string;
+}
+
 export type UplinkRow = Selectable<UplinksTable>;
 export type NewUplinkRow = Insertable<UplinksTable>;
 export type DeliveryRow = Selectable<DeliveriesTable>;

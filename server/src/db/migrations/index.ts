@@ -10,6 +10,7 @@ import * as uplinksWithoutForeignKeys from './2026-11-29-0008-uplinks-without-fo
 import * as devicesVersionNotify from './2026-11-29-0009-devices-version-notify.js';
 import * as deliveryTargetNotify from './2026-11-29-0010-delivery-target-notify.js';
 import * as pullJobsResume from './2026-11-29-0011-pull-jobs-resume.js';
+import * as uplinkHolders from './2026-11-29-0012-uplink-holders.js';
 
 /**
  * Every migration, in order. Names are date-prefixed and never change once released; a new
@@ -29,4 +30,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-29-0009-devices-version-notify': devicesVersionNotify,
   '2026-11-29-0010-delivery-target-notify': deliveryTargetNotify,
   '2026-11-29-0011-pull-jobs-resume': pullJobsResume,
+  '2026-11-29-0012-uplink-holders': uplinkHolders,
 };

@@ -63,6 +63,8 @@ export function subscribeUplinks(
   handlers: UplinkHandlers,
 ): UplinkSubscription {
   let closed = false;
+  /** Set by handOver(): the next close of the connection ends the subscription. */
+  let handedOver: (() => void) | undefined;
   let attempts = 0;
   let refused: string | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -149,6 +151,14 @@ export function subscribeUplinks(
 
   client.on('close', () => {
     if (closed) return;
+    if (handedOver !== undefined) {
+      // The broker closed it for the new holder (the same client id): done, no reconnect.
+      closed = true;
+      clearTimeout(timer);
+      const ended = handedOver;
+      client.end(true, {}, () => ended());
+      return;
+    }
     const delay = refused
       ? backoffMs(attempts, REFUSED_MIN_MS, REFUSED_MAX_MS)
       : backoffMs(attempts, RECONNECT_MIN_MS, RECONNECT_MAX_MS);
@@ -165,6 +175,18 @@ export function subscribeUplinks(
       closed = true;
       clearTimeout(timer);
       await client.endAsync(true);
+    },
+    handOver() {
+      return new Promise<void>((resolve) => {
+        if (closed) return resolve();
+        handedOver = resolve;
+        // Not connected (between reconnects): nothing to keep receiving.
+        if (!client.connected) {
+          closed = true;
+          clearTimeout(timer);
+          client.end(true, {}, () => resolve());
+        }
+      });
     },
   };
 }
