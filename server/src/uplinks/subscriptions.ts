@@ -84,7 +84,7 @@ export class SubscriptionManager implements BackgroundWorker {
   readonly holder = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   private readonly running = new Map<string, Running>();
   /** Subscriptions handed over and not yet closed by the broker, by link id. */
-  private readonly handingOver = new Map<string, Promise<void>>();
+  private readonly handingOver = new Map<string, { running: Running; ended: Promise<void> }>();
   private readonly loop: BackgroundWorker;
   private lastRenewal = Date.now();
 
@@ -106,7 +106,15 @@ export class SubscriptionManager implements BackgroundWorker {
     await this.loop.stop();
     await forgetHolder(this.deps.db, this.holder).catch(() => undefined);
     await Promise.all([...this.running.keys()].map((id) => this.stopOne(id, true)));
-    await Promise.all(this.handingOver.values());
+    // Handed over and not taken yet: not waited for (their leases are free already).
+    await Promise.all(
+      [...this.handingOver.values()].map(({ running, ended }) =>
+        running.subscription
+          .close()
+          .catch(() => undefined)
+          .then(() => ended),
+      ),
+    );
     // Uplinks received before the close are stored before the database goes away.
     await this.deps.decoder.idle();
     await this.deps.ingest.idle();
@@ -242,7 +250,7 @@ export class SubscriptionManager implements BackgroundWorker {
         this.deps.log.warn({ err: error, linkId }, 'ending a handed-over subscription failed'),
       )
       .finally(() => this.handingOver.delete(linkId));
-    this.handingOver.set(linkId, ended);
+    this.handingOver.set(linkId, { running, ended });
     void releaseLease(this.deps.db, linkId, this.holder).catch(() => undefined);
   }
 

@@ -175,6 +175,7 @@ export function subscribeUplinks(
       closed = true;
       clearTimeout(timer);
       await client.endAsync(true);
+      handedOver?.(); // a hand-over nobody took: it ends here
     },
     handOver() {
       return new Promise<void>((resolve) => {
