@@ -358,4 +358,24 @@ describe('two server processes on one PostgreSQL', () => {
     expect(byKey(endpoint).size).toBe(already + 800);
     expect(endpoint.received.length).toBe(already + 800);
   });
+
+  it('hands its subscriptions over when it stops, losing no uplink', async () => {
+    const [stopping, staying] = servers.filter(
+      (s) => s.child.exitCode === null && s.child.signalCode === null,
+    ) as [ServerProcess, ServerProcess];
+    const [keysBefore, receivedBefore] = [byKey(endpoint).size, endpoint.received.length];
+    await Promise.all(
+      remoteIds.map((appId) => ttn.control('/uplinks', { appId, count: 100, perSecond: 50 })),
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    await stopping.stop(); // SIGTERM: a clean shutdown, as in a rolling restart
+    await waitFor(() => staying.holding() === remoteIds.length, 15_000, 'the hand-over');
+    await waitFor(
+      () => byKey(endpoint).size === keysBefore + 400,
+      20_000,
+      'every uplink sent during the shutdown',
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    expect(endpoint.received.length).toBe(receivedBefore + 400);
+  });
 });

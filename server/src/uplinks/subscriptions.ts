@@ -101,10 +101,34 @@ export class SubscriptionManager implements BackgroundWorker {
     this.loop.start();
   }
 
-  /** Stops the loop, closes every subscription and hands its lease back, so others take over at once. */
+  /**
+   * Stops the loop and lets go of every subscription. With other processes about, they are
+   * handed over — kept until the others' connections take them (at most one lease lifetime) —
+   * so that the uplinks published meanwhile are not missed; alone, the process closes them and
+   * hands their leases back.
+   */
   async stop(): Promise<void> {
     await this.loop.stop();
-    await forgetHolder(this.deps.db, this.holder).catch(() => undefined);
+    const { db, leaseMs } = this.deps;
+    const others = await countHolders(
+      db,
+      this.holder,
+      nowIso(),
+      isoIn(-leaseMs),
+      isoIn(-10 * leaseMs),
+    )
+      .then((n) => n - 1)
+      .catch(() => 0);
+    await forgetHolder(db, this.holder).catch(() => undefined);
+    if (others > 0 && this.running.size > 0) {
+      for (const id of [...this.running.keys()]) this.handOver(id);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all([...this.handingOver.values()].map(({ ended }) => ended)),
+        new Promise((resolve) => (timer = setTimeout(resolve, leaseMs))),
+      ]);
+      clearTimeout(timer);
+    }
     await Promise.all([...this.running.keys()].map((id) => this.stopOne(id, true)));
     // Handed over and not taken yet: not waited for (their leases are free already).
     await Promise.all(
