@@ -462,4 +462,26 @@ describe.each(DIALECTS)('uplinks (%s)', (dialect) => {
       'subscribed',
     );
   });
+
+  it("subscribes again at the network's new MQTT address when its settings change", async () => {
+    const before = (await status(weather.applicationId)).subscriptions[0]!;
+    expect(before.state).toBe('subscribed');
+    // The same broker, its address written anew: the stored settings change.
+    const moved = await t.request('PATCH', `/api/networks/${networkId}`, {
+      token: admin.token,
+      body: { settings: { mqttUrl: `${ttn.sim.mqttUrl}/` } },
+    });
+    expect(moved.statusCode, moved.body).toBe(200);
+    await waitFor(
+      async () => {
+        const now = (await status(weather.applicationId)).subscriptions[0];
+        return now?.state === 'subscribed' && now.since !== before.since;
+      },
+      10_000,
+      'a new subscription',
+    );
+    const already = endpoint.received.length;
+    await ttn.control('/uplinks', { appId: 'acme-weather', count: 5, perSecond: 50 });
+    await waitFor(() => endpoint.received.length === already + 5, 10_000, '5 more deliveries');
+  });
 });

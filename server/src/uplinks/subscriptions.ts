@@ -172,9 +172,14 @@ export class SubscriptionManager implements BackgroundWorker {
       (link) => this.deps.protocols.get(link.protocol_id)?.subscribeUplinks !== undefined,
     );
     const wanted = new Map(links.map((l) => [l.id, l]));
+    // Gone, or changed: a new key, or new network settings (a new MQTT URL) start it again.
     for (const [id, running] of this.running) {
       const link = wanted.get(id);
-      if (!link || link.access_key_sealed !== running.link.access_key_sealed)
+      if (
+        !link ||
+        link.access_key_sealed !== running.link.access_key_sealed ||
+        link.network_settings !== running.link.network_settings
+      )
         await this.stopOne(id, true);
     }
     const holders = await countHolders(

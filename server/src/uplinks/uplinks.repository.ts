@@ -219,6 +219,8 @@ export interface SubscribableLinkRow {
   protocol_id: string;
   remote_id: string;
   access_key_sealed: string;
+  /** The network's (non-secret) settings as stored: a change (a new MQTT URL) restarts it. */
+  network_settings: string;
 }
 
 /** Every application link that has a key to receive uplinks with. */
@@ -233,6 +235,7 @@ export async function listSubscribableLinks(db: Db): Promise<SubscribableLinkRow
       'networks.protocol_id',
       'application_links.remote_id',
       'application_links.access_key_sealed',
+      'networks.settings_json as network_settings',
     ])
     .where('application_links.access_key_sealed', 'is not', null)
     .orderBy('application_links.id')
