@@ -158,6 +158,23 @@ describe.each(DIALECTS)('unlinking an application from a network (%s)', (dialect
       });
       expect(again.statusCode).toBe(409);
       expect(problemOf(again).code).toBe('remote_deletion_pending');
+      // Nor does a pull import it meanwhile: the waiting delete would remove it there.
+      const { jobId } = (await api('POST', `/api/networks/${networkId}/pull`)) as { jobId: string };
+      const job = await eventually(async () => {
+        const j = (await api('GET', `/api/jobs/${jobId}`)) as {
+          state: string;
+          errors: { item: string; message: string }[];
+        };
+        return j.state === 'done' ? j : undefined;
+      });
+      expect(job.errors).toContainEqual({
+        item: `application ${app.link.remoteId}`,
+        message: expect.stringContaining('its deletion on this network'),
+      });
+      const named = (
+        (await api('GET', '/api/applications?limit=200')) as { items: { name: string }[] }
+      ).items.filter((a) => a.name === 'Vineyard');
+      expect(named).toHaveLength(1);
     } finally {
       await ttn.control('/faults', undefined, 'DELETE');
     }

@@ -53,6 +53,7 @@ import {
 } from '../links.repository.js';
 import { networkContext } from '../network-context.js';
 import { UPLINK_KEY_NAME } from '../sync/push.js';
+import { isQueuedForDeletion } from '../sync/tasks.repository.js';
 import { deleteJobErrors, insertJobErrors, updateHeldJob } from './jobs.repository.js';
 import { emptyCounts, type PullCounts, type PullDeps } from './jobs.service.js';
 import type { JobRow } from './jobs.table.js';
@@ -362,11 +363,20 @@ class PullRun {
       const at = resume?.application === remote.id ? resume : undefined;
       const errors: { item: string; message: string }[] = [];
       if (at?.stage !== 'done') {
-        try {
-          await this.importApplication(protocol, ctx, remote, at);
-        } catch (error) {
-          if (error instanceof Stopped) throw error;
-          errors.push({ item: `application ${remote.id}`, message: messageOf(error) });
+        if (await isQueuedForDeletion(this.deps.db, this.job.network_id, remote.id)) {
+          // Imported now, it would be deleted on the network by the waiting task.
+          errors.push({
+            item: `application ${remote.id}`,
+            message:
+              'Not imported: its deletion on this network (asked for by an unlink) is still waiting.',
+          });
+        } else {
+          try {
+            await this.importApplication(protocol, ctx, remote, at);
+          } catch (error) {
+            if (error instanceof Stopped) throw error;
+            errors.push({ item: `application ${remote.id}`, message: messageOf(error) });
+          }
         }
       }
       await this.save({
