@@ -100,13 +100,19 @@ export function NewNetworkPage() {
     problem?.errors.filter((e) => !fieldNames.has(e.field.replace(/^\/?settings[./]/, ''))) ?? [];
   const serverClient = loaded ? serverClientOf(loaded.protocol) : undefined;
 
+  const heading = (
+    <>
+      <p className="crumbs">
+        <Link to="/networks">Networks</Link> / New
+      </p>
+      <h1>Create Network</h1>
+    </>
+  );
+
   if (user && user.role !== 'admin') {
     return (
       <section className="narrow">
-        <p className="crumbs">
-          <Link to="/networks">Networks</Link> / New
-        </p>
-        <h1>Create Network</h1>
+        {heading}
         <p className="notice">Only an organization admin can create networks.</p>
       </section>
     );
@@ -114,10 +120,7 @@ export function NewNetworkPage() {
 
   return (
     <section className="narrow">
-      <p className="crumbs">
-        <Link to="/networks">Networks</Link> / New
-      </p>
-      <h1>Create Network</h1>
+      {heading}
       <form onSubmit={handleSubmit} noValidate className="card">
         {problem && (
           <div role="alert" className="alert error">
