@@ -20,20 +20,7 @@ import { RateLimited, Unavailable } from '../src/protocols/errors.js';
 import { createTenant, type SignedIn, type TestApp, startTestApp } from './harness/app.js';
 import { DIALECTS } from './harness/database.js';
 import { startTtn, TTN_USER, type Ttn } from './harness/ttn.js';
-import { eventually, linkedTtnNetwork } from './sync.harness.js';
-
-interface Job {
-  id: string;
-  state: string;
-  progress: { done: number; total: number };
-  counts: {
-    applications: { created: number; matched: number };
-    devices: { created: number; matched: number; failed: number };
-  };
-  errorCount: number;
-  errors: { item: string; message: string }[];
-  message: string | null;
-}
+import { eventually, linkedTtnNetwork, type JobView } from './sync.harness.js';
 
 const hex6 = (i: number) => i.toString(16).toUpperCase().padStart(6, '0');
 /** An OTAA device of the simulator's handler. */
@@ -92,7 +79,7 @@ describe.each(DIALECTS)('pull jobs (%s)', (dialect) => {
   const jobRow = (id: string) =>
     t.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
   const jobView = async (id: string) =>
-    (await t.request('GET', `/api/jobs/${id}`, { token: admin.token })).json() as Job;
+    (await t.request('GET', `/api/jobs/${id}`, { token: admin.token })).json() as JobView;
   const deviceCount = async () =>
     Number(
       (
@@ -158,7 +145,7 @@ describe.each(DIALECTS)('pull jobs (%s)', (dialect) => {
       await eventually(
         async () => {
           const row = await jobRow(first.id);
-          return (JSON.parse(row.counts_json) as Job['counts']).devices.failed > 0
+          return (JSON.parse(row.counts_json) as JobView['counts']).devices.failed > 0
             ? row
             : undefined;
         },

@@ -13,20 +13,7 @@ import {
 } from './harness/app.js';
 import { DIALECTS } from './harness/database.js';
 import { startTtn, TTN_USER, type Ttn } from './harness/ttn.js';
-import { aliceAtTtn, eventually, linkedTtnNetwork } from './sync.harness.js';
-
-interface Job {
-  id: string;
-  state: string;
-  progress: { done: number; total: number };
-  counts: {
-    applications: { created: number; matched: number };
-    devices: { created: number; matched: number; failed: number };
-  };
-  errorCount: number;
-  errors: { item: string; message: string }[];
-  message: string | null;
-}
+import { aliceAtTtn, eventually, linkedTtnNetwork, type JobView } from './sync.harness.js';
 
 describe.each(DIALECTS)('pulling from TTN (%s)', (dialect) => {
   let t: TestApp;
@@ -90,7 +77,7 @@ describe.each(DIALECTS)('pulling from TTN (%s)', (dialect) => {
       async () => {
         const job = (
           await t.request('GET', `/api/jobs/${jobId}`, { token: member.token })
-        ).json() as Job;
+        ).json() as JobView;
         return job.state === 'done' || job.state === 'failed' ? job : undefined;
       },
       { timeoutMs: 120_000, intervalMs: 200 },
@@ -298,7 +285,7 @@ describe.each(DIALECTS)('pulling from TTN (%s)', (dialect) => {
     await eventually(async () => {
       const job = (
         await t.request('GET', `/api/jobs/${jobId}`, { token: admin.token })
-      ).json() as Job;
+      ).json() as JobView;
       return job.state === 'done' ? job : undefined;
     });
   });

@@ -18,6 +18,20 @@ export interface LinkView {
   devices: { synced: number; pending: number; error: number };
 }
 
+/** A pull job as `GET /api/jobs/{id}` answers it. */
+export interface JobView {
+  id: string;
+  state: string;
+  progress: { done: number; total: number };
+  counts: {
+    applications: { created: number; matched: number };
+    devices: { created: number; matched: number; failed: number };
+  };
+  errorCount: number;
+  errors: { item: string; message: string }[];
+  message: string | null;
+}
+
 /** Calls the API with `token` for set-up: any 4xx or 5xx throws with its answer; a 204 is undefined. */
 export async function callApi(
   t: TestApp,
