@@ -110,13 +110,7 @@ export class SubscriptionManager implements BackgroundWorker {
   async stop(): Promise<void> {
     await this.loop.stop();
     const { db, leaseMs } = this.deps;
-    const others = await countHolders(
-      db,
-      this.holder,
-      nowIso(),
-      isoIn(-leaseMs),
-      isoIn(-10 * leaseMs),
-    )
+    const others = await this.countHolders()
       .then((n) => n - 1)
       .catch(() => 0);
     await forgetHolder(db, this.holder).catch(() => undefined);
@@ -142,6 +136,15 @@ export class SubscriptionManager implements BackgroundWorker {
     // Uplinks received before the close are stored before the database goes away.
     await this.deps.decoder.idle();
     await this.deps.ingest.idle();
+  }
+
+  /**
+   * The processes taking subscriptions (this one included, recorded as seen now): those seen
+   * within a lease lifetime; those not seen for ten are forgotten.
+   */
+  private countHolders(): Promise<number> {
+    const { db, leaseMs } = this.deps;
+    return countHolders(db, this.holder, nowIso(), isoIn(-leaseMs), isoIn(-10 * leaseMs));
   }
 
   /** Link ids this process subscribes to. */
@@ -182,13 +185,7 @@ export class SubscriptionManager implements BackgroundWorker {
       )
         await this.stopOne(id, true);
     }
-    const holders = await countHolders(
-      db,
-      this.holder,
-      nowIso(),
-      isoIn(-leaseMs),
-      isoIn(-10 * leaseMs),
-    );
+    const holders = await this.countHolders();
     const share = Math.ceil(links.length / holders);
     // The most recently taken go first: the others' sessions stay put.
     for (const id of [...this.running.keys()].slice(share)) this.handOver(id);
