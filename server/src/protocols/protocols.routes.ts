@@ -96,9 +96,7 @@ export const protocolsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         },
       },
     },
-    async () => ({
-      items: app.protocols.list().map((p) => view(describeOr404(p.describe().id))),
-    }),
+    async () => ({ items: app.protocols.describeAll().map(view) }),
   );
 
   app.get(

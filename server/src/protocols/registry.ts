@@ -30,14 +30,11 @@ export class ProtocolRegistry {
       this.byId.set(id, protocol);
     }
     for (const [id, client] of Object.entries(serverClients)) {
-      const authorization = this.byId.get(id)?.describe().authorization;
-      if (authorization?.kind !== 'oauth2') continue;
-      const { baseField } = authorization.tokenEndpoint;
-      const fieldDefault = this.byId
-        .get(id)!
-        .describe()
-        .fields.find((f) => f.name === baseField)?.default;
-      const baseUrl = client.baseUrl ?? fieldDefault;
+      const descriptor = this.byId.get(id)?.describe();
+      if (descriptor?.authorization.kind !== 'oauth2') continue;
+      const { baseField } = descriptor.authorization.tokenEndpoint;
+      const baseUrl =
+        client.baseUrl ?? descriptor.fields.find((f) => f.name === baseField)?.default;
       if (baseUrl === undefined)
         throw new Error(`The server client of ${id} needs the URL it is registered at`);
       this.serverClients.set(id, {
@@ -97,7 +94,8 @@ export class ProtocolRegistry {
     return { clientId: client.clientId, clientSecret: client.clientSecret };
   }
 
-  list(): NetworkProtocol[] {
-    return [...this.byId.values()];
+  /** Every protocol as this deployment offers it (see describe). */
+  describeAll(): ProtocolDescriptor[] {
+    return [...this.byId.keys()].map((id) => this.describe(id)!);
   }
 }
