@@ -10,7 +10,7 @@
  *   that take the relay, SQLite and PostgreSQL in turn, all running from the start: the median
  *   is printed, and each server's ratio is the median of its rounds' ratios to the relay's
  *   round just before (the machine's speed drifts over a minute; one run of each put that drift
- *   into the ratio);
+ *   into the ratio), each started once the machine is quiet;
  * - end-to-end latency (network receive time → endpoint) at a steady 500 uplinks/s: p50, p99,
  *   measured first, after a two-second warm-up at that rate;
  * Every run also counts what was published against what arrived (no uplink may be lost).
@@ -21,7 +21,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -299,12 +299,39 @@ async function measureThroughput(
   endpoint: string,
   appId: string,
 ): Promise<Throughput> {
+  await quietMachine();
   const burst = await offer(sim, endpoint, appId, Number(values.count), Number(values.offered));
   return {
     perSecond: burst.stats.unique / burst.seconds,
     lost: burst.lost,
     duplicates: burst.duplicates,
   };
+}
+
+/** The machine's busy and total CPU time so far (jiffies, all cores), from /proc/stat. */
+function cpuTimes(): { busy: number; total: number } {
+  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/);
+  const ticks = fields.map(Number);
+  const total = ticks.reduce((a, b) => a + b, 0);
+  // idle and iowait
+  return { busy: total - ticks[3]! - ticks[4]!, total };
+}
+
+/**
+ * Waits (up to ten seconds) until the machine has been nearly idle for a quarter of a second,
+ * so that a round does not share the CPU with what the one before left running: PostgreSQL's
+ * autovacuum after the PostgreSQL round took half a core for a while. Linux only: elsewhere it
+ * does not wait.
+ */
+async function quietMachine(): Promise<void> {
+  if (!existsSync('/proc/stat')) return;
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const before = cpuTimes();
+    await new Promise((r) => setTimeout(r, 250));
+    const after = cpuTimes();
+    if (after.busy - before.busy <= 0.1 * (after.total - before.total)) return;
+  }
 }
 
 /** A throwaway PostgreSQL from the machine's binaries (as the test harness starts one). */

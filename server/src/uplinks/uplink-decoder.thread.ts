@@ -5,9 +5,11 @@
 import { parentPort } from 'node:worker_threads';
 import { UnreadableMessage } from '../protocols/errors.js';
 import { UPLINK_PARSERS } from '../protocols/uplink-parsers.js';
+import { lowerPriorityOfThisThread } from '../threads.js';
 import { toDocument } from './document.js';
 import type { DecodeAnswer, DecodeRequest, DecodedUplink } from './uplink-decoder.js';
 
+lowerPriorityOfThisThread();
 const port = parentPort!;
 
 port.on('message', (request: DecodeRequest) => {

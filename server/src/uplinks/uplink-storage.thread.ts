@@ -5,10 +5,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { DatabaseConfig } from '../config.js';
 import { createDatabase, type Db } from '../db/database.js';
+import { lowerPriorityOfThisThread } from '../threads.js';
 import type { StorageAnswer, StorageRequest } from './uplink-storage.js';
 import * as repository from './uplinks.repository.js';
 
 const db = createDatabase(workerData as DatabaseConfig);
+lowerPriorityOfThisThread();
 const port = parentPort!;
 
 port.on('message', (request: StorageRequest) => {
