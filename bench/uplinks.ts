@@ -13,7 +13,7 @@
  *   the ratio). A server runs only while it is measured (the one on PostgreSQL with its
  *   database), and each burst starts once the machine is quiet;
  * - end-to-end latency (network receive time → endpoint) at a steady 500 uplinks/s: p50, p99,
- *   measured first, after a two-second warm-up at that rate;
+ *   measured first, after a two-second warm-up at that rate, also once the machine is quiet;
  * Every run also counts what was published against what arrived (no uplink may be lost).
  * Figures are printed, never asserted. Targets (issue 6): durable throughput ≥ 70 % of the
  * relay on SQLite and ≥ 50 % on PostgreSQL; p99 ≤ 50 ms at 500/s.
@@ -284,6 +284,7 @@ async function offer(
  */
 async function measureLatency(sim: string, endpoint: string, appId: string): Promise<Latency> {
   const rate = Number(values['steady-rate']);
+  await quietMachine();
   const warmup = await offer(sim, endpoint, appId, rate * 2, rate);
   const steady = await offer(sim, endpoint, appId, rate * Number(values['steady-seconds']), rate);
   return {
