@@ -8,8 +8,10 @@
  *                            random, printed once); with --reset-password give an existing
  *                            user a new password instead
  *   openapi [--out FILE]     write the OpenAPI document (built on an in-memory database)
+ *   backup --out FILE        copy the SQLite database, consistent, while the server runs
  */
 import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
 import { createSystemAdmin, ensureFirstAdmin, resetPassword } from './accounts/bootstrap.js';
@@ -18,6 +20,7 @@ import { ConfigError, readConfig, type Config } from './config.js';
 import { checkSecretKey } from './crypto/key-check.js';
 import { KeyRingError, loadKeyRing, type LoadedKeyRing } from './crypto/key-ring.js';
 import { SecretBox } from './crypto/secret-box.js';
+import { BackupRefused, backupDatabase } from './db/backup.js';
 import { createDatabase, type Db } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import { createLogger } from './http/logging.js';
@@ -32,6 +35,7 @@ Commands:
                                      create a system administrator (password from
                                      LPWAN_ADMIN_PASSWORD, else generated and printed)
   openapi [--out FILE]               print or write the OpenAPI document
+  backup --out FILE                  copy the SQLite database to a new file while it runs
 
 Configuration is read from the environment; see docs/configuration.md.
 `;
@@ -188,6 +192,28 @@ async function main(argv: string[]): Promise<number> {
         await db.destroy();
       }
       return 0;
+    }
+    case 'backup': {
+      const { values } = parseArgs({ args: rest, options: { out: { type: 'string' } } });
+      if (!values.out) {
+        process.stderr.write(`backup needs --out FILE\n\n${USAGE}`);
+        return 2;
+      }
+      const out = path.resolve(values.out);
+      try {
+        const bytes = backupDatabase(config.database, out);
+        logger.warn(
+          { bytes },
+          "backed up. The copy's network secrets are sealed with the secret key (LPWAN_SECRET_KEY " +
+            'or its key file): back the key up too, and store it apart from the copy',
+        );
+        process.stdout.write(`${out}\n`);
+        return 0;
+      } catch (error) {
+        if (!(error instanceof BackupRefused)) throw error;
+        process.stderr.write(`backup: ${error.message}\n`);
+        return 2;
+      }
     }
     default:
       process.stderr.write(`Unknown command: ${command}\n\n${USAGE}`);
