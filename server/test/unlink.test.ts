@@ -21,6 +21,7 @@ import {
   callApi,
   eventually,
   linkedTtnNetwork,
+  type JobView,
   linksOf,
   whenSynced as waitUntilSynced,
 } from './sync.harness.js';
@@ -64,6 +65,27 @@ describe.each(DIALECTS)('unlinking an application from a network (%s)', (dialect
   const tasksOf = (linkId: string) =>
     t.db.selectFrom('sync_tasks').selectAll().where('application_link_id', '=', linkId).execute();
   const subscribed = () => t.app.uplinks.subscriptions.linkIds;
+  /** The applications remembered as unlinked from `remoteId` on the network, keeping it there. */
+  const unlinkedRemotes = async (remoteId: string) =>
+    (
+      await t.db
+        .selectFrom('unlinked_remotes')
+        .select('application_id')
+        .where('network_id', '=', networkId)
+        .where('remote_id', '=', remoteId)
+        .execute()
+    ).map((r) => r.application_id);
+  const pulled = async (): Promise<JobView> => {
+    const { jobId } = (await api('POST', `/api/networks/${networkId}/pull`)) as { jobId: string };
+    return eventually(async () => {
+      const job = (await api('GET', `/api/jobs/${jobId}`)) as unknown as JobView;
+      return job.state === 'done' ? job : undefined;
+    });
+  };
+  const named = async (name: string) =>
+    (
+      (await api('GET', '/api/applications?limit=200')) as { items: { name: string }[] }
+    ).items.filter((a) => a.name === name);
 
   it('keeps the application on TTN, and stops pushing to it and receiving its uplinks', async () => {
     const app = await linkedApp('Greenhouse', 2, '70B3D57ED00A10');
@@ -108,6 +130,7 @@ describe.each(DIALECTS)('unlinking an application from a network (%s)', (dialect
     // The local application and its devices stay.
     const devices = (await api('GET', `/api/applications/${app.id}/devices`)) as { total: number };
     expect(devices.total).toBe(2);
+    expect(await unlinkedRemotes(app.link.remoteId)).toEqual([app.id]);
 
     // Linked again with the same id, the application on TTN is adopted and brought up to date.
     await api('POST', `/api/applications/${app.id}/links`, {
@@ -115,6 +138,7 @@ describe.each(DIALECTS)('unlinking an application from a network (%s)', (dialect
       remoteId: app.link.remoteId,
     });
     await whenSynced(app.id, 2);
+    expect(await unlinkedRemotes(app.link.remoteId)).toEqual([]);
     expect(await alice.account(`/applications/${app.link.remoteId}`)).toMatchObject({
       body: { name: 'Greenhouse renamed' },
     });
@@ -122,6 +146,38 @@ describe.each(DIALECTS)('unlinking an application from a network (%s)', (dialect
       const keys = (await alice.devices(app.link.remoteId))?.map((d) => d.lorawan_device.app_key);
       return keys?.includes('ABABABABABABABABABABABABABABABAB') ? keys : undefined;
     });
+  });
+
+  it('links a pull to the application it was unlinked from, instead of importing a copy', async () => {
+    const app = await linkedApp('Barn', 2, '70B3D57ED00A50');
+    await api('DELETE', `/api/applications/${app.id}/links/${app.link.id}`);
+    await api('PATCH', `/api/applications/${app.id}`, { name: 'Barn (local)' });
+
+    const job = await pulled();
+    expect(job.errors.filter((e) => e.message.includes('70B3D57ED00A50'))).toEqual([]);
+    // No copy: the one application with those devices is linked to it again, devices and all.
+    expect(await named('Barn')).toEqual([]);
+    expect(await named('Barn (local)')).toHaveLength(1);
+    const [link] = await links(app.id);
+    expect(link).toMatchObject({ remoteId: app.link.remoteId, state: 'synced' });
+    expect(link!.devices).toEqual({ synced: 2, pending: 0, error: 0 });
+    expect(await unlinkedRemotes(app.link.remoteId)).toEqual([]);
+    // And it is linked as any other: a local edit goes to TTN again.
+    await api('PATCH', `/api/applications/${app.id}/devices/${app.devices[0]!.id}`, {
+      appKey: 'CDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCD',
+    });
+    await eventually(async () => {
+      const keys = (await alice.devices(app.link.remoteId))?.map((d) => d.lorawan_device.app_key);
+      return keys?.includes('CDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCD') ? keys : undefined;
+    });
+
+    // Unlinked and its local application deleted, there is nothing to match: imported anew.
+    await api('DELETE', `/api/applications/${app.id}/links/${link!.id}`);
+    await api('DELETE', `/api/applications/${app.id}`);
+    expect(await unlinkedRemotes(app.link.remoteId)).toEqual([]);
+    await pulled();
+    expect(await named('Barn (local)')).toEqual([]);
+    expect(await named('Barn')).toHaveLength(1);
   });
 
   it('deletes the application and its devices on TTN when asked to', async () => {

@@ -60,6 +60,17 @@ export interface ApplicationLinksTable {
   updated_at: string;
 }
 
+/**
+ * An application unlinked from a network that kept it there: the application on the network it
+ * was linked to, which a pull matches to it again (migration 0013).
+ */
+export interface UnlinkedRemotesTable {
+  network_id: string;
+  remote_id: string;
+  application_id: string;
+  unlinked_at: string;
+}
+
 /** A device as it exists on one network, under its application's link. */
 export interface DeviceLinksTable {
   id: string;

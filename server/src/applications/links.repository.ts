@@ -10,11 +10,58 @@ import type {
 } from './applications.table.js';
 import type { Insertable, Updateable } from 'kysely';
 
+/**
+ * Callers run it in a transaction with their other writes. What was remembered of an earlier
+ * link of that remote application, or of the application on that network (see
+ * rememberUnlinkedRemote), no longer applies.
+ */
 export async function insertApplicationLink(
   db: Db,
   row: Insertable<ApplicationLinksTable>,
 ): Promise<void> {
+  await db
+    .deleteFrom('unlinked_remotes')
+    .where('network_id', '=', row.network_id)
+    .where((eb) =>
+      eb.or([eb('remote_id', '=', row.remote_id), eb('application_id', '=', row.application_id)]),
+    )
+    .execute();
   await db.insertInto('application_links').values(row).execute();
+}
+
+/**
+ * Remembers, as a link ends with the application kept on the network, which application there
+ * it was linked to: a pull then matches it to this application again (pull.run.ts).
+ */
+export async function rememberUnlinkedRemote(
+  db: Db,
+  link: Pick<ApplicationLinkRow, 'network_id' | 'remote_id' | 'application_id'>,
+  now: string,
+): Promise<void> {
+  await db
+    .insertInto('unlinked_remotes')
+    .values({
+      network_id: link.network_id,
+      remote_id: link.remote_id,
+      application_id: link.application_id,
+      unlinked_at: now,
+    })
+    .execute();
+}
+
+/** The application last unlinked from `remoteId` on the network, if it is still unlinked there. */
+export async function findUnlinkedRemote(
+  db: Db,
+  networkId: string,
+  remoteId: string,
+): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('unlinked_remotes')
+    .select('application_id')
+    .where('network_id', '=', networkId)
+    .where('remote_id', '=', remoteId)
+    .executeTakeFirst();
+  return row?.application_id;
 }
 
 export async function findApplicationLink(

@@ -23,6 +23,7 @@ import {
   listLinksOfApplication,
   lockLinksOfApplication,
   listLinksOfNetwork,
+  rememberUnlinkedRemote,
 } from './links.repository.js';
 import { queueTask } from './sync/enqueue.js';
 import {
@@ -213,6 +214,8 @@ export async function unlinkApplication(
       await queueTask(trx, 'delete_application', taskTargetOf(actor, link), nowIso());
     }
     await deleteApplicationLink(trx, link.id);
+    // Kept there: a pull matches it to this application again rather than importing a copy.
+    if (!options.deleteOnNetwork) await rememberUnlinkedRemote(trx, link, nowIso());
   });
 }
 

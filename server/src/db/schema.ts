@@ -8,6 +8,7 @@ import type {
   ApplicationsTable,
   DeviceLinksTable,
   DevicesTable,
+  UnlinkedRemotesTable,
 } from '../applications/applications.table.js';
 import type { JobErrorsTable, JobsTable } from '../applications/pull/jobs.table.js';
 import type { SyncTasksTable } from '../applications/sync/sync.table.js';
@@ -38,6 +39,7 @@ export interface Database {
   devices: DevicesTable;
   application_links: ApplicationLinksTable;
   device_links: DeviceLinksTable;
+  unlinked_remotes: UnlinkedRemotesTable;
   sync_tasks: SyncTasksTable;
   jobs: JobsTable;
   job_errors: JobErrorsTable;

@@ -2,8 +2,9 @@
  * Runs a pull: imports a network account's applications and devices.
  *
  * Matching, never by name: an application is the one linked to the same remote id on this
- * network; a device is the one linked to the same remote id under that application link, else
- * the organization's device with the same DevEUI (which must then belong to the same
+ * network, else the one last unlinked from it that kept it there (linked to it again); a
+ * device is the one linked to the same remote id under that application link, else the
+ * organization's device with the same DevEUI (which must then belong to the same
  * application). What matches is left as it is, so a second pull creates nothing.
  *
  * Streaming: devices are read page by page; the next two pages are fetched while the current
@@ -46,6 +47,7 @@ import {
   findDeviceLinksByDevice,
   findDeviceLinksByRemote,
   findLinkByRemote,
+  findUnlinkedRemote,
   insertApplicationLink,
   insertDeviceLinks,
   lockLinksOfApplication,
@@ -486,15 +488,27 @@ class PullRun {
   private async applicationLink(remote: RemoteApplication): Promise<ApplicationLinkRow> {
     const cursor: PullCursor = { application: remote.id, stage: 'key', offset: 0 };
     const { applications, devices } = this.counts;
+    const matched = {
+      applications: { ...applications, matched: applications.matched + 1 },
+      devices,
+    };
     const existing = await findLinkByRemote(this.deps.db, this.job.network_id, remote.id);
     if (existing !== undefined) {
-      await this.save({
-        cursor,
-        counts: { applications: { ...applications, matched: applications.matched + 1 }, devices },
-      });
+      await this.save({ cursor, counts: matched });
       return existing;
     }
     const now = nowIso();
+    // Unlinked from a local application that kept it on the network: linked to that one again.
+    const unlinkedFrom = await findUnlinkedRemote(this.deps.db, this.job.network_id, remote.id);
+    if (unlinkedFrom !== undefined) {
+      const link = this.newLink(unlinkedFrom, remote.id, now);
+      await this.save({ cursor, counts: matched }, async (trx) => {
+        // As linking does: devices added meanwhile see the link, or it sees them.
+        await lockLinksOfApplication(trx, unlinkedFrom);
+        await insertApplicationLink(trx, link);
+      });
+      return link;
+    }
     const application: ApplicationRow = {
       id: randomUUID(),
       organization_id: this.job.organization_id,
@@ -506,19 +520,7 @@ class PullRun {
       created_at: now,
       updated_at: now,
     };
-    const link: ApplicationLinkRow = {
-      id: randomUUID(),
-      application_id: application.id,
-      network_id: this.job.network_id,
-      remote_id: remote.id,
-      state: 'synced',
-      last_error: null,
-      last_attempt_at: now,
-      synced_at: now,
-      access_key_sealed: null,
-      created_at: now,
-      updated_at: now,
-    };
+    const link = this.newLink(application.id, remote.id, now);
     await this.save(
       {
         cursor,
@@ -530,6 +532,23 @@ class PullRun {
       },
     );
     return link;
+  }
+
+  /** A link as a pull makes it: synced, what is on the network being what it imports. */
+  private newLink(applicationId: string, remoteId: string, now: string): ApplicationLinkRow {
+    return {
+      id: randomUUID(),
+      application_id: applicationId,
+      network_id: this.job.network_id,
+      remote_id: remoteId,
+      state: 'synced',
+      last_error: null,
+      last_attempt_at: now,
+      synced_at: now,
+      access_key_sealed: null,
+      created_at: now,
+      updated_at: now,
+    };
   }
 
   private async planPage(

@@ -11,6 +11,7 @@ import * as devicesVersionNotify from './2026-11-29-0009-devices-version-notify.
 import * as deliveryTargetNotify from './2026-11-29-0010-delivery-target-notify.js';
 import * as pullJobsResume from './2026-11-29-0011-pull-jobs-resume.js';
 import * as uplinkHolders from './2026-11-29-0012-uplink-holders.js';
+import * as unlinkedRemotes from './2026-11-29-0013-unlinked-remotes.js';
 
 /**
  * Every migration, in order. Names are date-prefixed and never change once released; a new
@@ -31,4 +32,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-29-0010-delivery-target-notify': deliveryTargetNotify,
   '2026-11-29-0011-pull-jobs-resume': pullJobsResume,
   '2026-11-29-0012-uplink-holders': uplinkHolders,
+  '2026-11-29-0013-unlinked-remotes': unlinkedRemotes,
 };
