@@ -125,9 +125,11 @@ describe('delivery statements on PostgreSQL with statistics older than a burst',
       perApplication: 100,
       excluded: [],
     };
-    const [claim] = await statementsOf(async (trx) =>
+    const [look, claim] = await statementsOf(async (trx) =>
       expect(await claimDeliveries(trx, 'postgres', options)).toHaveLength(100),
     );
+    // First whether anything is due at all: one entry of the due index.
+    expect(await rowsByIndex(look!)).toEqual(new Map([['deliveries_pending_idx', 1]]));
     const read = await rowsByIndex(claim!);
     // The ranking scan stops at its limit (2,000); a plan that walks the index per picked row
     // reads every due delivery at least once more.

@@ -1,3 +1,4 @@
+import { compileOnce } from '../../db/compiled.js';
 import type { Db } from '../../db/database.js';
 import type { JobRow, JobsTable, NewJobRow } from './jobs.table.js';
 import type { Updateable } from 'kysely';
@@ -39,6 +40,20 @@ export async function listJobErrors(
  * gives it the lease `token`: from then on, only the run holding that token writes to the job.
  * PostgreSQL: `FOR UPDATE SKIP LOCKED`, so two processes never take the same job.
  */
+/** Whether any job waits to be taken: what an idle worker asks, without the claim's write. */
+const waitingJob = compileOnce(['now'], (db, v) =>
+  db
+    .selectFrom('jobs')
+    .select('id')
+    .where((w) =>
+      w.or([
+        w('state', '=', 'queued'),
+        w.and([w('state', '=', 'running'), w('lease_until', '<', v.now)]),
+      ]),
+    )
+    .limit(1),
+);
+
 export async function claimJob(
   db: Db,
   dialect: 'sqlite' | 'postgres',
@@ -46,6 +61,7 @@ export async function claimJob(
   leaseUntil: string,
   token: string,
 ): Promise<JobRow | undefined> {
+  if ((await waitingJob(db, { now })).length === 0) return undefined;
   const rows = await db
     .updateTable('jobs')
     .set((eb) => ({

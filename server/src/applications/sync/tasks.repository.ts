@@ -9,7 +9,7 @@
  * the lease it was given (`lease_until` is the claim's token).
  */
 import { sql } from 'kysely';
-import { compileInsert } from '../../db/compiled.js';
+import { compileInsert, compileOnce } from '../../db/compiled.js';
 import type { Db } from '../../db/database.js';
 import type { SyncTaskKind, SyncTaskRow } from './sync.table.js';
 
@@ -56,6 +56,20 @@ export async function dropReplacedTasks(
 /** Any fixed number: the key of the advisory lock that makes claims take turns. */
 const CLAIM_LOCK_KEY = 7_305_118_215;
 
+/**
+ * Whether any task is due: what an idle worker asks twice a second, without the claim's write
+ * transaction (on SQLite it takes the write lock; on PostgreSQL, the claims' advisory lock).
+ */
+const dueTask = compileOnce(['now'], (db, v) =>
+  db
+    .selectFrom('sync_tasks')
+    .select('id')
+    .where('state', '=', 'queued')
+    .where('next_attempt_at', '<=', v.now)
+    .where((w) => w.or([w('lease_until', 'is', null), w('lease_until', '<', v.now)]))
+    .limit(1),
+);
+
 export async function claimDueTasks(
   db: Db,
   dialect: 'sqlite' | 'postgres',
@@ -63,6 +77,7 @@ export async function claimDueTasks(
   leaseUntil: string,
   limit: number,
 ): Promise<SyncTaskRow[]> {
+  if ((await dueTask(db, { now })).length === 0) return [];
   return db.transaction().execute(async (trx) => {
     if (dialect === 'postgres')
       await sql`select pg_advisory_xact_lock(${CLAIM_LOCK_KEY})`.execute(trx);
