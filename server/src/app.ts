@@ -28,6 +28,7 @@ import { errorHandler } from './http/error-handler.js';
 import { createLogger } from './http/logging.js';
 import { openApi } from './http/openapi.js';
 import { securityHeaders } from './http/security-headers.js';
+import { metrics } from './metrics/metrics.plugin.js';
 import { networksRoutes } from './networks/networks.routes.js';
 import { oauth } from './oauth/oauth.plugin.js';
 import { portal } from './portal/portal.plugin.js';
@@ -104,6 +105,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   await app.register(networksRoutes);
   await app.register(oauth);
   await app.register(applications);
+  await app.register(metrics);
   await app.register(uplinks);
 
   // Portal last: it owns / and the not-found fallback.

@@ -61,6 +61,8 @@ export interface Config {
   oauthClients: Readonly<Record<string, ServerClientConfig>>;
   /** Receiving uplinks and delivering them (docs/uplinks.md). */
   uplinks: UplinksConfig;
+  /** Bearer token of `GET /metrics` (METRICS_TOKEN); unset, there is no such route. */
+  metricsToken: string | undefined;
 }
 
 export interface UplinksConfig {
@@ -191,6 +193,11 @@ export function readConfig(
     ),
   };
 
+  const metricsToken = value('METRICS_TOKEN');
+  if (metricsToken !== undefined && metricsToken.length < 16) {
+    problems.push('METRICS_TOKEN must be at least 16 characters long');
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -210,6 +217,7 @@ export function readConfig(
     authCacheMs: 1_000,
     oauthClients,
     uplinks,
+    metricsToken,
   };
 }
 

@@ -96,6 +96,16 @@ describe('configuration', () => {
     }
   });
 
+  it('reads METRICS_TOKEN, unset by default, and refuses a short one without echoing it', () => {
+    expect(readConfig({}, cwd).metricsToken).toBeUndefined();
+    expect(readConfig({ METRICS_TOKEN: 'a-long-enough-token' }, cwd).metricsToken).toBe(
+      'a-long-enough-token',
+    );
+    expect(() => readConfig({ METRICS_TOKEN: 'short-secret' }, cwd)).toThrow(
+      /^(?![\s\S]*short-secret)[\s\S]*METRICS_TOKEN must be at least 16 characters/,
+    );
+  });
+
   it('lists every problem at once and never echoes DATABASE_URL', () => {
     try {
       readConfig(

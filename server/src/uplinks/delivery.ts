@@ -135,6 +135,8 @@ export interface DeliveryDeps {
   secretBox: SecretBox;
   log: FastifyBaseLogger;
   config: UplinksConfig;
+  /** Told how many finished requests were recorded, delivered and failed (the metrics). */
+  onRecorded: (delivered: number, failed: number) => void;
 }
 
 export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
@@ -647,6 +649,7 @@ export class DeliveryWorker implements BackgroundWorker, DeliveryHandOff {
       }
       for (const [applicationId, failed] of failedByApp)
         await this.recordFailures(applicationId, failed);
+      this.deps.onRecorded(delivered.length, batch.length - delivered.length);
     } catch (err) {
       // Unrecorded outcomes are sent again once their claim expires: at least once, never lost.
       this.deps.log.error({ err, deliveries: batch.length }, 'recording delivery outcomes failed');

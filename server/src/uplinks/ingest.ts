@@ -74,8 +74,8 @@ export class UplinkIngest {
       dialect: Dialect;
       log: FastifyBaseLogger;
       delivery: DeliveryHandOff;
-      /** Called after each commit with the applications that got new uplinks. */
-      onStored: (applicationIds: Set<string>) => void;
+      /** Called after each commit with the applications that got new uplinks, and how many. */
+      onStored: (applicationIds: Set<string>, count: number) => void;
     },
   ) {}
 
@@ -144,6 +144,7 @@ export class UplinkIngest {
           });
           if (result.stored.length === 0) return;
           const stored = new Set(result.stored);
+          const count = stored.size;
           const claimedIds = new Set(result.claimed);
           const applications = new Set<string>();
           for (const row of rows) {
@@ -160,7 +161,7 @@ export class UplinkIngest {
               });
             } else pendingApplications.add(row.application_id);
           }
-          this.deps.onStored(applications);
+          this.deps.onStored(applications, count);
           return;
         } catch (error) {
           const delay = RETRY_DELAYS_MS[attempt];

@@ -49,13 +49,20 @@ async function uplinksPlugin(app: FastifyInstance): Promise<void> {
     secretBox,
     config,
     log: app.log.child({ worker: 'uplink-delivery' }),
+    onRecorded: (delivered, failed) => {
+      app.metrics.deliveries.inc({ outcome: 'delivered' }, delivered);
+      app.metrics.deliveries.inc({ outcome: 'failed' }, failed);
+    },
   });
   const ingest = new UplinkIngest({
     storage,
     dialect: app.config.database.dialect,
     log: app.log.child({ worker: 'uplink-ingest' }),
     delivery,
-    onStored: (applicationIds) => bus.emit(STORED_EVENT, applicationIds),
+    onStored: (applicationIds, count) => {
+      app.metrics.uplinksStored.inc(count);
+      bus.emit(STORED_EVENT, applicationIds);
+    },
   });
   const decoder = new UplinkDecoder(app.log.child({ worker: 'uplink-decoder' }));
   const subscriptions = new SubscriptionManager({
@@ -112,5 +119,5 @@ async function uplinksPlugin(app: FastifyInstance): Promise<void> {
 
 export const uplinks = fp(uplinksPlugin, {
   name: 'uplinks',
-  dependencies: ['core', 'auth', 'workers'],
+  dependencies: ['core', 'auth', 'workers', 'metrics'],
 });

@@ -975,3 +975,22 @@ export async function detachUplinksOfDevice(
     .where('device_id', '=', deviceId)
     .execute();
 }
+
+/**
+ * Deliveries waiting (pending, including those claimed and being sent) and dead letters, in
+ * all applications: what the metrics report. Each count reads its partial index (the status
+ * written literally, as those need), not the table of every delivery kept.
+ */
+export async function countUndelivered(db: Db): Promise<{ pending: number; dead: number }> {
+  const [pending, dead] = await Promise.all(
+    (['pending', 'dead'] as const).map(async (status) => {
+      const row = await db
+        .selectFrom('deliveries')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('status', '=', sql.lit(status))
+        .executeTakeFirstOrThrow();
+      return toCount(row.n);
+    }),
+  );
+  return { pending: pending!, dead: dead! };
+}

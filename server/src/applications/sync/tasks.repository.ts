@@ -11,6 +11,7 @@
 import { sql } from 'kysely';
 import { compileInsert, compileOnce } from '../../db/compiled.js';
 import type { Db } from '../../db/database.js';
+import { toCount } from '../../db/paging.js';
 import type { SyncTaskKind, SyncTaskRow } from './sync.table.js';
 
 /** Callers run it in a transaction with their other writes. */
@@ -248,4 +249,14 @@ export async function releaseTasks(
     .where('id', 'in', ids)
     .where('lease_until', '=', leaseUntil)
     .execute();
+}
+
+/** Sync tasks by state, in all organizations: what the metrics report. */
+export async function countTasksByState(db: Db): Promise<Map<string, number>> {
+  const rows = await db
+    .selectFrom('sync_tasks')
+    .select(['state', (eb) => eb.fn.countAll().as('n')])
+    .groupBy('state')
+    .execute();
+  return new Map(rows.map((r) => [r.state, toCount(r.n)]));
 }
