@@ -152,15 +152,27 @@ describe.each(DIALECTS)('unlinking an application from a network (%s)', (dialect
     const app = await linkedApp('Barn', 2, '70B3D57ED00A50');
     await api('DELETE', `/api/applications/${app.id}/links/${app.link.id}`);
     await api('PATCH', `/api/applications/${app.id}`, { name: 'Barn (local)' });
+    // Added while unlinked: TTN does not have it.
+    await api('POST', `/api/applications/${app.id}/devices`, {
+      name: 'barn-new',
+      devEui: '70B3D57ED00A5099',
+      activation: 'otaa',
+      joinEui: '0000000000000000',
+      appKey: '00112233445566778899AABBCCDDEEFF',
+    });
 
     const job = await pulled();
     expect(job.errors.filter((e) => e.message.includes('70B3D57ED00A50'))).toEqual([]);
     // No copy: the one application with those devices is linked to it again, devices and all.
     expect(await named('Barn')).toEqual([]);
     expect(await named('Barn (local)')).toHaveLength(1);
-    const [link] = await links(app.id);
+    // The two matched, and the one added here pushed there, as linking would.
+    const link = await whenSynced(app.id, 3);
     expect(link).toMatchObject({ remoteId: app.link.remoteId, state: 'synced' });
-    expect(link!.devices).toEqual({ synced: 2, pending: 0, error: 0 });
+    expect(link.devices).toEqual({ synced: 3, pending: 0, error: 0 });
+    expect((await alice.devices(app.link.remoteId))?.map((d) => d.lorawan_device.dev_eui)).toEqual(
+      expect.arrayContaining(['70B3D57ED00A5099']),
+    );
     expect(await unlinkedRemotes(app.link.remoteId)).toEqual([]);
     // And it is linked as any other: a local edit goes to TTN again.
     await api('PATCH', `/api/applications/${app.id}/devices/${app.devices[0]!.id}`, {
@@ -172,7 +184,7 @@ describe.each(DIALECTS)('unlinking an application from a network (%s)', (dialect
     });
 
     // Unlinked and its local application deleted, there is nothing to match: imported anew.
-    await api('DELETE', `/api/applications/${app.id}/links/${link!.id}`);
+    await api('DELETE', `/api/applications/${app.id}/links/${link.id}`);
     await api('DELETE', `/api/applications/${app.id}`);
     expect(await unlinkedRemotes(app.link.remoteId)).toEqual([]);
     await pulled();

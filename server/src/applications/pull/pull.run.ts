@@ -41,8 +41,8 @@ import type {
 } from '../applications.table.js';
 import { insertApplication } from '../applications.repository.js';
 import { accessKeyAad, checkDeviceFields } from '../device-fields.js';
-import { findDevicesByEui } from '../devices.repository.js';
-import { addDevices, deviceRow } from '../devices.service.js';
+import { findDevicesByEui, listDeviceEuisOfApplication } from '../devices.repository.js';
+import { addDevices, deviceRow, remoteDeviceId } from '../devices.service.js';
 import {
   findDeviceLinksByDevice,
   findDeviceLinksByRemote,
@@ -50,10 +50,12 @@ import {
   findUnlinkedRemote,
   insertApplicationLink,
   insertDeviceLinks,
+  listDeviceLinksOfLink,
   lockLinksOfApplication,
   updateApplicationLink,
 } from '../links.repository.js';
 import { networkContext } from '../network-context.js';
+import { queueNewTasks } from '../sync/enqueue.js';
 import { UPLINK_KEY_NAME } from '../sync/push.js';
 import { isQueuedForDeletion } from '../sync/tasks.repository.js';
 import { deleteJobErrors, insertJobErrors, updateHeldJob } from './jobs.repository.js';
@@ -267,6 +269,8 @@ class PullRun {
   private errors: number;
   /** Where an earlier run of the job stopped (undefined: the job starts from the beginning). */
   private readonly resume: PullCursor | undefined;
+  /** Links this run made to applications unlinked before (see applicationLink). */
+  private readonly linkedAgain = new Set<string>();
 
   constructor(
     private readonly deps: PullDeps,
@@ -407,6 +411,58 @@ class PullRun {
     }
     const from = counted !== undefined && at?.stage === 'devices' ? at.offset : 0;
     await this.importDevices(protocol, ctx, remote, link, from);
+    // Only an application linked again may have devices the network lacks (a run taken up
+    // again cannot tell whether it was, and looks).
+    if (this.linkedAgain.has(link.id) || at !== undefined) await this.pushLocalOnlyDevices(link);
+  }
+
+  /**
+   * Devices of the local application that have no link on this network — added here while the
+   * application was unlinked from it (see applicationLink) — are linked and queued to be pushed
+   * there, as linking does. Run again when a run is taken up again, it finds nothing left to do.
+   */
+  private async pushLocalOnlyDevices(link: ApplicationLinkRow): Promise<void> {
+    const localOnly = async (db: Db) => {
+      const linked = await listDeviceLinksOfLink(db, link.id);
+      const linkedDevices = new Set(linked.map((d) => d.device_id));
+      const takenIds = new Set(linked.map((d) => d.remote_id));
+      return (await listDeviceEuisOfApplication(db, link.application_id)).filter(
+        (d) => !linkedDevices.has(d.id) && !takenIds.has(remoteDeviceId(d.dev_eui)),
+      );
+    };
+    if ((await localOnly(this.deps.db)).length === 0) return;
+    await this.save({}, async (trx) => {
+      // Read again under the application's lock: a device added meanwhile has its link already.
+      await lockLinksOfApplication(trx, link.application_id);
+      const devices = await localOnly(trx);
+      const now = nowIso();
+      const rows = devices.map((device) => ({
+        id: randomUUID(),
+        device_id: device.id,
+        application_link_id: link.id,
+        remote_id: remoteDeviceId(device.dev_eui),
+        state: 'pending' as const,
+        last_error: null,
+        last_attempt_at: null,
+        synced_at: null,
+        created_at: now,
+        updated_at: now,
+      }));
+      await insertDeviceLinks(trx, rows);
+      await queueNewTasks(
+        trx,
+        'device',
+        rows.map((row) => ({
+          organizationId: this.job.organization_id,
+          networkId: link.network_id,
+          applicationLinkId: link.id,
+          remoteApplicationId: link.remote_id,
+          deviceId: row.device_id,
+          remoteDeviceId: row.remote_id,
+        })),
+        now,
+      );
+    });
   }
 
   /** The link's uplink access key, created or read if it has none; its cursor moves on to the devices. */
@@ -507,6 +563,7 @@ class PullRun {
         await lockLinksOfApplication(trx, unlinkedFrom);
         await insertApplicationLink(trx, link);
       });
+      this.linkedAgain.add(link.id);
       return link;
     }
     const application: ApplicationRow = {
