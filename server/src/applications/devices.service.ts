@@ -12,7 +12,12 @@ import { isUniqueViolation } from '../db/errors.js';
 import type { Page, PageResult } from '../db/paging.js';
 import { AppError, notFound, validationFailed } from '../http/problem.js';
 import { detachUplinksOfDevice } from '../uplinks/uplinks.repository.js';
-import type { ApplicationLinkRow, ApplicationRow, DeviceRow } from './applications.table.js';
+import type {
+  ApplicationLinkRow,
+  ApplicationRow,
+  DeviceLinkRow,
+  DeviceRow,
+} from './applications.table.js';
 import { findDevicesVersion } from './applications.repository.js';
 import { requireApplication } from './applications.service.js';
 import type { DeviceDetailView, DeviceKeysView, DeviceView } from './applications.schemas.js';
@@ -165,6 +170,49 @@ export function openDeviceKeys(secretBox: SecretBox, row: DeviceRow): DeviceKeys
   return { appKey: open('appKey'), nwkSKey: open('nwkSKey'), appSKey: open('appSKey') };
 }
 
+/** Links of `devices` under the application link `linkId`, pending: not created there yet. */
+export function pendingDeviceLinks(
+  devices: readonly Pick<DeviceRow, 'id' | 'dev_eui'>[],
+  linkId: string,
+  now: string,
+): DeviceLinkRow[] {
+  return devices.map((device) => ({
+    id: randomUUID(),
+    device_id: device.id,
+    application_link_id: linkId,
+    remote_id: remoteDeviceId(device.dev_eui),
+    state: 'pending',
+    last_error: null,
+    last_attempt_at: null,
+    synced_at: null,
+    created_at: now,
+    updated_at: now,
+  }));
+}
+
+/** Queues a task creating each device of `deviceLinks` on `link`'s network. Call inside a transaction. */
+export async function queueDeviceTasks(
+  trx: Db,
+  organizationId: string,
+  link: Pick<ApplicationLinkRow, 'id' | 'network_id' | 'remote_id'>,
+  deviceLinks: readonly Pick<DeviceLinkRow, 'device_id' | 'remote_id'>[],
+  now: string,
+): Promise<void> {
+  await queueNewTasks(
+    trx,
+    'device',
+    deviceLinks.map((deviceLink) => ({
+      organizationId,
+      networkId: link.network_id,
+      applicationLinkId: link.id,
+      remoteApplicationId: link.remote_id,
+      deviceId: deviceLink.device_id,
+      remoteDeviceId: deviceLink.remote_id,
+    })),
+    now,
+  );
+}
+
 /**
  * Stores new devices of an application and, for every network the application is linked to,
  * a pending device link and a task to create it there. Call inside a transaction.
@@ -178,34 +226,9 @@ export async function addDevices(
 ): Promise<void> {
   await insertDevices(trx, rows);
   for (const link of links) {
-    await insertDeviceLinks(
-      trx,
-      rows.map((row) => ({
-        id: randomUUID(),
-        device_id: row.id,
-        application_link_id: link.id,
-        remote_id: remoteDeviceId(row.dev_eui),
-        state: 'pending' as const,
-        last_error: null,
-        last_attempt_at: null,
-        synced_at: null,
-        created_at: now,
-        updated_at: now,
-      })),
-    );
-    await queueNewTasks(
-      trx,
-      'device',
-      rows.map((row) => ({
-        organizationId,
-        networkId: link.network_id,
-        applicationLinkId: link.id,
-        remoteApplicationId: link.remote_id,
-        deviceId: row.id,
-        remoteDeviceId: remoteDeviceId(row.dev_eui),
-      })),
-      now,
-    );
+    const deviceLinks = pendingDeviceLinks(rows, link.id, now);
+    await insertDeviceLinks(trx, deviceLinks);
+    await queueDeviceTasks(trx, organizationId, link, deviceLinks, now);
   }
 }
 

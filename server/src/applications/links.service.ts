@@ -13,7 +13,7 @@ import type { ApplicationLinkRow } from './applications.table.js';
 import { requireApplication, taskTargetOf } from './applications.service.js';
 import type { ApplicationLinkView, NetworkLinkView } from './applications.schemas.js';
 import { listDeviceEuisOfApplication } from './devices.repository.js';
-import { remoteDeviceId } from './devices.service.js';
+import { pendingDeviceLinks } from './devices.service.js';
 import {
   deleteApplicationLink,
   deviceStatesOfLinks,
@@ -131,21 +131,7 @@ export async function linkApplication(
       await lockLinksOfApplication(trx, application.id);
       await insertApplicationLink(trx, link);
       const devices = await listDeviceEuisOfApplication(trx, application.id);
-      await insertDeviceLinks(
-        trx,
-        devices.map((device) => ({
-          id: randomUUID(),
-          device_id: device.id,
-          application_link_id: link.id,
-          remote_id: remoteDeviceId(device.dev_eui),
-          state: 'pending' as const,
-          last_error: null,
-          last_attempt_at: null,
-          synced_at: null,
-          created_at: now,
-          updated_at: now,
-        })),
-      );
+      await insertDeviceLinks(trx, pendingDeviceLinks(devices, link.id, now));
       // The devices follow once the application exists there (see sync/push.ts).
       await queueTask(trx, 'application', taskTargetOf(actor, link), now);
     });

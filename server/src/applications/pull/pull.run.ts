@@ -42,7 +42,13 @@ import type {
 import { insertApplication } from '../applications.repository.js';
 import { accessKeyAad, checkDeviceFields } from '../device-fields.js';
 import { findDevicesByEui, listDeviceEuisOfApplication } from '../devices.repository.js';
-import { addDevices, deviceRow, remoteDeviceId } from '../devices.service.js';
+import {
+  addDevices,
+  deviceRow,
+  pendingDeviceLinks,
+  queueDeviceTasks,
+  remoteDeviceId,
+} from '../devices.service.js';
 import {
   findDeviceLinksByDevice,
   findDeviceLinksByRemote,
@@ -55,7 +61,6 @@ import {
   updateApplicationLink,
 } from '../links.repository.js';
 import { networkContext } from '../network-context.js';
-import { queueNewTasks } from '../sync/enqueue.js';
 import { UPLINK_KEY_NAME } from '../sync/push.js';
 import { isQueuedForDeletion } from '../sync/tasks.repository.js';
 import { deleteJobErrors, insertJobErrors, updateHeldJob } from './jobs.repository.js';
@@ -436,32 +441,9 @@ class PullRun {
       await lockLinksOfApplication(trx, link.application_id);
       const devices = await localOnly(trx);
       const now = nowIso();
-      const rows = devices.map((device) => ({
-        id: randomUUID(),
-        device_id: device.id,
-        application_link_id: link.id,
-        remote_id: remoteDeviceId(device.dev_eui),
-        state: 'pending' as const,
-        last_error: null,
-        last_attempt_at: null,
-        synced_at: null,
-        created_at: now,
-        updated_at: now,
-      }));
-      await insertDeviceLinks(trx, rows);
-      await queueNewTasks(
-        trx,
-        'device',
-        rows.map((row) => ({
-          organizationId: this.job.organization_id,
-          networkId: link.network_id,
-          applicationLinkId: link.id,
-          remoteApplicationId: link.remote_id,
-          deviceId: row.device_id,
-          remoteDeviceId: row.remote_id,
-        })),
-        now,
-      );
+      const deviceLinks = pendingDeviceLinks(devices, link.id, now);
+      await insertDeviceLinks(trx, deviceLinks);
+      await queueDeviceTasks(trx, this.job.organization_id, link, deviceLinks, now);
     });
   }
 

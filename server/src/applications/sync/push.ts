@@ -16,7 +16,7 @@ import type { ApplicationLinkRow, DeviceRow } from '../applications.table.js';
 import { findApplicationById } from '../applications.repository.js';
 import { accessKeyAad } from '../device-fields.js';
 import { findDeviceById } from '../devices.repository.js';
-import { openDeviceKeys } from '../devices.service.js';
+import { openDeviceKeys, queueDeviceTasks } from '../devices.service.js';
 import {
   findApplicationLink,
   findDeviceLink,
@@ -24,7 +24,6 @@ import {
   updateApplicationLink,
   updateDeviceLink,
 } from '../links.repository.js';
-import { queueNewTasks } from './enqueue.js';
 import type { SyncTaskRow } from './sync.table.js';
 
 /** The name of the access key LPWAN Server creates on each linked application. */
@@ -155,19 +154,7 @@ async function queueDevicesOfLink(
   link: ApplicationLinkRow,
 ): Promise<void> {
   const deviceLinks = await listDeviceLinksOfLink(db, link.id);
-  await queueNewTasks(
-    db,
-    'device',
-    deviceLinks.map((d) => ({
-      organizationId: task.organization_id,
-      networkId: link.network_id,
-      applicationLinkId: link.id,
-      remoteApplicationId: link.remote_id,
-      deviceId: d.device_id,
-      remoteDeviceId: d.remote_id,
-    })),
-    nowIso(),
-  );
+  await queueDeviceTasks(db, task.organization_id, link, deviceLinks, nowIso());
 }
 
 /** Reads the object a create collided with; one we may not see is not ours to adopt. */
