@@ -129,7 +129,7 @@ describe.each(DIALECTS)('pushing to TTN (%s)', (dialect) => {
         : undefined;
     });
     // A new device follows; a deleted one goes.
-    await api('POST', `/api/applications/${app.id}/devices`, {
+    const late = await api('POST', `/api/applications/${app.id}/devices`, {
       name: 'late',
       devEui: '70B3D57ED0002099',
       activation: 'abp',
@@ -156,6 +156,24 @@ describe.each(DIALECTS)('pushing to TTN (%s)', (dialect) => {
       activation_constraints: 'abp',
       dev_addr: '26012345',
       app_eui: appEuis[0],
+    });
+    // Turned into an OTAA device, its ABP address and session keys stop working there.
+    await api('PATCH', `/api/applications/${app.id}/devices/${late!.id as string}`, {
+      activation: 'otaa',
+      joinEui: appEuis[0],
+      appKey: KEYS[0],
+    });
+    const otaa = await eventually(async () => {
+      const device = (await alice.devices(link.remoteId))?.find(
+        (d) => d.lorawan_device.dev_eui === '70B3D57ED0002099',
+      );
+      return device?.lorawan_device.activation_constraints === 'otaa' ? device : undefined;
+    });
+    expect(otaa.lorawan_device).toMatchObject({
+      app_key: KEYS[0],
+      dev_addr: '',
+      nwk_s_key: '',
+      app_s_key: '',
     });
 
     // Renaming the application renames it on TTN; deleting it deletes it there.

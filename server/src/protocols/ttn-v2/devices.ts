@@ -92,6 +92,10 @@ function toWire(
 ): Record<string, unknown> {
   const baseLorawan = (base.lorawan_device ?? {}) as Record<string, unknown>;
   const abp = device.activation === 'abp';
+  // An OTAA device gets its address and session keys when it joins: TTN's are kept, unless
+  // they are those of the ABP device it was until now, which must stop working.
+  const joined = baseLorawan.activation_constraints !== 'abp';
+  const session = (field: string) => (joined ? (baseLorawan[field] ?? '') : '');
   return {
     ...base,
     app_id: appId,
@@ -105,10 +109,9 @@ function toWire(
       dev_eui: device.devEui,
       activation_constraints: device.activation,
       app_key: abp ? '' : (device.appKey ?? ''),
-      // An OTAA device gets its address and session keys when it joins: keep TTN's.
-      dev_addr: abp ? device.devAddr : (baseLorawan.dev_addr ?? ''),
-      nwk_s_key: abp ? device.nwkSKey : (baseLorawan.nwk_s_key ?? ''),
-      app_s_key: abp ? device.appSKey : (baseLorawan.app_s_key ?? ''),
+      dev_addr: abp ? device.devAddr : session('dev_addr'),
+      nwk_s_key: abp ? device.nwkSKey : session('nwk_s_key'),
+      app_s_key: abp ? device.appSKey : session('app_s_key'),
     },
   };
 }
