@@ -189,6 +189,37 @@ describe.each(DIALECTS)('pushing to TTN (%s)', (dialect) => {
     expect(await t.db.selectFrom('sync_tasks').selectAll().execute()).toEqual([]);
   });
 
+  it('gives a device the DevEUI another device had a free id on the network (that one keeps its id)', async () => {
+    const app = await appWithDevices('Renamed EUIs', 1, '70B3D57ED00025');
+    await api('POST', `/api/applications/${app.id}/links`, { networkId });
+    const link = await whenSynced(app.id, 1);
+    const [moved] = app.devices;
+    // The device's DevEUI changes; on TTN it keeps its id, which is its old DevEUI.
+    await api('PATCH', `/api/applications/${app.id}/devices/${moved!.id}`, {
+      devEui: '70B3D57ED0002599',
+    });
+    // A new device takes the old DevEUI: it is accepted and gets the id with a suffix there.
+    const taker = (await api('POST', `/api/applications/${app.id}/devices`, {
+      name: 'taker',
+      devEui: moved!.devEui,
+      joinEui: '70B3D57ED0000000',
+      appKey: KEYS[1],
+    })) as { id: string };
+    await whenSynced(app.id, 2);
+    const detail = (await api('GET', `/api/applications/${app.id}/devices/${taker.id}`)) as {
+      links: { remoteId: string }[];
+    };
+    const oldId = moved!.devEui.toLowerCase();
+    expect(detail.links.map((l) => l.remoteId)).toEqual([`${oldId}-2`]);
+    const onTtn = (await alice.devices(link.remoteId))!
+      .map((d) => [d.dev_id, d.lorawan_device.dev_eui])
+      .sort();
+    expect(onTtn).toEqual([
+      [oldId, '70B3D57ED0002599'],
+      [`${oldId}-2`, moved!.devEui],
+    ]);
+  });
+
   it('keeps an edit while the handler answers 503 and applies it once it recovers', async () => {
     const app = await appWithDevices('Flaky', 1, '70B3D57ED00030');
     await api('POST', `/api/applications/${app.id}/links`, { networkId });

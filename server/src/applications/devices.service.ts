@@ -39,6 +39,7 @@ import {
   type DeviceListRow,
 } from './devices.repository.js';
 import {
+  findDeviceLinksByRemote,
   insertDeviceLinks,
   listDeviceLinksOfDevice,
   lockLinksOfApplication,
@@ -170,24 +171,56 @@ export function openDeviceKeys(secretBox: SecretBox, row: DeviceRow): DeviceKeys
   return { appKey: open('appKey'), nwkSKey: open('nwkSKey'), appSKey: open('appSKey') };
 }
 
-/** Links of `devices` under the application link `linkId`, pending: not created there yet. */
-export function pendingDeviceLinks(
+/**
+ * Links of `devices` under the application link `linkId`, pending: not created there yet. Each
+ * gets its DevEUI as its id on the network, unless a device of the link has that id already —
+ * one whose DevEUI was changed since keeps its id, as a network's device ids never change —
+ * then that id with the first free suffix (`-2`, `-3`, …). Call inside a transaction that
+ * holds the application's lock (lockLinksOfApplication), so that no other writer takes an id.
+ */
+export async function pendingDeviceLinks(
+  trx: Db,
   devices: readonly Pick<DeviceRow, 'id' | 'dev_eui'>[],
   linkId: string,
   now: string,
-): DeviceLinkRow[] {
-  return devices.map((device) => ({
-    id: randomUUID(),
-    device_id: device.id,
-    application_link_id: linkId,
-    remote_id: remoteDeviceId(device.dev_eui),
-    state: 'pending',
-    last_error: null,
-    last_attempt_at: null,
-    synced_at: null,
-    created_at: now,
-    updated_at: now,
-  }));
+): Promise<DeviceLinkRow[]> {
+  const wanted = devices.map((device) => remoteDeviceId(device.dev_eui));
+  const taken = await takenRemoteIds(trx, linkId, wanted);
+  const links: DeviceLinkRow[] = [];
+  for (const [index, device] of devices.entries()) {
+    const id = wanted[index]!;
+    links.push({
+      id: randomUUID(),
+      device_id: device.id,
+      application_link_id: linkId,
+      remote_id: taken.has(id) ? await freeRemoteId(trx, linkId, id) : id,
+      state: 'pending',
+      last_error: null,
+      last_attempt_at: null,
+      synced_at: null,
+      created_at: now,
+      updated_at: now,
+    });
+  }
+  return links;
+}
+
+async function takenRemoteIds(
+  trx: Db,
+  linkId: string,
+  remoteIds: readonly string[],
+): Promise<Set<string>> {
+  return new Set((await findDeviceLinksByRemote(trx, linkId, remoteIds)).map((l) => l.remote_id));
+}
+
+/** `base` with the first suffix that no device of the link has as its id. */
+async function freeRemoteId(trx: Db, linkId: string, base: string): Promise<string> {
+  for (let first = 2; ; first += 10) {
+    const candidates = Array.from({ length: 10 }, (_, i) => `${base}-${first + i}`);
+    const taken = await takenRemoteIds(trx, linkId, candidates);
+    const free = candidates.find((candidate) => !taken.has(candidate));
+    if (free !== undefined) return free;
+  }
 }
 
 /** Queues a task creating each device of `deviceLinks` on `link`'s network. Call inside a transaction. */
@@ -226,7 +259,7 @@ export async function addDevices(
 ): Promise<void> {
   await insertDevices(trx, rows);
   for (const link of links) {
-    const deviceLinks = pendingDeviceLinks(rows, link.id, now);
+    const deviceLinks = await pendingDeviceLinks(trx, rows, link.id, now);
     await insertDeviceLinks(trx, deviceLinks);
     await queueDeviceTasks(trx, organizationId, link, deviceLinks, now);
   }

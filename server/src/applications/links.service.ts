@@ -131,7 +131,7 @@ export async function linkApplication(
       await lockLinksOfApplication(trx, application.id);
       await insertApplicationLink(trx, link);
       const devices = await listDeviceEuisOfApplication(trx, application.id);
-      await insertDeviceLinks(trx, pendingDeviceLinks(devices, link.id, now));
+      await insertDeviceLinks(trx, await pendingDeviceLinks(trx, devices, link.id, now));
       // The devices follow once the application exists there (see sync/push.ts).
       await queueTask(trx, 'application', taskTargetOf(actor, link), now);
     });

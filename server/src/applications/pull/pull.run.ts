@@ -42,13 +42,7 @@ import type {
 import { insertApplication } from '../applications.repository.js';
 import { accessKeyAad, checkDeviceFields } from '../device-fields.js';
 import { findDevicesByEui, listDeviceEuisOfApplication } from '../devices.repository.js';
-import {
-  addDevices,
-  deviceRow,
-  pendingDeviceLinks,
-  queueDeviceTasks,
-  remoteDeviceId,
-} from '../devices.service.js';
+import { addDevices, deviceRow, pendingDeviceLinks, queueDeviceTasks } from '../devices.service.js';
 import {
   findDeviceLinksByDevice,
   findDeviceLinksByRemote,
@@ -428,11 +422,9 @@ class PullRun {
    */
   private async pushLocalOnlyDevices(link: ApplicationLinkRow): Promise<void> {
     const localOnly = async (db: Db) => {
-      const linked = await listDeviceLinksOfLink(db, link.id);
-      const linkedDevices = new Set(linked.map((d) => d.device_id));
-      const takenIds = new Set(linked.map((d) => d.remote_id));
+      const linked = new Set((await listDeviceLinksOfLink(db, link.id)).map((d) => d.device_id));
       return (await listDeviceEuisOfApplication(db, link.application_id)).filter(
-        (d) => !linkedDevices.has(d.id) && !takenIds.has(remoteDeviceId(d.dev_eui)),
+        (d) => !linked.has(d.id),
       );
     };
     if ((await localOnly(this.deps.db)).length === 0) return;
@@ -441,7 +433,7 @@ class PullRun {
       await lockLinksOfApplication(trx, link.application_id);
       const devices = await localOnly(trx);
       const now = nowIso();
-      const deviceLinks = pendingDeviceLinks(devices, link.id, now);
+      const deviceLinks = await pendingDeviceLinks(trx, devices, link.id, now);
       await insertDeviceLinks(trx, deviceLinks);
       await queueDeviceTasks(trx, this.job.organization_id, link, deviceLinks, now);
     });
