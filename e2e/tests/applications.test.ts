@@ -77,10 +77,10 @@ describe('applications and devices', () => {
     await page.goto('/applications');
     await page.getByRole('link', { name: 'Weather stations' }).click();
     const csv = [
-      'name,DevEUI,AppEUI,AppKey',
-      'garden,70B3D57ED0002001,70B3D57ED0000000,00112233445566778899AABBCCDDEE01',
-      'broken,70B3D57ED00020,70B3D57ED0000000,00112233445566778899AABBCCDDEE02',
-      'garage,70B3D57ED0002003,70B3D57ED0000000,00112233445566778899AABBCCDDEE03',
+      'name,DevEUI,AppEUI,AppKey,Location',
+      'garden,70B3D57ED0002001,70B3D57ED0000000,00112233445566778899AABBCCDDEE01,shed',
+      'broken,70B3D57ED00020,70B3D57ED0000000,00112233445566778899AABBCCDDEE02,',
+      'garage,70B3D57ED0002003,70B3D57ED0000000,00112233445566778899AABBCCDDEE03,',
       '',
     ].join('\n');
     await page.getByLabel('CSV file').setInputFiles({
@@ -91,6 +91,7 @@ describe('applications and devices', () => {
     await page.getByText('2 of 3 devices imported; 1 row could not be imported:').waitFor();
     const rows = page.getByRole('list', { name: 'Rows not imported' });
     expect(await rows.textContent()).toBe('Line 3: DevEUI must be 16 hexadecimal digits');
+    await page.getByText('Columns not read (not device fields): Location.').waitFor();
     await screenshot(page, 'csv-import');
     // The good rows are in the table (and on their way to TTN).
     await page.getByRole('link', { name: 'garden' }).waitFor();

@@ -128,6 +128,13 @@ describe.each(DIALECTS)('applications and devices (%s)', (dialect) => {
     expect(problemOf(await post({ ...OTAA, joinEui: undefined })).errors?.[0]?.field).toBe(
       'joinEui',
     );
+    // A field of the other activation is checked too; a well-formed one is dropped.
+    expect(problemOf(await post({ ...OTAA, devAddr: 'garbage', nwkSKey: 'xyz' })).errors).toEqual([
+      { field: 'devAddr', message: 'must be 8 hexadecimal digits' },
+      { field: 'nwkSKey', message: 'must be 32 hexadecimal digits' },
+    ]);
+    const dropped = await post({ ...OTAA, devEui: '70B3D57ED0000009', devAddr: '26011234' });
+    expect(dropped.json()).toMatchObject({ activation: 'otaa', devAddr: null });
     // Separators and lower case are accepted and normalized.
     const ok = await post({ ...OTAA, devEui: '70:b3:d5:7e:d0:00:00:01' });
     expect(ok.json()).toMatchObject({ devEui: '70B3D57ED0000001', activation: 'otaa' });
@@ -330,6 +337,7 @@ describe.each(DIALECTS)('applications and devices (%s)', (dialect) => {
       total: 4,
       created: 2,
       failed: 2,
+      ignoredColumns: [],
       errors: [
         { line: 3, field: 'devEui', message: 'must be 16 hexadecimal digits' },
         { line: 5, field: 'devEui', message: 'repeats the DevEUI of line 2' },
@@ -350,12 +358,13 @@ describe.each(DIALECTS)('applications and devices (%s)', (dialect) => {
       {
         token: admin.token,
         payload:
-          'name,dev_eui,join_eui,app_key\none,70B3D57ED0001001,70B3D57ED0000000,00112233445566778899AABBCCDDEEFF\n',
+          'name,dev_eui,join_eui,app_key,Location\none,70B3D57ED0001001,70B3D57ED0000000,00112233445566778899AABBCCDDEEFF,Dock 4\n',
         headers: { 'content-type': 'text/csv' },
       },
     );
     expect(again.json()).toMatchObject({
       created: 0,
+      ignoredColumns: ['Location'],
       errors: [
         { line: 102, field: 'devEui', message: 'is used by another device of your organization' },
       ],

@@ -80,7 +80,7 @@ export function DeviceImport({
       setError('The file has no device rows.');
       return;
     }
-    const sum: ImportResult = { total: 0, created: 0, failed: 0, errors: [] };
+    const sum: ImportResult = { total: 0, created: 0, failed: 0, ignoredColumns: [], errors: [] };
     setProgress({ done: 0, total: parts.length });
     try {
       for (const [i, part] of parts.entries()) {
@@ -95,6 +95,8 @@ export function DeviceImport({
         sum.total += answer.total;
         sum.created += answer.created;
         sum.failed += answer.failed;
+        // Every part has the file's header: its ignored columns are the same.
+        sum.ignoredColumns = answer.ignoredColumns;
         sum.errors.push(...answer.errors);
         setProgress({ done: i + 1, total: parts.length });
         setResult({ ...sum, errors: [...sum.errors] });
@@ -144,6 +146,11 @@ export function DeviceImport({
               ? `; ${result.failed} ${result.failed === 1 ? 'row' : 'rows'} could not be imported:`
               : '.'}
           </p>
+          {result.ignoredColumns.length > 0 && (
+            <p className="muted">
+              Columns not read (not device fields): {result.ignoredColumns.join(', ')}.
+            </p>
+          )}
           {result.errors.length > 0 && (
             <ul aria-label="Rows not imported">
               {result.errors.map((e, i) => (

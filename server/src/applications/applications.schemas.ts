@@ -144,6 +144,9 @@ export const ImportResultSchema = Type.Object(
     total: Type.Integer({ description: 'Data rows read' }),
     created: Type.Integer(),
     failed: Type.Integer(),
+    ignoredColumns: Type.Array(Type.String(), {
+      description: 'Columns of the header that are not device fields, as written: not read',
+    }),
     errors: Type.Array(
       Type.Object({
         line: Type.Integer({ description: 'Line number in the file (the header is line 1)' }),

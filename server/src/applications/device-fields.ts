@@ -68,6 +68,7 @@ function hex(
 /**
  * Checks a whole device. Activation defaults to OTAA unless only ABP fields are given.
  * OTAA needs JoinEUI and AppKey; ABP needs DevAddr, NwkSKey and AppSKey (JoinEUI optional).
+ * Fields of the other activation are checked, then dropped.
  */
 export function checkDeviceFields(input: DeviceFieldsInput): {
   device?: DeviceFields;
@@ -90,17 +91,30 @@ export function checkDeviceFields(input: DeviceFieldsInput): {
   const otaa = activation === 'otaa';
   const devEui = hex(input, 'devEui', 16, true, errors);
   const joinEui = hex(input, 'joinEui', 16, otaa, errors);
-  const appKey = otaa ? hex(input, 'appKey', 32, true, errors) : null;
-  const devAddr = otaa ? null : hex(input, 'devAddr', 8, true, errors);
-  const nwkSKey = otaa ? null : hex(input, 'nwkSKey', 32, true, errors);
-  const appSKey = otaa ? null : hex(input, 'appSKey', 32, true, errors);
+  // A value the other activation uses is checked all the same — a malformed one is a mistake
+  // worth saying — and then not kept (TTN lists an OTAA device that joined with the address
+  // and session keys it got; they are not ours to keep).
+  const appKey = hex(input, 'appKey', 32, otaa, errors);
+  const devAddr = hex(input, 'devAddr', 8, !otaa, errors);
+  const nwkSKey = hex(input, 'nwkSKey', 32, !otaa, errors);
+  const appSKey = hex(input, 'appSKey', 32, !otaa, errors);
   const description = blank(input.description) ? null : String(input.description).trim();
   if (description !== null && description.length > 2000) {
     errors.push({ field: 'description', message: 'must be at most 2000 characters' });
   }
   if (errors.length > 0 || devEui === null) return { errors };
   return {
-    device: { name, description, devEui, activation, joinEui, appKey, devAddr, nwkSKey, appSKey },
+    device: {
+      name,
+      description,
+      devEui,
+      activation,
+      joinEui,
+      appKey: otaa ? appKey : null,
+      devAddr: otaa ? null : devAddr,
+      nwkSKey: otaa ? null : nwkSKey,
+      appSKey: otaa ? null : appSKey,
+    },
     errors,
   };
 }

@@ -1,8 +1,9 @@
 /**
  * CSV import of devices, in the columns TTN users bring (header names are matched without
  * case, spaces, `_` or `-`): name, DevEUI, JoinEUI or AppEUI, AppKey, or for ABP DevAddr,
- * NwkSKey, AppSKey; optional description and activation. Good rows are stored (and queued for
- * the linked networks); each bad row is reported with its line number and reason.
+ * NwkSKey, AppSKey; optional description and activation; other columns are not read, and the
+ * answer names them. Good rows are stored (and queued for the linked networks); each bad row
+ * is reported with its line number and reason.
  */
 import { parse } from 'csv-parse/sync';
 import type { Principal } from '../accounts/principal.js';
@@ -89,6 +90,8 @@ export async function importDevices(
   if (header === undefined)
     throw validationFailed([{ field: '(body)', message: 'has no header row' }]);
   const columns = header.values.map((h) => COLUMNS[normalize(h)]);
+  // Exports carry other columns too (attributes, locations): they are not read, and said so.
+  const ignoredColumns = header.values.filter((h, i) => columns[i] === undefined && h !== '');
   for (const needed of ['name', 'devEui'] as const) {
     if (!columns.includes(needed)) {
       throw validationFailed([
@@ -163,5 +166,11 @@ export async function importDevices(
   if (fresh.length > 0) await devicesWritten(deps, application.organization_id, application.id);
   const failedLines = new Set(errors.map((e) => e.line));
   errors.sort((a, b) => a.line - b.line);
-  return { total: rows.length, created: fresh.length, failed: failedLines.size, errors };
+  return {
+    total: rows.length,
+    created: fresh.length,
+    failed: failedLines.size,
+    ignoredColumns,
+    errors,
+  };
 }
