@@ -4,11 +4,7 @@
  */
 import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
-import {
-  TypeBoxValidatorCompiler,
-  registerAjvFormats,
-  type TypeBoxTypeProvider,
-} from '@fastify/type-provider-typebox';
+import { registerAjvFormats, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -28,6 +24,7 @@ import { errorHandler } from './http/error-handler.js';
 import { createLogger } from './http/logging.js';
 import { openApi } from './http/openapi.js';
 import { securityHeaders } from './http/security-headers.js';
+import { validatorCompiler } from './http/validator.js';
 import { metrics } from './metrics/metrics.plugin.js';
 import { networksRoutes } from './networks/networks.routes.js';
 import { oauth } from './oauth/oauth.plugin.js';
@@ -61,7 +58,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     requestIdHeader: false,
     // Validate with TypeBox (no type coercion of bodies, no silent removal of unknown fields).
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyInstance;
-  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  app.setValidatorCompiler(validatorCompiler);
   // Bodies are JSON (and the CSV import's text/csv). Fastify also parses text/plain, one of the
   // types a page of another site may POST without asking: refused (415) instead.
   app.removeContentTypeParser('text/plain');

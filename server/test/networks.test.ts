@@ -176,6 +176,13 @@ describe.each(DIALECTS)('networks (%s)', (dialect) => {
     const tooMany = await call('GET', '/api/networks?limit=201', { token: acme.member.token });
     expect(problemOf(tooMany)).toMatchObject({ status: 400, code: 'validation_failed' });
     expect(problemOf(tooMany).errors?.[0]?.field).toBe('limit');
+    // Numbers are read as written: no rounding, no booleans or hexadecimal taken for numbers.
+    for (const query of ['limit=1.5', 'limit=true', 'limit=0x10', 'limit=1e1', 'offset=0.5']) {
+      const res = await call('GET', `/api/networks?${query}`, { token: acme.member.token });
+      expect(problemOf(res).errors, query).toEqual([
+        { field: query.split('=')[0], message: 'must be an integer' },
+      ]);
+    }
   });
 
   it("another organization's network is a 404 for every verb; members cannot change networks (403)", async () => {
