@@ -377,6 +377,66 @@ describe.each(DIALECTS)('applications and devices (%s)', (dialect) => {
     expect(problemOf(noHeader)).toMatchObject({ status: 400, code: 'validation_failed' });
   });
 
+  it('reads CSV as people write it: quotes inside values, unreadable rows reported alone, semicolons', async () => {
+    const app = await createApp('Hand-written');
+    const post = (payload: string) =>
+      t.request('POST', `/api/applications/${app.id}/devices/import`, {
+        token: admin.token,
+        payload,
+        headers: { 'content-type': 'text/csv' },
+      });
+    const key = '00112233445566778899AABBCCDDEEFF';
+    const res = await post(
+      [
+        'name,DevEUI,AppEUI,AppKey',
+        `Tank 5" sensor,70B3D57ED0003001,70B3D57ED0000000,${key}`,
+        `"closed"early,70B3D57ED0003002,70B3D57ED0000000,${key}`,
+        `after,70B3D57ED0003003,70B3D57ED0000000,${key}`,
+        `"never closed,70B3D57ED0003004,70B3D57ED0000000,${key}`,
+        `lost,70B3D57ED0003005,70B3D57ED0000000,${key}`,
+        '',
+      ].join('\r\n'),
+    );
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toEqual({
+      total: 4,
+      created: 2,
+      failed: 2,
+      ignoredColumns: [],
+      errors: [
+        {
+          line: 3,
+          field: null,
+          message:
+            'has text after the closing quote of a quoted value (write a quote inside one as "")',
+        },
+        {
+          line: 5,
+          field: null,
+          message:
+            'opens a quoted value that is never closed: this line and every line after it could not be read',
+        },
+      ],
+    });
+    const names = (
+      (
+        await t.request('GET', `/api/applications/${app.id}/devices`, { token: admin.token })
+      ).json() as { items: { name: string }[] }
+    ).items.map((d) => d.name);
+    expect(names.sort()).toEqual(['Tank 5" sensor', 'after']);
+
+    // A spreadsheet's semicolons; a value with a comma in it stays whole.
+    const semicolons = await post(
+      `Name;DevEUI;AppEUI;AppKey;Description\nsemi;70B3D57ED0003006;70B3D57ED0000000;${key};north, by the gate\n`,
+    );
+    expect(semicolons.json()).toMatchObject({ created: 1, failed: 0 });
+    // A header that cannot be read is the file's problem.
+    expect(problemOf(await post('"name,DevEUI\none,70B3D57ED0003007\n'))).toMatchObject({
+      status: 400,
+      errors: [{ field: '(body)', message: expect.stringMatching(/^line 1, the header, opens/) }],
+    });
+  });
+
   it('imports CSV files past the 1 MiB of JSON bodies, up to 4 MiB', async () => {
     const app = await createApp('Big import');
     const row = (i: number) =>

@@ -1,5 +1,5 @@
 import { useState, type ChangeEvent } from 'react';
-import { api, unwrap } from '../api/client';
+import { ApiError, api, unwrap } from '../api/client';
 import { messageFor } from '../errors';
 import type { ImportResult } from './ApplicationTypes';
 
@@ -21,7 +21,10 @@ const ROWS_PER_PART = 500;
 
 /**
  * Splits a CSV file into parts of whole records, each with the header, and the number of lines
- * before each part (for the server's line numbers). A record may span lines inside quotes.
+ * before each part (for the server's line numbers). A record may span lines inside a quoted
+ * value; as on the server, a quote opens one only at the start of a value (a quote inside a
+ * value, as in `Tank 5" sensor`, is text). A value still open at the end of the file goes to
+ * the server all the same, which reports it: no line of the file is left out unsaid.
  */
 export function csvParts(
   text: string,
@@ -32,19 +35,19 @@ export function csvParts(
   const records: { text: string; firstLine: number }[] = [];
   let current: string[] = [];
   let first = 1;
-  let quotes = 0;
+  let quoted = false;
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
     if (current.length === 0) first = i;
     current.push(line);
-    quotes += (line.match(/"/g) ?? []).length;
-    if (quotes % 2 === 0) {
+    quoted = endsInsideQuotes(line, quoted);
+    if (!quoted) {
       // Blank lines are kept (the server skips them) so that line numbers stay the file's.
       records.push({ text: current.join('\n'), firstLine: first });
       current = [];
-      quotes = 0;
     }
   }
+  if (current.length > 0) records.push({ text: current.join('\n'), firstLine: first });
   const parts = [];
   for (let i = 0; i < records.length; i += rowsPerPart) {
     const chunk = records.slice(i, i + rowsPerPart);
@@ -55,6 +58,36 @@ export function csvParts(
     });
   }
   return parts;
+}
+
+/** Whether a quoted value is still open at the end of `line`, given whether one was at its start. */
+function endsInsideQuotes(line: string, quotedAtStart: boolean): boolean {
+  let quoted = quotedAtStart;
+  let valueStart = !quotedAtStart;
+  for (let i = 0; i < line.length; i++) {
+    const char = line[i]!;
+    if (quoted) {
+      if (char !== '"') continue;
+      if (line[i + 1] === '"') i++;
+      else quoted = false;
+    } else if (char === ',' || char === ';' || char === '\t') {
+      valueStart = true;
+      continue;
+    } else if (char === '"' && valueStart) {
+      quoted = true;
+    } else if (char === ' ' && valueStart) {
+      continue;
+    }
+    valueStart = false;
+  }
+  return quoted;
+}
+
+/** What the server said of the file as a whole (a missing column, say), in plain words. */
+function fileProblem(e: unknown): string | undefined {
+  if (!(e instanceof ApiError)) return undefined;
+  const messages = e.errors.filter((f) => f.field === '(body)').map((f) => f.message);
+  return messages.length > 0 ? `the file ${messages.join('; ')}.` : undefined;
 }
 
 /** CSV import of devices: imports the good rows, lists each bad row with its line and reason. */
@@ -102,7 +135,7 @@ export function DeviceImport({
         setResult({ ...sum, errors: [...sum.errors] });
       }
     } catch (e) {
-      setError(`The import stopped: ${messageFor(e)}`);
+      setError(`The import stopped: ${fileProblem(e) ?? messageFor(e)}`);
     }
     setProgress(null);
     onImported();

@@ -5,7 +5,6 @@
  * answer names them. Good rows are stored (and queued for the linked networks); each bad row
  * is reported with its line number and reason.
  */
-import { parse } from 'csv-parse/sync';
 import type { Principal } from '../accounts/principal.js';
 import { nowIso } from '../clock.js';
 import { isUniqueViolation } from '../db/errors.js';
@@ -13,6 +12,7 @@ import { validationFailed } from '../http/problem.js';
 import type { DeviceRow } from './applications.table.js';
 import { requireApplication } from './applications.service.js';
 import type { ImportResultView } from './applications.schemas.js';
+import { readCsvRecords } from './csv-records.js';
 import { checkDeviceFields, type DeviceFieldsInput } from './device-fields.js';
 import { findDevicesByEui } from './devices.repository.js';
 import {
@@ -64,29 +64,17 @@ export async function importDevices(
   lineOffset = 0,
 ): Promise<ImportResultView> {
   const application = await requireApplication(deps.db, actor, applicationId);
-  let records: { line: number; values: string[] }[];
-  try {
-    const parsed = parse(text, {
-      bom: true,
-      relax_column_count: true,
-      skip_empty_lines: true,
-      trim: true,
-      info: true,
-    }) as unknown as {
-      record: string[];
-      info: { lines: number };
-    }[];
-    records = parsed.map((r) => ({ line: r.info.lines + lineOffset, values: r.record }));
-  } catch (error) {
-    const line = (error as { lines?: number }).lines;
+  const read = readCsvRecords(text);
+  const [header, ...records] = read.records;
+  const unreadHeader = read.errors.find((e) => header === undefined || e.line < header.line);
+  if (unreadHeader !== undefined) {
     throw validationFailed([
       {
         field: '(body)',
-        message: `is not valid CSV${line !== undefined ? ` (line ${line + lineOffset})` : ''}`,
+        message: `line ${unreadHeader.line + lineOffset}, the header, ${unreadHeader.message}`,
       },
     ]);
   }
-  const [header, ...rows] = records;
   if (header === undefined)
     throw validationFailed([{ field: '(body)', message: 'has no header row' }]);
   const columns = header.values.map((h) => COLUMNS[normalize(h)]);
@@ -95,17 +83,25 @@ export async function importDevices(
   for (const needed of ['name', 'devEui'] as const) {
     if (!columns.includes(needed)) {
       throw validationFailed([
-        { field: '(body)', message: `has no ${needed === 'name' ? 'name' : 'DevEUI'} column` },
+        {
+          field: '(body)',
+          message: `has no ${needed === 'name' ? 'name' : 'DevEUI'} column (the first row names the columns, separated by commas, semicolons or tabs)`,
+        },
       ]);
     }
   }
-  if (rows.length > MAX_IMPORT_ROWS) {
+  if (records.length > MAX_IMPORT_ROWS) {
     throw validationFailed([
       { field: '(body)', message: `has more than ${MAX_IMPORT_ROWS} rows; import it in parts` },
     ]);
   }
 
-  const errors: ImportResultView['errors'] = [];
+  const rows = records.map(({ line, values }) => ({ line: line + lineOffset, values }));
+  const errors: ImportResultView['errors'] = read.errors.map(({ line, message }) => ({
+    line: line + lineOffset,
+    field: null,
+    message,
+  }));
   const now = nowIso();
   const good: { line: number; row: DeviceRow }[] = [];
   const inFile = new Map<string, number>();
@@ -167,7 +163,7 @@ export async function importDevices(
   const failedLines = new Set(errors.map((e) => e.line));
   errors.sort((a, b) => a.line - b.line);
   return {
-    total: rows.length,
+    total: rows.length + read.errors.length,
     created: fresh.length,
     failed: failedLines.size,
     ignoredColumns,
