@@ -48,6 +48,20 @@ describe.each(DIALECTS)('applications and devices (%s)', (dialect) => {
       body: { name: 'X', reportingUrl: 'ftp://example.com' },
     });
     expect(problemOf(bad)).toMatchObject({ status: 400, errors: [{ field: 'reportingUrl' }] });
+    // Credentials in the URL would be shown to every member.
+    const withPassword = await t.request('PATCH', `/api/applications/${created.id}`, {
+      token: admin.token,
+      body: { reportingUrl: 'https://user:secret@vendor.example.com/uplinks' },
+    });
+    expect(problemOf(withPassword)).toMatchObject({
+      status: 400,
+      errors: [
+        {
+          field: 'reportingUrl',
+          message: 'must not contain a user name or password (deliveries are signed instead)',
+        },
+      ],
+    });
     const list = await t.request('GET', '/api/applications?limit=1', { token: member.token });
     expect(list.json()).toMatchObject({ total: expect.any(Number), limit: 1, offset: 0 });
     expect((list.json() as { items: unknown[] }).items).toHaveLength(1);

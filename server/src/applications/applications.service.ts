@@ -40,9 +40,19 @@ function toView(row: ApplicationRow, deviceCount: number): ApplicationView {
 
 function checkReportingUrl(url: string | null | undefined): void {
   if (url === undefined || url === null || url === '') return;
-  const scheme = URL.canParse(url) ? new URL(url).protocol : undefined;
-  if (scheme !== 'http:' && scheme !== 'https:') {
+  const parsed = URL.canParse(url) ? new URL(url) : undefined;
+  if (parsed?.protocol !== 'http:' && parsed?.protocol !== 'https:') {
     throw validationFailed([{ field: 'reportingUrl', message: 'must be an http or https URL' }]);
+  }
+  // Members read the URL; a password in it would be theirs to read. Deliveries are signed
+  // with the application's reporting secret instead.
+  if (parsed.username !== '' || parsed.password !== '') {
+    throw validationFailed([
+      {
+        field: 'reportingUrl',
+        message: 'must not contain a user name or password (deliveries are signed instead)',
+      },
+    ]);
   }
 }
 
