@@ -30,13 +30,14 @@ describe.each(DIALECTS)('pushing to TTN (%s)', (dialect) => {
   let t: TestApp;
   let ttn: Ttn;
   let admin: SignedIn;
+  let member: SignedIn;
   let networkId: string;
   let alice: Awaited<ReturnType<typeof aliceAtTtn>>;
 
   beforeAll(async () => {
     t = await startTestApp(dialect);
     ttn = await startTtn(`${t.config.publicUrl}/oauth/callback`);
-    ({ admin } = await createTenant(t, 'Acme'));
+    ({ admin, member } = await createTenant(t, 'Acme'));
     networkId = await linkedTtnNetwork(t, admin, ttn);
     alice = await aliceAtTtn(ttn);
     t.app.workers.startAll();
@@ -299,6 +300,52 @@ describe.each(DIALECTS)('pushing to TTN (%s)', (dialect) => {
       return d?.lorawan_device.app_key === 'CDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCD' ? d : undefined;
     });
     await whenSynced(app.id, 1);
+  });
+
+  it('shows a deletion the network refuses on the network, and retries it on request', async () => {
+    const app = await appWithDevices('Refused deletion', 1, '70B3D57ED00036');
+    await api('POST', `/api/applications/${app.id}/links`, { networkId });
+    const link = await whenSynced(app.id, 1);
+    await ttn.control('/faults', {
+      method: 'DELETE',
+      path: `/applications/${link.remoteId}`,
+      server: 'handler',
+      status: 400,
+    });
+    // Deleted here: the application and its link are gone, the deletion there is refused.
+    await api('DELETE', `/api/applications/${app.id}`);
+    const deletions = `/api/networks/${networkId}/deletions`;
+    const refused = await eventually(async () => {
+      const page = (await callApi(t, member.token, 'GET', deletions)) as {
+        items: { state: string }[];
+      };
+      return page.items[0]?.state === 'error' ? page : undefined;
+    });
+    expect(refused).toMatchObject({
+      total: 1,
+      items: [
+        {
+          kind: 'application',
+          remoteApplicationId: link.remoteId,
+          remoteDeviceId: null,
+          state: 'error',
+          attempts: 1,
+          lastError: expect.stringContaining('400'),
+          nextAttemptAt: null,
+        },
+      ],
+    });
+    const other = await createTenant(t, 'Globex');
+    expect((await t.request('GET', deletions, { token: other.admin.token })).statusCode).toBe(404);
+    const asMember = await t.request('POST', `${deletions}/retry`, { token: member.token });
+    expect(asMember.statusCode).toBe(403);
+
+    await ttn.control('/faults', undefined, 'DELETE');
+    expect(await api('POST', `${deletions}/retry`)).toEqual({ retried: 1 });
+    await eventually(async () =>
+      (await alice.account(`/applications/${link.remoteId}`)).status === 404 ? true : undefined,
+    );
+    expect(await api('GET', deletions)).toMatchObject({ items: [], total: 0 });
   });
 
   it('retries at once on request, and recovers from a rate limit', async () => {

@@ -139,6 +139,27 @@ export const NetworkLinkSchema = Type.Object(
 );
 export type NetworkLinkView = Static<typeof NetworkLinkSchema>;
 
+export const NetworkDeletionSchema = Type.Object(
+  {
+    id: Type.String(),
+    kind: Type.Union([Type.Literal('application'), Type.Literal('device')]),
+    remoteApplicationId: Type.String({ description: "The application's id on the network" }),
+    remoteDeviceId: Nullable(
+      Type.String({ description: "The device's id there (device deletions)" }),
+    ),
+    state: Type.Union([Type.Literal('pending'), Type.Literal('error')], {
+      description:
+        '`pending`: tried at `nextAttemptAt` (again, after `lastError`); `error`: refused by the network, waits for a retry',
+    }),
+    attempts: Type.Integer(),
+    lastError: Nullable(Type.String()),
+    nextAttemptAt: NullableTimestamp,
+    createdAt: Timestamp,
+  },
+  { $id: 'NetworkDeletion' },
+);
+export type NetworkDeletionView = Static<typeof NetworkDeletionSchema>;
+
 export const ImportResultSchema = Type.Object(
   {
     total: Type.Integer({ description: 'Data rows read' }),

@@ -1,9 +1,21 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { principalOf } from '../accounts/auth.js';
-import { AUTHENTICATED, IdParams, problemResponses } from '../http/schemas.js';
+import {
+  AUTHENTICATED,
+  IdParams,
+  PageQuery,
+  pageOf,
+  pageParams,
+  problemResponses,
+} from '../http/schemas.js';
 import type { NetworkDeps } from '../networks/networks.service.js';
-import { ApplicationLinkSchema, NetworkLinkSchema } from './applications.schemas.js';
+import {
+  ApplicationLinkSchema,
+  NetworkDeletionSchema,
+  NetworkLinkSchema,
+} from './applications.schemas.js';
+import { listNetworkDeletions, retryNetworkDeletions } from './deletions.service.js';
 import {
   linkApplication,
   listLinks,
@@ -99,6 +111,51 @@ export const linksRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => ({
       items: await listNetworkLinks(deps, principalOf(request), request.params.id),
     }),
+  );
+
+  app.get(
+    '/api/networks/:id/deletions',
+    {
+      onRequest: [app.authenticate],
+      schema: {
+        ...common,
+        summary:
+          'Deletions on the network not done yet: applications and devices deleted or unlinked here',
+        description:
+          'Oldest first. `pending`: tried again at `nextAttemptAt` (a network that is down or rate-limits); ' +
+          '`error`: the network refused it, and it waits for POST …/deletions/retry.',
+        params: IdParams,
+        querystring: PageQuery,
+        response: { 200: pageOf(NetworkDeletionSchema), ...problemResponses(400, 401, 404) },
+      },
+    },
+    async (request) =>
+      listNetworkDeletions(
+        deps,
+        principalOf(request),
+        request.params.id,
+        pageParams(request.query),
+      ),
+  );
+
+  app.post(
+    '/api/networks/:id/deletions/retry',
+    {
+      onRequest: [app.authenticate, app.requireOrgAdmin],
+      schema: {
+        ...common,
+        summary: 'Retry every deletion on the network now (organization admin)',
+        params: IdParams,
+        response: {
+          202: Type.Object({ retried: Type.Integer({ description: 'Deletions queued again' }) }),
+          ...problemResponses(400, 401, 403, 404),
+        },
+      },
+    },
+    async (request, reply) =>
+      reply
+        .code(202)
+        .send(await retryNetworkDeletions(deps, principalOf(request), request.params.id)),
   );
 
   app.post(

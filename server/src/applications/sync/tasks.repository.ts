@@ -260,3 +260,43 @@ export async function countTasksByState(db: Db): Promise<Map<string, number>> {
     .execute();
   return new Map(rows.map((r) => [r.state, toCount(r.n)]));
 }
+
+const DELETIONS = ['delete_application', 'delete_device'] as const;
+
+/**
+ * The deletions waiting on a network, oldest first: what was unlinked or deleted here and is
+ * not gone there yet. Their local rows are gone, so these tasks are all that shows them.
+ */
+export async function listDeletionTasks(
+  db: Db,
+  networkId: string,
+  page: { limit: number; offset: number },
+): Promise<{ rows: SyncTaskRow[]; total: number }> {
+  const ofNetwork = db
+    .selectFrom('sync_tasks')
+    .where('network_id', '=', networkId)
+    .where('kind', 'in', DELETIONS);
+  const [rows, count] = await Promise.all([
+    ofNetwork
+      .selectAll()
+      .orderBy('created_at')
+      .orderBy('id')
+      .limit(page.limit)
+      .offset(page.offset)
+      .execute(),
+    ofNetwork.select((eb) => eb.fn.countAll().as('n')).executeTakeFirst(),
+  ]);
+  return { rows, total: toCount(count?.n as number | string | undefined) };
+}
+
+/** Retry now: every deletion of the network, refused or waiting for its backoff. */
+export async function retryDeletionTasks(db: Db, networkId: string, now: string): Promise<number> {
+  const result = await db
+    .updateTable('sync_tasks')
+    .set({ state: 'queued', next_attempt_at: now, attempts: 0, updated_at: now })
+    .where('network_id', '=', networkId)
+    .where('kind', 'in', DELETIONS)
+    .where('lease_until', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
