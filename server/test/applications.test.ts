@@ -274,6 +274,8 @@ describe.each(DIALECTS)('applications and devices (%s)', (dialect) => {
       ).items.map((d) => d.name);
     expect(await names('p_1')).toEqual(['pump_1']);
     expect(await names('0%')).toEqual(['100% valve']);
+    // A DevEUI is found as people write it, with separators.
+    expect(await names('00:00:f')).toEqual(['100% valve', 'pump_1', 'pumpx1']);
   });
 
   it('links once per network, and only to networks of the same organization', async () => {

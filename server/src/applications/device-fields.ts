@@ -34,7 +34,8 @@ export interface DeviceFields {
 
 export type DeviceKeyField = 'appKey' | 'nwkSKey' | 'appSKey';
 
-const SEPARATORS = /[\s:-]/g;
+/** What people write between the bytes of an EUI, a DevAddr or a key (70:B3:…, 70-b3-…). */
+export const EUI_SEPARATORS = /[\s:-]/g;
 const HEX: Record<number, RegExp> = {
   8: /^[0-9A-F]{8}$/,
   16: /^[0-9A-F]{16}$/,
@@ -57,7 +58,7 @@ function hex(
     if (required) errors.push({ field, message: 'is required' });
     return null;
   }
-  const value = String(raw).replace(SEPARATORS, '').toUpperCase();
+  const value = String(raw).replace(EUI_SEPARATORS, '').toUpperCase();
   if (!HEX[digits]!.test(value)) {
     errors.push({ field, message: `must be ${digits} hexadecimal digits` });
     return null;

@@ -3,6 +3,7 @@ import { compileInsert } from '../db/compiled.js';
 import type { Db } from '../db/database.js';
 import { toCount, type Page } from '../db/paging.js';
 import type { DeviceRow, DeviceUpdate } from './applications.table.js';
+import { EUI_SEPARATORS } from './device-fields.js';
 
 /**
  * Every write to devices goes through this file (and `touchDevices` of the uplinks feature) and
@@ -109,9 +110,13 @@ export async function listDevices(
   if (search !== undefined && search !== '') {
     // The search text is matched literally: its % and _ are escaped with a backslash, which
     // PostgreSQL takes as the escape by default and SQLite only when told (ESCAPE).
-    const pattern = `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const like = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    // DevEUIs are stored bare and upper-case; they are searched as they are typed (70:b3).
+    const eui = search.replace(EUI_SEPARATORS, '').toUpperCase();
     base = base.where(
-      sql<boolean>`(lower(${sql.ref('name')}) like lower(${pattern}) escape '\\' or ${sql.ref('dev_eui')} like ${pattern.toUpperCase()} escape '\\')`,
+      eui === ''
+        ? sql<boolean>`lower(${sql.ref('name')}) like lower(${like(search)}) escape '\\'`
+        : sql<boolean>`(lower(${sql.ref('name')}) like lower(${like(search)}) escape '\\' or ${sql.ref('dev_eui')} like ${like(eui)} escape '\\')`,
     );
   }
   const rows = await base

@@ -40,7 +40,9 @@ const REMOTE_ID = /^[0-9a-z](?:[_-]?[0-9a-z]){1,35}$/;
 export function defaultRemoteId(name: string, applicationId: string): string {
   const slug = name
     .toLowerCase()
+    // Accents go, their letters stay: "Café" is "cafe", not "cafe-" with a dash for the mark.
     .normalize('NFKD')
+    .replace(/\p{M}/gu, '')
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '')
     .slice(0, 27)
