@@ -79,7 +79,7 @@ export async function claimDueTasks(
   limit: number,
 ): Promise<SyncTaskRow[]> {
   if ((await dueTask(db, { now })).length === 0) return [];
-  return db.transaction().execute(async (trx) => {
+  const claimed = await db.transaction().execute(async (trx) => {
     if (dialect === 'postgres')
       await sql`select pg_advisory_xact_lock(${CLAIM_LOCK_KEY})`.execute(trx);
     return trx
@@ -109,6 +109,14 @@ export async function claimDueTasks(
       .returningAll()
       .execute();
   });
+  // RETURNING gives the rows in no particular order (on PostgreSQL, as they lie in the table),
+  // and the worker runs them as given: a device's DevEUI change must reach the network before
+  // the device that takes its old DevEUI there.
+  return claimed.sort(
+    (a, b) =>
+      a.next_attempt_at.localeCompare(b.next_attempt_at) ||
+      a.created_at.localeCompare(b.created_at),
+  );
 }
 
 /**
