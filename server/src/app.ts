@@ -24,7 +24,7 @@ import { errorHandler } from './http/error-handler.js';
 import { createLogger } from './http/logging.js';
 import { openApi } from './http/openapi.js';
 import { securityHeaders } from './http/security-headers.js';
-import { validatorCompiler } from './http/validator.js';
+import { refuseUndeclaredBody, validatorCompiler } from './http/validator.js';
 import { metrics } from './metrics/metrics.plugin.js';
 import { networksRoutes } from './networks/networks.routes.js';
 import { oauth } from './oauth/oauth.plugin.js';
@@ -59,6 +59,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     // Validate with TypeBox (no type coercion of bodies, no silent removal of unknown fields).
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);
+  app.addHook('onRoute', refuseUndeclaredBody);
   // Bodies are JSON (and the CSV import's text/csv). Fastify also parses text/plain, one of the
   // types a page of another site may POST without asking: refused (415) instead.
   app.removeContentTypeParser('text/plain');

@@ -142,6 +142,9 @@ describe.each(DIALECTS)('applications and devices (%s)', (dialect) => {
     expect(problemOf(await post({ ...OTAA, joinEui: undefined })).errors?.[0]?.field).toBe(
       'joinEui',
     );
+    expect(problemOf(await post({ ...OTAA, activation: 'OTAA' })).errors).toEqual([
+      { field: 'activation', message: 'must be one of: "otaa", "abp"' },
+    ]);
     // A field of the other activation is checked too; a well-formed one is dropped.
     expect(problemOf(await post({ ...OTAA, devAddr: 'garbage', nwkSKey: 'xyz' })).errors).toEqual([
       { field: 'devAddr', message: 'must be 8 hexadecimal digits' },
@@ -331,6 +334,20 @@ describe.each(DIALECTS)('applications and devices (%s)', (dialect) => {
     expect(
       problemOf(await t.request('POST', `/api/networks/${networkId}/pull`, { token: other.token })),
     ).toMatchObject({ status: 404 });
+    // An action without fields takes none: a field sent to it is a mistake worth saying.
+    const withField = await t.request('POST', `/api/applications/${app.id}/links/${linkId}/retry`, {
+      token: admin.token,
+      body: { force: true },
+    });
+    expect(problemOf(withField)).toMatchObject({
+      status: 400,
+      errors: [{ field: '(body)', message: 'must be empty: this request takes no body' }],
+    });
+    const empty = await t.request('POST', `/api/applications/${app.id}/links/${linkId}/retry`, {
+      token: admin.token,
+      body: {},
+    });
+    expect(empty.statusCode, empty.body).toBe(202);
   });
 
   it('imports good CSV rows and reports each bad row with its line number', async () => {

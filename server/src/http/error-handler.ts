@@ -91,7 +91,16 @@ interface ValidationIssue {
 /** Turn schema errors (ajv-style, as TypeBox reports them) into `{field, message}` pairs. */
 export function fieldErrors(validation: unknown[], context?: string): FieldError[] {
   const out: FieldError[] = [];
-  for (const raw of validation as ValidationIssue[]) {
+  const issues = validation as ValidationIssue[];
+  // A union of literals ('otaa' | 'abp') fails once per literal and once as a whole: said once,
+  // with the values it takes.
+  const allowed = new Map<string, unknown[]>();
+  for (const issue of issues) {
+    if (issue.keyword !== 'const') continue;
+    const path = issue.instancePath ?? '';
+    allowed.set(path, [...(allowed.get(path) ?? []), issue.params?.allowedValue]);
+  }
+  for (const raw of issues) {
     const segments = (raw.instancePath ?? '')
       .split('/')
       .filter((s) => s !== '')
@@ -101,6 +110,16 @@ export function fieldErrors(validation: unknown[], context?: string): FieldError
     // TypeBox reports an unknown property twice: as `additionalProperties` on the object and as
     // a `false` schema on the property itself. Keep the first, clearer one.
     if (raw.keyword === 'boolean') continue;
+    const values =
+      raw.keyword === 'enum' ? params.allowedValues : allowed.get(raw.instancePath ?? '');
+    if (
+      Array.isArray(values) &&
+      (raw.keyword === 'const' || raw.keyword === 'enum' || raw.keyword === 'anyOf')
+    ) {
+      const message = `must be one of: ${values.map((v) => JSON.stringify(v)).join(', ')}`;
+      out.push({ field: join(segments, context), message });
+      continue;
+    }
     if (raw.keyword === 'required') {
       const missing = params.requiredProperties ?? params.missingProperty;
       for (const name of Array.isArray(missing) ? missing : [missing]) {

@@ -1,5 +1,6 @@
 /**
- * The schema validator of every route: TypeBox's, with strict reading of text parameters.
+ * Request validation beyond the schemas' own: the validator of every route (TypeBox's, with
+ * strict reading of text parameters), and routes without a body schema refusing a body.
  *
  * Query strings and path parameters arrive as text, and the TypeBox compiler converts them
  * (`Value.Convert`) before checking — leniently: `limit=1.5` becomes 1, `limit=true` 1,
@@ -7,7 +8,13 @@
  * declared integer, number or boolean must be written as one before it is converted.
  */
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
-import type { FastifySchemaCompiler, FastifySchemaValidationError } from 'fastify';
+import type {
+  FastifySchemaCompiler,
+  FastifySchemaValidationError,
+  preValidationHookHandler,
+  RouteOptions,
+} from 'fastify';
+import { validationFailed } from './problem.js';
 
 type Schema = Parameters<typeof TypeBoxValidatorCompiler>[0]['schema'];
 
@@ -41,3 +48,27 @@ export const validatorCompiler: FastifySchemaCompiler<Schema> = (route) => {
     return errors.length > 0 ? { error: errors } : validate(value);
   };
 };
+
+/**
+ * A route that declares no body takes none: `{}` (or nothing) is fine, anything else is a 400
+ * rather than ignored — a client sending fields to an action that has none is mistaken about
+ * what it does. Registered as an onRoute hook before the routes.
+ */
+export function refuseUndeclaredBody(route: RouteOptions): void {
+  if (route.schema?.body !== undefined) return;
+  const refuse: preValidationHookHandler = (request, _reply, done) => {
+    const body: unknown = request.body;
+    const empty =
+      body === undefined ||
+      body === null ||
+      (typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0);
+    done(
+      empty
+        ? undefined
+        : validationFailed([
+            { field: '(body)', message: 'must be empty: this request takes no body' },
+          ]),
+    );
+  };
+  route.preValidation = [route.preValidation ?? [], refuse].flat();
+}
