@@ -1,10 +1,13 @@
-/** A date-time in the reader's locale, or a dash when there is none. */
-export function formatDate(value: string | null | undefined): string {
+/**
+ * The portal's one format for a date-time: the reader's locale, with seconds (retries and
+ * uplinks come seconds apart), or a dash when there is none.
+ */
+export function formatDateTime(value: string | null | undefined): string {
   if (!value) return '—';
   const d = new Date(value);
   return Number.isNaN(d.getTime())
     ? value
-    : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+    : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 }
 
 /** "in 52 minutes" / "3 minutes ago", for token expiry. */

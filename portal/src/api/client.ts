@@ -48,9 +48,18 @@ export class ApiError extends Error {
 
   /** The message for one field, matching `name` or a nested path like `settings.clientId`. */
   fieldError(field: string): string | undefined {
-    return this.errors.find((e) => e.field === field || e.field === `/${field.replace(/\./g, '/')}`)
-      ?.message;
+    return this.errors.find((e) => isFor(e, field))?.message;
   }
+
+  /** The messages for none of `fields` (another field, or none), which a form cannot place. */
+  errorsOutside(fields: readonly string[]): FieldError[] {
+    return this.errors.filter((e) => !fields.some((field) => isFor(e, field)));
+  }
+}
+
+/** Whether a message is about `field`, named as such or as a JSON pointer (`/settings/clientId`). */
+function isFor(error: FieldError, field: string): boolean {
+  return error.field === field || error.field === `/${field.replace(/\./g, '/')}`;
 }
 
 /**

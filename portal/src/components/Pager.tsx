@@ -40,3 +40,25 @@ export function Pager({
     </nav>
   );
 }
+
+/**
+ * In place of an empty page whose offset lies past the end of a list that is not empty (an old
+ * link, or items deleted since): says so, with the way back to the first page.
+ */
+export function PastTheEnd({ total, onFirstPage }: { total: number; onFirstPage: () => void }) {
+  return (
+    <div className="empty">
+      <p>
+        This page is past the end of the list ({total} in all).{' '}
+        <button type="button" className="link" onClick={onFirstPage}>
+          Go to the first page
+        </button>
+      </p>
+    </div>
+  );
+}
+
+/** The `offset` of a paged list kept in the address (`?offset=`): a whole number, else 0. */
+export function offsetParam(params: URLSearchParams): number {
+  return Math.max(0, Math.floor(Number(params.get('offset'))) || 0);
+}

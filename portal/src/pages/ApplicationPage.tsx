@@ -1,10 +1,14 @@
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { useCallback, useState, type FormEvent } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { ApiError, api, unwrap } from '../api/client';
 import { useAuth } from '../auth';
 import { messageFor } from '../errors';
-import { formatDate } from '../format';
+import { formatDateTime } from '../format';
+import { FollowedReadProblem } from '../components/FollowedReadProblem';
+import { FormProblem } from '../components/FormProblem';
+import { TextField } from '../components/TextField';
 import { useAsync } from '../useAsync';
+import { useFollowed } from '../useFollowed';
 import { SyncBadge } from './ApplicationBadges';
 import { ApplicationUplinksSection } from './ApplicationUplinks';
 import type { Application, ApplicationLink } from './ApplicationTypes';
@@ -57,11 +61,10 @@ export function ApplicationPage() {
           </Link>
         )}
       </div>
-      {app.description && <p className="muted">{app.description}</p>}
-      <div className="grid">
-        <Links applicationId={app.id} isAdmin={isAdmin} />
-        {isAdmin && <EditApplication app={app} onSaved={application.reload} />}
-      </div>
+      {app.description && <p className="muted wrap-anywhere">{app.description}</p>}
+      {/* Full width each: the links table needs the room for its last errors and buttons. */}
+      <Links applicationId={app.id} isAdmin={isAdmin} />
+      {isAdmin && <EditApplication app={app} onSaved={application.reload} />}
       <ApplicationUplinksSection applicationId={app.id} isAdmin={isAdmin} onArrival={noteArrival} />
       <DevicesTable applicationId={app.id} version={devicesVersion} seenLive={seenLive} />
       {isAdmin && (
@@ -72,10 +75,13 @@ export function ApplicationPage() {
 }
 
 function Links({ applicationId, isAdmin }: { applicationId: string; isAdmin: boolean }) {
-  const links = useAsync(
+  // Pushes run in the background: followed while something is still on its way.
+  const links = useFollowed(
     () =>
       unwrap(api.GET('/api/applications/{id}/links', { params: { path: { id: applicationId } } })),
     [applicationId],
+    (read) =>
+      read.items.some((l) => l.state !== 'synced' || l.devices.pending > 0 || l.devices.error > 0),
   );
   const networks = useAsync(
     () => unwrap(api.GET('/api/networks', { params: { query: { limit: 200 } } })),
@@ -89,23 +95,8 @@ function Links({ applicationId, isAdmin }: { applicationId: string; isAdmin: boo
   const [busy, setBusy] = useState(false);
   /** The link whose unlinking waits for confirmation. */
   const [unlinking, setUnlinking] = useState<string | null>(null);
-  // The links last read: a failed reload keeps showing them (with a line saying so).
-  const [shown, setShown] = useState(links.data);
-  if (links.data !== undefined && links.data !== shown) setShown(links.data);
-  const items = shown?.items ?? [];
+  const items = links.shown?.items ?? [];
   const confirming = items.find((l) => l.id === unlinking);
-  const unsettled = items.some(
-    (l) => l.state !== 'synced' || l.devices.pending > 0 || l.devices.error > 0,
-  );
-  const failed = links.status === 'failed';
-
-  // Pushes run in the background: follow them while something is still on its way, and after
-  // a failed read (less often) until one succeeds.
-  useEffect(() => {
-    if (!unsettled && !failed) return;
-    const timer = setTimeout(links.reload, failed ? 5000 : 1500);
-    return () => clearTimeout(timer);
-  }, [links.data, links.error, unsettled, failed, links.reload]);
 
   const networkName = (nid: string) => networks.data?.items.find((n) => n.id === nid)?.name ?? nid;
   const linkable =
@@ -166,23 +157,13 @@ function Links({ applicationId, isAdmin }: { applicationId: string; isAdmin: boo
   return (
     <div className="card" aria-label="Networks">
       <h2>Networks</h2>
-      {failed && shown === undefined && (
-        <p role="alert" className="alert error">
-          Could not load the links: {messageFor(links.error)} (trying again)
-        </p>
-      )}
-      {failed && shown !== undefined && (
-        <p role="status" className="uplink-error small-text">
-          Could not refresh the links: {messageFor(links.error)} (showing what was last read; trying
-          again)
-        </p>
-      )}
+      <FollowedReadProblem what="the links" read={links} />
       {error && (
         <p role="alert" className="alert error">
           {error}
         </p>
       )}
-      {shown !== undefined && items.length === 0 && (
+      {links.shown !== undefined && items.length === 0 && (
         <p className="muted">Not linked to any network yet.</p>
       )}
       {items.length > 0 && (
@@ -200,7 +181,7 @@ function Links({ applicationId, isAdmin }: { applicationId: string; isAdmin: boo
             <tbody>
               {items.map((l) => (
                 <tr key={l.id} data-network={networkName(l.networkId)}>
-                  <td>
+                  <td className="wrap-anywhere">
                     <Link to={`/networks/${l.networkId}`}>{networkName(l.networkId)}</Link>
                     <div className="muted">
                       <code>{l.remoteId}</code>
@@ -214,16 +195,16 @@ function Links({ applicationId, isAdmin }: { applicationId: string; isAdmin: boo
                     {l.devices.pending > 0 && `, ${l.devices.pending} pending`}
                     {l.devices.error > 0 && `, ${l.devices.error} failed`}
                   </td>
-                  <td>
+                  <td className="last-error">
                     {l.lastError ?? <span className="muted">—</span>}
                     {l.lastError && l.lastAttemptAt && (
-                      <div className="muted">{formatDate(l.lastAttemptAt)}</div>
+                      <div className="muted">{formatDateTime(l.lastAttemptAt)}</div>
                     )}
                     {l.nextAttemptAt && l.lastError && (
-                      <div className="muted">Next attempt {formatDate(l.nextAttemptAt)}</div>
+                      <div className="muted">Next attempt {formatDateTime(l.nextAttemptAt)}</div>
                     )}
                   </td>
-                  <td>
+                  <td className="row-actions">
                     {isAdmin && (l.state === 'error' || l.devices.error > 0) && (
                       <button type="button" className="secondary small" onClick={() => retry(l)}>
                         Retry
@@ -351,6 +332,12 @@ function ConfirmUnlink({
   );
 }
 
+const SETTINGS_LABELS = {
+  name: 'Name',
+  description: 'Description',
+  reportingUrl: 'Reporting URL',
+};
+
 function EditApplication({ app, onSaved }: { app: Application; onSaved(): void }) {
   const navigate = useNavigate();
   const [name, setName] = useState(app.name);
@@ -379,7 +366,7 @@ function EditApplication({ app, onSaved }: { app: Application; onSaved(): void }
       setSaved(true);
       onSaved();
     } catch (e) {
-      if (e instanceof ApiError && e.status === 400) setProblem(e);
+      if (e instanceof ApiError && e.status === 400 && e.errors.length > 0) setProblem(e);
       else setError(`Saving failed: ${messageFor(e)}`);
     }
   }
@@ -395,7 +382,6 @@ function EditApplication({ app, onSaved }: { app: Application; onSaved(): void }
     }
   }
 
-  const fieldError = (field: string) => problem?.fieldError(field);
   return (
     <form className="card" onSubmit={save} noValidate aria-label="Application settings">
       <h2>Settings</h2>
@@ -404,33 +390,31 @@ function EditApplication({ app, onSaved }: { app: Application; onSaved(): void }
           {error}
         </p>
       )}
+      <FormProblem problem={problem} labels={SETTINGS_LABELS} />
       {saved && <p className="muted">Saved.</p>}
-      <div className={`field${fieldError('name') ? ' invalid' : ''}`}>
-        <label htmlFor="edit-name">Name</label>
-        <input id="edit-name" value={name} onChange={(e) => setName(e.target.value)} />
-        {fieldError('name') && <p className="field-error">Name {fieldError('name')}</p>}
-      </div>
-      <div className="field">
-        <label htmlFor="edit-description">Description</label>
-        <input
-          id="edit-description"
-          value={description}
-          onChange={(e) => setDescription(e.target.value)}
-        />
-      </div>
-      <div className={`field${fieldError('reportingUrl') ? ' invalid' : ''}`}>
-        <label htmlFor="edit-reporting-url">Reporting URL</label>
-        <input
-          id="edit-reporting-url"
-          value={reportingUrl}
-          placeholder="https://vendor.example.com/uplinks"
-          onChange={(e) => setReportingUrl(e.target.value)}
-        />
-        <p className="help">Where the devices' uplinks are delivered.</p>
-        {fieldError('reportingUrl') && (
-          <p className="field-error">Reporting URL {fieldError('reportingUrl')}</p>
-        )}
-      </div>
+      <TextField
+        id="edit-name"
+        label={SETTINGS_LABELS.name}
+        value={name}
+        onChange={setName}
+        error={problem?.fieldError('name')}
+      />
+      <TextField
+        id="edit-description"
+        label={SETTINGS_LABELS.description}
+        value={description}
+        onChange={setDescription}
+        error={problem?.fieldError('description')}
+      />
+      <TextField
+        id="edit-reporting-url"
+        label={SETTINGS_LABELS.reportingUrl}
+        value={reportingUrl}
+        onChange={setReportingUrl}
+        placeholder="https://vendor.example.com/uplinks"
+        help="Where the devices' uplinks are delivered."
+        error={problem?.fieldError('reportingUrl')}
+      />
       <div className="actions">
         <button type="submit">Save</button>
         <button type="button" className="danger" onClick={remove}>

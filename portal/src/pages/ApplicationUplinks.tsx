@@ -3,7 +3,8 @@ import { Link } from 'react-router';
 import { api, unwrap } from '../api/client';
 import { useAsync } from '../useAsync';
 import { DeliveryStatus } from './DeliveryStatus';
-import { formatTime, payloadHex, type UplinkDocument } from './UplinkTypes';
+import { formatDateTime } from '../format';
+import { payloadHex, type UplinkDocument } from './UplinkTypes';
 import { useLiveUplinks, type StreamState, type UplinkRow } from './useLiveUplinks';
 
 /** How many of the newest uplinks the application page shows. */
@@ -207,7 +208,7 @@ export function DeliveryBadge({ row }: { row: UplinkRow }) {
   const attempts = d.attempts === 1 ? '1 attempt' : `${d.attempts} attempts`;
   if (d.status === 'delivered') {
     return (
-      <span className="badge badge-authorized" title={`Delivered ${formatTime(d.deliveredAt)}`}>
+      <span className="badge badge-authorized" title={`Delivered ${formatDateTime(d.deliveredAt)}`}>
         Delivered
       </span>
     );
@@ -266,7 +267,7 @@ export function UplinksTable({
             const signal = signalText(doc);
             return (
               <tr key={row.id} data-uplink={row.id} className={row.arrived ? 'arrived' : undefined}>
-                <td className="nowrap">{formatTime(doc.receivedAt)}</td>
+                <td className="nowrap">{formatDateTime(doc.receivedAt)}</td>
                 {showDevice && (
                   <td>
                     {doc.device.id ? (

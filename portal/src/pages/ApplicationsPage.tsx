@@ -3,10 +3,12 @@ import { Link, useNavigate, useSearchParams } from 'react-router';
 import { ApiError, api, unwrap } from '../api/client';
 import { useAuth } from '../auth';
 import { messageFor } from '../errors';
-import { formatDate } from '../format';
+import { formatDateTime } from '../format';
 import { useAsync } from '../useAsync';
 import type { Job } from './ApplicationTypes';
-import { Pager } from '../components/Pager';
+import { FormProblem } from '../components/FormProblem';
+import { Pager, PastTheEnd, offsetParam } from '../components/Pager';
+import { TextField } from '../components/TextField';
 
 const PAGE_SIZE = 25;
 /** Following an import job: every 0.5 s; a failed read is tried again after 1 s, 3 times. */
@@ -19,7 +21,7 @@ export function ApplicationsPage() {
   const { user } = useAuth();
   const isAdmin = user?.role === 'admin';
   const [params, setParams] = useSearchParams();
-  const offset = Math.max(0, Number(params.get('offset')) || 0);
+  const offset = offsetParam(params);
   const applications = useAsync(
     () => unwrap(api.GET('/api/applications', { params: { query: { limit: PAGE_SIZE, offset } } })),
     [offset],
@@ -50,11 +52,16 @@ export function ApplicationsPage() {
           </button>
         </div>
       )}
-      {applications.status === 'done' && applications.data.items.length === 0 && (
+      {applications.status === 'done' && applications.data.total === 0 && (
         <div className="empty">
           <p>No applications yet.</p>
         </div>
       )}
+      {applications.status === 'done' &&
+        applications.data.items.length === 0 &&
+        applications.data.total > 0 && (
+          <PastTheEnd total={applications.data.total} onFirstPage={() => setParams({})} />
+        )}
       {applications.status === 'done' && applications.data.items.length > 0 && (
         <>
           <div className="table-scroll">
@@ -70,12 +77,14 @@ export function ApplicationsPage() {
               <tbody>
                 {applications.data.items.map((a) => (
                   <tr key={a.id}>
-                    <td>
+                    <td className="wrap-anywhere">
                       <Link to={`/applications/${a.id}`}>{a.name}</Link>
                     </td>
                     <td>{a.deviceCount}</td>
-                    <td>{a.description ?? <span className="muted">—</span>}</td>
-                    <td>{formatDate(a.createdAt)}</td>
+                    <td className="wrap-anywhere">
+                      {a.description ?? <span className="muted">—</span>}
+                    </td>
+                    <td>{formatDateTime(a.createdAt)}</td>
                   </tr>
                 ))}
               </tbody>
@@ -93,6 +102,8 @@ export function ApplicationsPage() {
     </section>
   );
 }
+
+const NEW_APPLICATION_LABELS = { name: 'Name', description: 'Description' };
 
 function NewApplication() {
   const navigate = useNavigate();
@@ -118,13 +129,12 @@ function NewApplication() {
       );
       navigate(`/applications/${created.id}`);
     } catch (e) {
-      if (e instanceof ApiError && e.status === 400) setProblem(e);
+      if (e instanceof ApiError && e.status === 400 && e.errors.length > 0) setProblem(e);
       else setError(`The application could not be created: ${messageFor(e)}`);
       setBusy(false);
     }
   }
 
-  const nameError = problem?.fieldError('name');
   return (
     <form className="card" onSubmit={handleSubmit} noValidate aria-label="New application">
       <h2>New application</h2>
@@ -133,25 +143,22 @@ function NewApplication() {
           {error}
         </p>
       )}
-      <div className={`field${nameError ? ' invalid' : ''}`}>
-        <label htmlFor="application-name">Name</label>
-        <input
-          id="application-name"
-          value={name}
-          onChange={(e) => setName(e.target.value)}
-          placeholder="e.g. Weather stations"
-          aria-invalid={nameError ? true : undefined}
-        />
-        {nameError && <p className="field-error">Name {nameError}</p>}
-      </div>
-      <div className="field">
-        <label htmlFor="application-description">Description</label>
-        <input
-          id="application-description"
-          value={description}
-          onChange={(e) => setDescription(e.target.value)}
-        />
-      </div>
+      <FormProblem problem={problem} labels={NEW_APPLICATION_LABELS} />
+      <TextField
+        id="application-name"
+        label={NEW_APPLICATION_LABELS.name}
+        value={name}
+        onChange={setName}
+        placeholder="e.g. Weather stations"
+        error={problem?.fieldError('name')}
+      />
+      <TextField
+        id="application-description"
+        label={NEW_APPLICATION_LABELS.description}
+        value={description}
+        onChange={setDescription}
+        error={problem?.fieldError('description')}
+      />
       <div className="actions">
         <button type="submit" disabled={busy}>
           Create Application

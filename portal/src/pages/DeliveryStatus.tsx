@@ -1,8 +1,8 @@
 import { useEffect, useRef, useState } from 'react';
 import { ApiError, api, unwrap } from '../api/client';
 import { messageFor } from '../errors';
-import { relativeTime } from '../format';
-import { formatTime, type DeliveryStatusView, type TestSendResult } from './UplinkTypes';
+import { formatDateTime, relativeTime } from '../format';
+import { type DeliveryStatusView, type TestSendResult } from './UplinkTypes';
 
 /** How often the status is read again while the page is open. */
 const REFRESH_MS = 3000;
@@ -120,13 +120,15 @@ export function DeliveryStatus({
               )}
             </dd>
             <dt>Last success</dt>
-            <dd>{formatTime(status.endpoint.lastSuccessAt)}</dd>
+            <dd>{formatDateTime(status.endpoint.lastSuccessAt)}</dd>
             <dt>Last error</dt>
             <dd>
               {status.endpoint.lastError ? (
                 <>
                   <span className="uplink-error">{status.endpoint.lastError}</span>
-                  <div className="muted small-text">{formatTime(status.endpoint.lastErrorAt)}</div>
+                  <div className="muted small-text">
+                    {formatDateTime(status.endpoint.lastErrorAt)}
+                  </div>
                 </>
               ) : (
                 '—'
@@ -136,7 +138,7 @@ export function DeliveryStatus({
               <>
                 <dt>Next attempt</dt>
                 <dd>
-                  {formatTime(status.endpoint.retryAt)}{' '}
+                  {formatDateTime(status.endpoint.retryAt)}{' '}
                   <span className="muted">({relativeTime(status.endpoint.retryAt)})</span>
                 </dd>
               </>
@@ -191,7 +193,7 @@ function Subscriptions({
             {subscriptionLabels[s.state]}
           </span>{' '}
           {networkName?.(s.networkId) ?? 'Network'}{' '}
-          <span className="muted small-text">since {formatTime(s.since)}</span>
+          <span className="muted small-text">since {formatDateTime(s.since)}</span>
           {s.lastError && <div className="small-text uplink-error">{s.lastError}</div>}
         </li>
       ))}

@@ -3,10 +3,10 @@ import { Link, useNavigate, useParams } from 'react-router';
 import { ApiError, api, unwrap } from '../api/client';
 import { useAuth } from '../auth';
 import { messageFor } from '../errors';
-import { formatDate } from '../format';
+import { FormProblem } from '../components/FormProblem';
 import { useAsync } from '../useAsync';
-import { SyncBadge } from './ApplicationBadges';
 import type { DeviceDetail, DeviceKeys } from './ApplicationTypes';
+import { DeviceLinks } from './DeviceLinks';
 import { DeviceUplinks } from './DeviceUplinks';
 
 type Activation = 'otaa' | 'abp';
@@ -88,11 +88,8 @@ function DeviceForm({
   const [saved, setSaved] = useState(false);
   const [busy, setBusy] = useState(false);
   const [keys, setKeys] = useState<DeviceKeys | null>(null);
-  const networks = useAsync(
-    () => unwrap(api.GET('/api/networks', { params: { query: { limit: 200 } } })),
-    [],
-  );
-  const networkName = (id: string) => networks.data?.items.find((n) => n.id === id)?.name ?? id;
+  /** Successful saves so far: the networks card reads the device's links afresh on each. */
+  const [saves, setSaves] = useState(0);
 
   const shown: Field[] =
     activation === 'otaa'
@@ -122,6 +119,11 @@ function DeviceForm({
           }),
         );
         setSaved(true);
+        setSaves((n) => n + 1);
+        // Saved keys are stored: the inputs say "unchanged" again (and send nothing next time),
+        // and keys on show are read again instead of showing the old ones.
+        setValues((v) => ({ ...v, appKey: '', nwkSKey: '', appSKey: '' }));
+        if (keys !== null) await readKeys();
         onSaved();
       } else {
         await unwrap(
@@ -140,7 +142,7 @@ function DeviceForm({
     setBusy(false);
   }
 
-  async function showKeys() {
+  async function readKeys() {
     if (!device) return;
     try {
       setKeys(
@@ -151,6 +153,7 @@ function DeviceForm({
         ),
       );
     } catch (e) {
+      setKeys(null); // rather than keys that may be old
       setError(`The keys could not be shown: ${messageFor(e)}`);
     }
   }
@@ -171,6 +174,7 @@ function DeviceForm({
   }
 
   const fieldError = (field: Field) => problem?.fieldError(field);
+  const shownLabels = Object.fromEntries(shown.map((field) => [field, LABELS[field]]));
   return (
     <section className="narrow">
       <p className="crumbs">
@@ -179,11 +183,7 @@ function DeviceForm({
       </p>
       <h1>{device ? device.name : 'Add Device'}</h1>
       <form className="card" onSubmit={handleSubmit} noValidate aria-label="Device">
-        {problem && (
-          <div role="alert" className="alert error">
-            <p>Some fields need attention.</p>
-          </div>
-        )}
+        <FormProblem problem={problem} labels={shownLabels} />
         {error && (
           <p role="alert" className="alert error">
             {error}
@@ -237,52 +237,7 @@ function DeviceForm({
         )}
       </form>
 
-      {device && (
-        <div className="card" aria-label="Networks">
-          <h2>Networks</h2>
-          {device.links.length === 0 && (
-            <p className="muted">The application is not linked to any network.</p>
-          )}
-          {device.links.length > 0 && (
-            <div className="table-scroll">
-              <table className="table">
-                <thead>
-                  <tr>
-                    <th scope="col">Network</th>
-                    <th scope="col">Id there</th>
-                    <th scope="col">State</th>
-                    <th scope="col">Last error</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {device.links.map((l) => (
-                    <tr key={l.applicationLinkId}>
-                      <td>
-                        <Link to={`/networks/${l.networkId}`}>{networkName(l.networkId)}</Link>
-                        <div className="muted">
-                          <code>{l.remoteApplicationId}</code>
-                        </div>
-                      </td>
-                      <td>
-                        <code>{l.remoteId}</code>
-                      </td>
-                      <td>
-                        <SyncBadge state={l.state} />
-                      </td>
-                      <td>
-                        {l.lastError ?? <span className="muted">—</span>}
-                        {l.lastError && l.lastAttemptAt && (
-                          <div className="muted">{formatDate(l.lastAttemptAt)}</div>
-                        )}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )}
-        </div>
-      )}
+      {device && <DeviceLinks applicationId={applicationId} deviceId={device.id} version={saves} />}
 
       {device && (
         <DeviceUplinks applicationId={applicationId} deviceId={device.id} isAdmin={isAdmin} />
@@ -292,7 +247,7 @@ function DeviceForm({
         <div className="card" aria-label="Keys">
           <h2>Keys</h2>
           {keys === null ? (
-            <button type="button" className="secondary small" onClick={showKeys}>
+            <button type="button" className="secondary small" onClick={readKeys}>
               Show keys
             </button>
           ) : (

@@ -1,9 +1,9 @@
 import { useState, type FormEvent } from 'react';
 import { ApiError, api, unwrap } from '../api/client';
 import { messageFor } from '../errors';
-import { relativeTime } from '../format';
+import { formatDateTime, relativeTime } from '../format';
 import { LiveIndicator, UplinksTable } from './ApplicationUplinks';
-import { base64ToBytes, bytesToBase64, formatTime, type DownlinkResult } from './UplinkTypes';
+import { base64ToBytes, bytesToBase64, type DownlinkResult } from './UplinkTypes';
 import { useLiveUplinks } from './useLiveUplinks';
 
 const SHOWN = 10;
@@ -58,7 +58,8 @@ export function DeviceUplinks({
           <dd data-testid="last-seen">
             {lastSeenAt ? (
               <>
-                {formatTime(lastSeenAt)} <span className="muted">({relativeTime(lastSeenAt)})</span>
+                {formatDateTime(lastSeenAt)}{' '}
+                <span className="muted">({relativeTime(lastSeenAt)})</span>
               </>
             ) : rows === null ? (
               '…'
@@ -169,7 +170,7 @@ function DownlinkForm({ deviceId }: { deviceId: string }) {
       )}
       {sent && (
         <p role="status" className="downlink-sent">
-          Downlink queued at {formatTime(sent.queuedAt)}: fPort {sent.fPort},{' '}
+          Downlink queued at {formatDateTime(sent.queuedAt)}: fPort {sent.fPort},{' '}
           {sent.bytes === 1 ? '1 byte' : `${sent.bytes} bytes`}
           {sent.confirmed ? ', confirmed' : ''}. The network sends it after the device’s next
           uplink.

@@ -1,17 +1,18 @@
 import { useEffect, useState } from 'react';
-import { Link } from 'react-router';
+import { Link, useSearchParams } from 'react-router';
 import { api, unwrap } from '../api/client';
 import { messageFor } from '../errors';
-import { formatDate } from '../format';
+import { formatDateTime } from '../format';
 import { useAsync } from '../useAsync';
-import { Pager } from '../components/Pager';
+import { Pager, PastTheEnd, offsetParam } from '../components/Pager';
 
 const PAGE_SIZE = 50;
 
 /**
- * An application's devices, searchable by name or DevEUI, a page at a time. `seenLive` holds
- * when devices were last heard on the application's live stream since the page was read, so
- * that "Last seen" keeps up without reading the list again.
+ * An application's devices, searchable by name or DevEUI, a page at a time. The search and the
+ * page are kept in the address (`?search=&offset=`), so that Back and reload return to them.
+ * `seenLive` holds when devices were last heard on the application's live stream since the
+ * page was read, so that "Last seen" keeps up without reading the list again.
  */
 export function DevicesTable({
   applicationId,
@@ -22,21 +23,33 @@ export function DevicesTable({
   version: number;
   seenLive: ReadonlyMap<string, string>;
 }) {
-  const [search, setSearch] = useState('');
-  const [query, setQuery] = useState('');
-  const [offset, setOffset] = useState(0);
+  const [params, setParams] = useSearchParams();
+  const query = params.get('search') ?? '';
+  const offset = offsetParam(params);
+  const [search, setSearch] = useState(query);
+  // The address changed by Back or Forward: the box shows its search (what is being typed
+  // stays, as long as it is the same search).
+  const [lastQuery, setLastQuery] = useState(query);
+  if (query !== lastQuery) {
+    setLastQuery(query);
+    if (search.trim() !== query) setSearch(query);
+  }
 
   // Ask the server once typing pauses, not on every key; only a changed search goes back to
   // the first page (otherwise the pause after mounting would undo an early click on Next).
+  // Typing replaces the address instead of adding a step per pause to the history.
   useEffect(() => {
     const next = search.trim();
     if (next === query) return;
-    const timer = setTimeout(() => {
-      setQuery(next);
-      setOffset(0);
-    }, 250);
+    const timer = setTimeout(() => setParams(next ? { search: next } : {}, { replace: true }), 250);
     return () => clearTimeout(timer);
-  }, [search, query]);
+  }, [search, query, setParams]);
+
+  const showPage = (next: number) =>
+    setParams({
+      ...(query ? { search: query } : {}),
+      ...(next > 0 ? { offset: String(next) } : {}),
+    });
 
   const devices = useAsync(
     () =>
@@ -69,8 +82,11 @@ export function DevicesTable({
           Could not load the devices: {messageFor(devices.error)}
         </p>
       )}
-      {devices.status === 'done' && devices.data.items.length === 0 && (
+      {devices.status === 'done' && devices.data.total === 0 && (
         <p className="muted">{query ? 'No device matches.' : 'No devices yet.'}</p>
+      )}
+      {devices.status === 'done' && devices.data.items.length === 0 && devices.data.total > 0 && (
+        <PastTheEnd total={devices.data.total} onFirstPage={() => showPage(0)} />
       )}
       {devices.status === 'done' && devices.data.items.length > 0 && (
         <>
@@ -87,14 +103,14 @@ export function DevicesTable({
               <tbody>
                 {devices.data.items.map((d) => (
                   <tr key={d.id}>
-                    <td>
+                    <td className="wrap-anywhere">
                       <Link to={`/applications/${applicationId}/devices/${d.id}`}>{d.name}</Link>
                     </td>
                     <td>
                       <code>{d.devEui}</code>
                     </td>
                     <td>{d.activation.toUpperCase()}</td>
-                    <td>{formatDate(latest(d.lastSeenAt, seenLive.get(d.id)))}</td>
+                    <td>{formatDateTime(latest(d.lastSeenAt, seenLive.get(d.id)))}</td>
                   </tr>
                 ))}
               </tbody>
@@ -106,7 +122,7 @@ export function DevicesTable({
             shown={devices.data.items.length}
             total={devices.data.total}
             label="Device pages"
-            onOffset={setOffset}
+            onOffset={showPage}
           />
         </>
       )}

@@ -4,7 +4,7 @@ import { useAuth } from '../auth';
 import { StatusBadge } from '../components/StatusBadge';
 import { messageFor } from '../errors';
 import { useAsync } from '../useAsync';
-import { formatDate } from '../format';
+import { formatDateTime } from '../format';
 import { Pager } from '../components/Pager';
 
 const PAGE_SIZE = 25;
@@ -81,7 +81,7 @@ export function NetworksPage() {
                       <StatusBadge status={n.status} message={n.statusMessage} />
                     </td>
                     <td>{n.linkedAccount?.username ?? <span className="muted">—</span>}</td>
-                    <td>{formatDate(n.createdAt)}</td>
+                    <td>{formatDateTime(n.createdAt)}</td>
                   </tr>
                 ))}
               </tbody>

@@ -45,12 +45,3 @@ export function payloadHex(payload: string | null): string | null {
   const bytes = base64ToBytes(payload);
   return bytes ? bytesToHex(bytes) : payload;
 }
-
-/** A time with seconds, in the reader's locale. */
-export function formatTime(value: string | null | undefined): string {
-  if (!value) return '—';
-  const d = new Date(value);
-  return Number.isNaN(d.getTime())
-    ? value
-    : d.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'medium' });
-}
