@@ -7,9 +7,10 @@ import { CallbackUrl } from '../components/CallbackUrl';
 import { fieldMessage, ProtocolFields, settingsToSend } from '../components/ProtocolFields';
 import { StatusBadge } from '../components/StatusBadge';
 import { messageFor } from '../errors';
-import { formatDate, relativeTime } from '../format';
+import { formatDateTime, relativeTime } from '../format';
 import { serverClientOf, startAuthorization } from '../oauth';
 import { useAsync } from '../useAsync';
+import { NetworkDeletions } from './NetworkDeletions';
 
 const NEEDS_AUTHORIZATION = new Set<Network['status']>([
   'pending_authorization',
@@ -176,7 +177,7 @@ function NetworkDetails({
             <dd>
               {expiry ? (
                 <>
-                  {formatDate(expiry)}{' '}
+                  {formatDateTime(expiry)}{' '}
                   <span className="muted">({relativeTime(expiry)}; renewed automatically)</span>
                 </>
               ) : (
@@ -184,9 +185,9 @@ function NetworkDetails({
               )}
             </dd>
             <dt>Created</dt>
-            <dd>{formatDate(network.createdAt)}</dd>
+            <dd>{formatDateTime(network.createdAt)}</dd>
             <dt>Updated</dt>
-            <dd>{formatDate(network.updatedAt)}</dd>
+            <dd>{formatDateTime(network.updatedAt)}</dd>
           </dl>
         </div>
 
@@ -235,6 +236,7 @@ function NetworkDetails({
       {network.status === 'authorized' && (
         <RemoteApplications networkId={network.id} onLinkBroken={onChanged} />
       )}
+      <NetworkDeletions networkId={network.id} isAdmin={isAdmin} />
 
       {isAdmin && (
         <div className="card danger-zone">
