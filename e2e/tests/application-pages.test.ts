@@ -267,6 +267,52 @@ describe('the application page', () => {
     await pages.getByText('1–50 of 55').waitFor();
   });
 
+  test('a device a network refused is found from the links card in a long list', async () => {
+    const id = await createApplication('Refusals');
+    const devices = [];
+    for (let i = 0; i < 3; i++) {
+      devices.push(
+        await createDevice(id, `meter-${i}`, `70B3D57ED00050${String(i).padStart(2, '0')}`),
+      );
+    }
+    await link(id);
+    const synced = async () =>
+      (
+        await admin.request<{ items: { devices: { synced: number } }[] }>(
+          'GET',
+          `/api/applications/${id}/links`,
+        )
+      ).body.items[0]?.devices.synced;
+    await expect.poll(synced, { timeout: 20_000 }).toBe(3);
+    // The network refuses the next change of meter-1 as invalid: parked until a retry.
+    await stack.sim.addFault({
+      server: 'handler',
+      method: 'PUT',
+      path: '/applications/*/devices/70b3d57ed0005001',
+      status: 400,
+    });
+    try {
+      const edited = await admin.request('PATCH', `/api/applications/${id}/devices/${devices[1]}`, {
+        description: 'moved',
+      });
+      expect(edited.status).toBe(200);
+      await page.goto(`/applications/${id}`);
+      const failed = page.getByLabel('Networks').getByRole('link', { name: '1 failed' });
+      await failed.click({ timeout: 20_000 });
+      await page.waitForURL((url) => url.searchParams.get('syncState') === 'error');
+      const table = page.getByRole('table', { name: 'Device list' });
+      await table.getByRole('link', { name: 'meter-0' }).waitFor({ state: 'detached' });
+      expect(await table.getByRole('link', { name: /^meter-/ }).allTextContents()).toEqual([
+        'meter-1',
+      ]);
+      expect(await page.getByLabel('Devices to show').inputValue()).toBe('error');
+      await page.getByLabel('Devices to show').selectOption('');
+      await table.getByRole('link', { name: 'meter-2' }).waitFor();
+    } finally {
+      await stack.sim.clearFaults();
+    }
+  });
+
   test('an applications page past the end says so, with the way back', async () => {
     await page.goto('/applications?offset=100000');
     await page.getByText(/^This page is past the end of the list \(\d+ in all\)\./).waitFor();

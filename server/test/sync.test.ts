@@ -283,6 +283,13 @@ describe.each(DIALECTS)('pushing to TTN (%s)', (dialect) => {
       .where('device_id', '=', device.id)
       .execute();
     expect(tasks).toEqual([{ state: 'failed', attempts: 1 }]);
+    // In a long list, the refused device is found by its state.
+    const total = async (query: string) =>
+      ((await api('GET', `/api/applications/${app.id}/devices${query}`)) as { total: number })
+        .total;
+    expect(await total('')).toBe(1);
+    expect(await total('?syncState=error')).toBe(1);
+    expect(await total('?syncState=pending')).toBe(0);
     const hits = async () =>
       (
         (await ttn.control('/faults', undefined, 'GET')) as {

@@ -193,7 +193,19 @@ function Links({ applicationId, isAdmin }: { applicationId: string; isAdmin: boo
                   <td>
                     {l.devices.synced} synced
                     {l.devices.pending > 0 && `, ${l.devices.pending} pending`}
-                    {l.devices.error > 0 && `, ${l.devices.error} failed`}
+                    {l.devices.error > 0 && (
+                      <>
+                        , {/* The devices table below, narrowed to the refused ones. */}
+                        <Link
+                          to="?syncState=error"
+                          onClick={() =>
+                            document.getElementById('devices')?.scrollIntoView({ block: 'start' })
+                          }
+                        >
+                          {l.devices.error} failed
+                        </Link>
+                      </>
+                    )}
                   </td>
                   <td className="last-error">
                     {l.lastError ?? <span className="muted">—</span>}

@@ -9,8 +9,9 @@ import { Pager, PastTheEnd, offsetParam } from '../components/Pager';
 const PAGE_SIZE = 50;
 
 /**
- * An application's devices, searchable by name or DevEUI, a page at a time. The search and the
- * page are kept in the address (`?search=&offset=`), so that Back and reload return to them.
+ * An application's devices, searchable by name or DevEUI and narrowed to those refused by (or
+ * waiting for) a network, a page at a time. The search, the narrowing and the page are kept in
+ * the address (`?search=&syncState=&offset=`), so that Back, reload and links return to them.
  * `seenLive` holds when devices were last heard on the application's live stream since the
  * page was read, so that "Last seen" keeps up without reading the list again.
  */
@@ -25,6 +26,7 @@ export function DevicesTable({
 }) {
   const [params, setParams] = useSearchParams();
   const query = params.get('search') ?? '';
+  const syncState = syncStateParam(params);
   const offset = offsetParam(params);
   const [search, setSearch] = useState(query);
   // The address changed by Back or Forward: the box shows its search (what is being typed
@@ -41,15 +43,14 @@ export function DevicesTable({
   useEffect(() => {
     const next = search.trim();
     if (next === query) return;
-    const timer = setTimeout(() => setParams(next ? { search: next } : {}, { replace: true }), 250);
+    const timer = setTimeout(
+      () => setParams(listParams(next, syncState, 0), { replace: true }),
+      250,
+    );
     return () => clearTimeout(timer);
-  }, [search, query, setParams]);
+  }, [search, query, syncState, setParams]);
 
-  const showPage = (next: number) =>
-    setParams({
-      ...(query ? { search: query } : {}),
-      ...(next > 0 ? { offset: String(next) } : {}),
-    });
+  const showPage = (next: number) => setParams(listParams(query, syncState, next));
 
   const devices = useAsync(
     () =>
@@ -57,24 +58,40 @@ export function DevicesTable({
         api.GET('/api/applications/{id}/devices', {
           params: {
             path: { id: applicationId },
-            query: { limit: PAGE_SIZE, offset, ...(query ? { search: query } : {}) },
+            query: {
+              limit: PAGE_SIZE,
+              offset,
+              ...(query ? { search: query } : {}),
+              ...(syncState ? { syncState } : {}),
+            },
           },
         }),
       ),
-    [applicationId, offset, query, version],
+    [applicationId, offset, query, syncState, version],
   );
 
   return (
-    <div className="card" aria-label="Devices">
+    <div className="card" id="devices" aria-label="Devices">
       <div className="card-head">
         <h2>Devices{devices.data ? ` (${devices.data.total})` : ''}</h2>
-        <input
-          type="search"
-          aria-label="Search devices"
-          placeholder="Search by name or DevEUI"
-          value={search}
-          onChange={(e) => setSearch(e.target.value)}
-        />
+        <div className="actions">
+          <select
+            aria-label="Devices to show"
+            value={syncState ?? ''}
+            onChange={(e) => setParams(listParams(query, syncStateOf(e.target.value), 0))}
+          >
+            <option value="">All devices</option>
+            <option value="error">Refused by a network</option>
+            <option value="pending">Waiting to be pushed</option>
+          </select>
+          <input
+            type="search"
+            aria-label="Search devices"
+            placeholder="Search by name or DevEUI"
+            value={search}
+            onChange={(e) => setSearch(e.target.value)}
+          />
+        </div>
       </div>
       {devices.status === 'loading' && <p className="muted">Loading devices…</p>}
       {devices.status === 'failed' && (
@@ -83,7 +100,7 @@ export function DevicesTable({
         </p>
       )}
       {devices.status === 'done' && devices.data.total === 0 && (
-        <p className="muted">{query ? 'No device matches.' : 'No devices yet.'}</p>
+        <p className="muted">{query || syncState ? 'No device matches.' : 'No devices yet.'}</p>
       )}
       {devices.status === 'done' && devices.data.items.length === 0 && devices.data.total > 0 && (
         <PastTheEnd total={devices.data.total} onFirstPage={() => showPage(0)} />
@@ -128,6 +145,25 @@ export function DevicesTable({
       )}
     </div>
   );
+}
+
+type SyncState = 'pending' | 'error';
+
+const syncStateOf = (value: string | null): SyncState | undefined =>
+  value === 'pending' || value === 'error' ? value : undefined;
+
+/** The devices' sync state the list is narrowed to (`?syncState=`), if any. */
+function syncStateParam(params: URLSearchParams): SyncState | undefined {
+  return syncStateOf(params.get('syncState'));
+}
+
+/** The address's parameters for a page of the list. */
+function listParams(search: string, syncState: SyncState | undefined, offset: number) {
+  return {
+    ...(search ? { search } : {}),
+    ...(syncState ? { syncState } : {}),
+    ...(offset > 0 ? { offset: String(offset) } : {}),
+  };
 }
 
 /** The later of two ISO 8601 times (either may be missing). */

@@ -92,21 +92,35 @@ const LIST_COLUMNS = [
 
 export type DeviceListRow = Pick<DeviceRow, (typeof LIST_COLUMNS)[number]>;
 
-/**
- * A page of an application's devices by name, optionally those whose name or DevEUI contains
- * `search` (case-insensitive).
- */
+export interface DeviceFilter {
+  /** Part of the name or of the DevEUI, in any case. */
+  search?: string;
+  /** Devices in this state on at least one network. */
+  syncState?: 'pending' | 'error';
+}
+
+/** A page of an application's devices by name, optionally only those that match `filter`. */
 export async function listDevices(
   db: Db,
   organizationId: string,
   applicationId: string,
   page: Page,
-  search: string | undefined,
+  { search, syncState }: DeviceFilter,
 ): Promise<{ rows: DeviceListRow[]; total: number }> {
   let base = db
     .selectFrom('devices')
     .where('organization_id', '=', organizationId)
     .where('application_id', '=', applicationId);
+  if (syncState !== undefined) {
+    base = base.where(({ exists, selectFrom }) =>
+      exists(
+        selectFrom('device_links')
+          .select('device_links.id')
+          .whereRef('device_links.device_id', '=', 'devices.id')
+          .where('device_links.state', '=', syncState),
+      ),
+    );
+  }
   if (search !== undefined && search !== '') {
     // The search text is matched literally: its % and _ are escaped with a backslash, which
     // PostgreSQL takes as the escape by default and SQLite only when told (ESCAPE).

@@ -94,10 +94,16 @@ export const devicesRoutes: FastifyPluginAsyncTypebox<{
       schema: {
         ...common,
         summary: "List an application's devices",
-        description: '`search` matches a part of the name or the DevEUI, in any case.',
+        description:
+          '`search` matches a part of the name or the DevEUI, in any case. `syncState` keeps the devices ' +
+          'that are in that state on at least one network: `error` finds those a network refused.',
         params: AppParams,
         querystring: Type.Object(
-          { ...PageQuery.properties, search: Type.Optional(Type.String({ maxLength: 200 })) },
+          {
+            ...PageQuery.properties,
+            search: Type.Optional(Type.String({ maxLength: 200 })),
+            syncState: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('error')])),
+          },
           { additionalProperties: false },
         ),
         response: { 200: pageOf(DeviceSchema), ...problemResponses(400, 401, 404) },
@@ -109,7 +115,7 @@ export const devicesRoutes: FastifyPluginAsyncTypebox<{
         principalOf(request),
         request.params.id,
         pageParams(request.query),
-        request.query.search,
+        { search: request.query.search, syncState: request.query.syncState },
         // The route's own serializer (of the 200 schema) makes the text.
         (answer) => reply.serialize(answer) as string,
       );

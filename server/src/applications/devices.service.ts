@@ -36,6 +36,7 @@ import {
   insertDevices,
   listDevices as listDeviceRows,
   updateDevice as updateDeviceRow,
+  type DeviceFilter,
   type DeviceListRow,
 } from './devices.repository.js';
 import {
@@ -341,31 +342,33 @@ export async function getDeviceKeys(
 /**
  * A page of the application's devices as the UTF-8 JSON of the answer (`serialize` is the
  * route's serializer). Answers are cached by the application's devices version, read with the
- * access check: an unchanged list costs that one query.
+ * access check: an unchanged list costs that one query. Lists by sync state are not: a push's
+ * outcome changes them without changing the devices.
  */
 export async function listDevicesJson(
   deps: DevicesDeps & { pageCache: DevicePageCache },
   actor: Principal,
   applicationId: string,
   page: Page,
-  search: string | undefined,
+  filter: DeviceFilter,
   serialize: (answer: PageResult<DeviceView>) => string,
 ): Promise<Buffer> {
   const version = await devicesVersion(deps, actor.user.organizationId, applicationId);
   if (version === undefined) throw notFound('application');
-  const term = search?.trim() ?? '';
-  const pageKey = `${page.limit}:${page.offset}:${term}`;
-  const cached = deps.pageCache.get(applicationId, version, pageKey);
+  const search = filter.search?.trim() ?? '';
+  const cacheable = filter.syncState === undefined;
+  const pageKey = `${page.limit}:${page.offset}:${search}`;
+  const cached = cacheable ? deps.pageCache.get(applicationId, version, pageKey) : undefined;
   if (cached !== undefined) return cached;
   const { rows, total } = await listDeviceRows(
     deps.db,
     actor.user.organizationId,
     applicationId,
     page,
-    term,
+    { search, syncState: filter.syncState },
   );
   const body = Buffer.from(serialize({ items: rows.map(toDeviceView), total, ...page }), 'utf8');
-  deps.pageCache.set(applicationId, version, pageKey, body);
+  if (cacheable) deps.pageCache.set(applicationId, version, pageKey, body);
   return body;
 }
 
