@@ -1,6 +1,7 @@
 // The portal's CSV import with files as people write them: a quote inside a value, a quoted
-// value closed too early, one never closed, in a file large enough to go in two parts. Every
-// good row before the unclosed quote is imported; each unreadable row is reported with its line.
+// value closed too early, one never closed, in a file large enough to go in two parts (every
+// good row before the unclosed quote is imported; each unreadable row is reported with its
+// line); a file in a spreadsheet's code page; a file with a header and no rows.
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import { apiSignIn, signInAsAdmin, startStack, type Stack } from '../harness/index.js';
@@ -51,6 +52,32 @@ test('a stray quote costs its row, not the rows after it', async () => {
   ]);
   await page.getByLabel('Search devices').fill('Tank 5');
   await page.getByRole('link', { name: 'Tank 5" sensor' }).waitFor();
+
+  // A spreadsheet's CSV in the Western European code page keeps its accents, and says so.
+  await page.getByLabel('CSV file').setInputFiles({
+    name: 'capteurs.csv',
+    mimeType: 'text/csv',
+    buffer: Buffer.from(
+      'name,DevEUI,AppEUI,AppKey\nCapteur \u00e9t\u00e9,70B3D57ED0050002,70B3D57ED0000000,00112233445566778899AABBCCDDEEFF\n',
+      'latin1',
+    ),
+  });
+  await page.getByText('1 of 1 devices imported.').waitFor();
+  await page.getByText(/^The file is not UTF-8: it was read as Windows-1252/).waitFor();
+  await page.getByLabel('Search devices').fill('Capteur');
+  await page.getByRole('link', { name: 'Capteur \u00e9t\u00e9' }).waitFor();
+
+  // A header and nothing else has no rows, whatever ends it.
+  for (const text of ['name,DevEUI\n', 'name,DevEUI', 'name,DevEUI\n\n\n']) {
+    await page.getByLabel('CSV file').setInputFiles({
+      name: 'empty.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from(text),
+    });
+    await page.getByText('The file has no device rows.').waitFor();
+    await page.waitForLoadState('networkidle');
+    expect(await page.getByText(/devices imported/).count(), JSON.stringify(text)).toBe(0);
+  }
 
   // A file the server cannot use at all says so in plain words.
   await page.getByLabel('CSV file').setInputFiles({

@@ -48,6 +48,7 @@ export function csvParts(
     }
   }
   if (current.length > 0) records.push({ text: current.join('\n'), firstLine: first });
+  if (records.every((r) => r.text.trim() === '')) return [];
   const parts = [];
   for (let i = 0; i < records.length; i += rowsPerPart) {
     const chunk = records.slice(i, i + rowsPerPart);
@@ -58,6 +59,29 @@ export function csvParts(
     });
   }
   return parts;
+}
+
+/**
+ * The file's text. UTF-8 unless it starts with a UTF-16 byte order mark; a file that is not
+ * valid UTF-8 is most likely a spreadsheet's CSV in the Western European code page, read as
+ * such (and said so) rather than with its accented letters turned into replacement marks.
+ */
+function decodeFile(bytes: ArrayBuffer): {
+  text: string;
+  encoding: 'utf-8' | 'utf-16le' | 'utf-16be' | 'windows-1252';
+} {
+  const head = new Uint8Array(bytes, 0, Math.min(2, bytes.byteLength));
+  if (head[0] === 0xff && head[1] === 0xfe) {
+    return { text: new TextDecoder('utf-16le').decode(bytes), encoding: 'utf-16le' };
+  }
+  if (head[0] === 0xfe && head[1] === 0xff) {
+    return { text: new TextDecoder('utf-16be').decode(bytes), encoding: 'utf-16be' };
+  }
+  try {
+    return { text: new TextDecoder('utf-8', { fatal: true }).decode(bytes), encoding: 'utf-8' };
+  } catch {
+    return { text: new TextDecoder('windows-1252').decode(bytes), encoding: 'windows-1252' };
+  }
 }
 
 /** Whether a quoted value is still open at the end of `line`, given whether one was at its start. */
@@ -101,6 +125,7 @@ export function DeviceImport({
   const [progress, setProgress] = useState<{ done: number; total: number } | null>(null);
   const [result, setResult] = useState<ImportResult | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [note, setNote] = useState<string | null>(null);
 
   async function handleFile(event: ChangeEvent<HTMLInputElement>) {
     const file = event.target.files?.[0];
@@ -108,7 +133,13 @@ export function DeviceImport({
     if (!file) return;
     setError(null);
     setResult(null);
-    const parts = csvParts(await file.text());
+    const { text, encoding } = decodeFile(await file.arrayBuffer());
+    setNote(
+      encoding === 'windows-1252'
+        ? 'The file is not UTF-8: it was read as Windows-1252 (Western European), as spreadsheets save CSV there. Check the names below.'
+        : null,
+    );
+    const parts = csvParts(text);
     if (parts.length === 0) {
       setError('The file has no device rows.');
       return;
@@ -171,6 +202,7 @@ export function DeviceImport({
           {error}
         </p>
       )}
+      {note && <p className="muted">{note}</p>}
       {result && (
         <div aria-live="polite" className="import-result">
           <p>
