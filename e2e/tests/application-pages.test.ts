@@ -2,7 +2,7 @@
 // browser audit found: refused application forms said nothing, the links card hid its errors
 // and buttons, saved keys stayed on screen and in the inputs, the device's networks card never
 // updated, long names widened pages, the devices table forgot its page, and times had no
-// seconds.
+// seconds; and the network page, where a deletion the network refused had no trace.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
 import {
@@ -385,5 +385,44 @@ describe('the device page', () => {
     expect(await keys.getByText('00112233445566778899AABBCCDDEEFF').count()).toBe(0);
     expect(await appKey.inputValue()).toBe('');
     expect(await appKey.getAttribute('placeholder')).toBe('unchanged');
+  });
+});
+
+describe('the network page', () => {
+  test('a refused deletion shows there, the application being gone, and goes once retried', async () => {
+    const id = await createApplication('Retired fleet');
+    await link(id);
+    // Pushed there first: the deletion is of something that exists.
+    const linked = async () =>
+      (
+        await admin.request<{ items: { state: string; remoteId: string }[] }>(
+          'GET',
+          `/api/applications/${id}/links`,
+        )
+      ).body.items[0];
+    await expect.poll(async () => (await linked())?.state, { timeout: 20_000 }).toBe('synced');
+    const { remoteId } = (await linked())!;
+    await stack.sim.addFault({
+      server: 'handler',
+      method: 'DELETE',
+      path: `/applications/${remoteId}`,
+      status: 400,
+    });
+    try {
+      expect((await admin.request('DELETE', `/api/applications/${id}`)).status).toBe(204);
+      await page.goto(`/networks/${networkId}`);
+      const card = page.getByLabel('Deletions on the network');
+      const row = card.getByRole('row').filter({ hasText: remoteId });
+      await row.getByText('Error', { exact: true }).waitFor({ timeout: 20_000 });
+      expect(await row.textContent()).toContain('Application');
+      expect(await row.getByRole('cell').nth(2).textContent()).toContain('400');
+      await screenshot(page, 'network-deletions');
+
+      await stack.sim.clearFaults();
+      await card.getByRole('button', { name: 'Retry deletions' }).click();
+      await card.waitFor({ state: 'detached', timeout: 20_000 });
+    } finally {
+      await stack.sim.clearFaults();
+    }
   });
 });
