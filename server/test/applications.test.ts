@@ -463,6 +463,20 @@ describe.each(DIALECTS)('applications and devices (%s)', (dialect) => {
       `Name;DevEUI;AppEUI;AppKey;Description\nsemi;70B3D57ED0003006;70B3D57ED0000000;${key};north, by the gate\n`,
     );
     expect(semicolons.json()).toMatchObject({ created: 1, failed: 0 });
+    // A file of mostly unreadable rows is read up to the 100th, and says where it stopped.
+    const broken = ['name,DevEUI'];
+    for (let i = 0; i < 150; i++) broken.push(`"x"y${i},70B3D57ED004${String(i).padStart(4, '0')}`);
+    const tooMany = (await post(broken.join('\n'))).json() as {
+      created: number;
+      errors: { line: number; message: string }[];
+    };
+    expect(tooMany.created).toBe(0);
+    expect(tooMany.errors).toHaveLength(101);
+    expect(tooMany.errors[100]).toEqual({
+      line: 102,
+      field: null,
+      message: 'and the lines after it were not read: more than 100 rows could not be read as CSV',
+    });
     // A header that cannot be read is the file's problem.
     expect(problemOf(await post('"name,DevEUI\none,70B3D57ED0003007\n'))).toMatchObject({
       status: 400,

@@ -22,17 +22,28 @@ export interface CsvReadError {
   message: string;
 }
 
+/**
+ * Unreadable records reported before the rest of the text is left unread. Each one costs a
+ * new parse of the text after it, and a file with this many is not CSV as we read it anyway.
+ */
+const MAX_UNREADABLE = 100;
+const TOO_MANY_UNREADABLE = `and the lines after it were not read: more than ${MAX_UNREADABLE} rows could not be read as CSV`;
+
 export function readCsvRecords(text: string): { records: CsvRecord[]; errors: CsvReadError[] } {
-  const lines = text.split(/\r\n|\n|\r/);
-  const delimiter = delimiterOf(lines[0] ?? '');
+  const starts = lineStarts(text);
+  const lineCount = starts.length;
+  const firstLine = text.slice(0, starts[1] ?? text.length);
+  const delimiter = delimiterOf(firstLine);
   const records: CsvRecord[] = [];
   const errors: CsvReadError[] = [];
+  const blank = (line: number) =>
+    text.slice(starts[line - 1], starts[line] ?? text.length).trim() === '';
   // Lines of `text` before the part being read.
   let before = 0;
-  while (before < lines.length) {
+  while (before < lineCount) {
     let lastLine = before;
     try {
-      parse(lines.slice(before).join('\n'), {
+      parse(text.slice(starts[before]), {
         bom: before === 0,
         delimiter,
         relax_quotes: true,
@@ -50,13 +61,28 @@ export function readCsvRecords(text: string): { records: CsvRecord[]; errors: Cs
       const failed = error as CsvError & { lines?: number };
       // The record that failed starts after the last one read (blank lines aside).
       let start = lastLine + 1;
-      while (start <= lines.length && lines[start - 1]!.trim() === '') start++;
+      while (start <= lineCount && blank(start)) start++;
+      if (errors.length === MAX_UNREADABLE) {
+        errors.push({ line: start, message: TOO_MANY_UNREADABLE });
+        break;
+      }
       errors.push({ line: start, message: messageOf(failed) });
       // Go on after the line where it failed; an unclosed quote took the rest of the text.
-      before = Math.max(start, before + (failed.lines ?? lines.length - before));
+      before = Math.max(start, before + (failed.lines ?? lineCount - before));
     }
   }
   return { records, errors };
+}
+
+/** Where each line of `text` starts (after \r\n, \n or \r). */
+function lineStarts(text: string): number[] {
+  const starts = [0];
+  for (let i = 0; i < text.length; i++) {
+    const char = text.charCodeAt(i);
+    if (char === 0x0d && text.charCodeAt(i + 1) === 0x0a) i++;
+    if (char === 0x0a || char === 0x0d) starts.push(i + 1);
+  }
+  return starts;
 }
 
 function delimiterOf(header: string): string {
