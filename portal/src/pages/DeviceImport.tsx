@@ -136,7 +136,7 @@ export function DeviceImport({
     const { text, encoding } = decodeFile(await file.arrayBuffer());
     setNote(
       encoding === 'windows-1252'
-        ? 'The file is not UTF-8: it was read as Windows-1252 (Western European), as spreadsheets save CSV there. Check the names below.'
+        ? 'The file is not UTF-8: it was read as Windows-1252 (Western European), as spreadsheets save CSV there. Check the device names in the Devices table.'
         : null,
     );
     const parts = csvParts(text);

@@ -72,6 +72,11 @@ function DeviceForm({
   const { user } = useAuth();
   const isAdmin = user?.role === 'admin';
   const [activation, setActivation] = useState<Activation>(device?.activation ?? 'otaa');
+  // For the breadcrumb only: until it is read (or if it cannot be), it says "Application".
+  const application = useAsync(
+    () => unwrap(api.GET('/api/applications/{id}', { params: { path: { id: applicationId } } })),
+    [applicationId],
+  );
   const [values, setValues] = useState<Record<Field, string>>({
     name: device?.name ?? '',
     description: device?.description ?? '',
@@ -178,8 +183,9 @@ function DeviceForm({
   return (
     <section className="narrow">
       <p className="crumbs">
-        <Link to={`/applications/${applicationId}`}>Application</Link> /{' '}
-        {device ? device.name : 'New device'}
+        <Link to="/applications">Applications</Link> /{' '}
+        <Link to={`/applications/${applicationId}`}>{application.data?.name ?? 'Application'}</Link>{' '}
+        / {device ? device.name : 'New device'}
       </p>
       <h1>{device ? device.name : 'Add Device'}</h1>
       <form className="card" onSubmit={handleSubmit} noValidate aria-label="Device">

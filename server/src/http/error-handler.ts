@@ -32,7 +32,7 @@ const FASTIFY_CODES: Record<string, { code: string; detail: string }> = {
   },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: {
     code: 'unsupported_media_type',
-    detail: 'Send the request body as application/json.',
+    detail: 'Send the request body as application/json (the CSV import of devices: as text/csv).',
   },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
     code: 'bad_request',

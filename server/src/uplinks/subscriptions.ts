@@ -19,6 +19,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { accessKeyAad } from '../applications/device-fields.js';
+import { findApplicationLink } from '../applications/links.repository.js';
 import { isoIn, nowIso } from '../clock.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { Db } from '../db/database.js';
@@ -159,7 +160,13 @@ export class SubscriptionManager implements BackgroundWorker {
       this.lastRenewal = Date.now();
       for (const id of this.linkIds) {
         if (!kept.has(id)) {
-          this.deps.log.warn({ linkId: id }, 'uplink subscription lease lost; unsubscribing');
+          // An unlink (or a deleted application or network) takes the lease with the link: that
+          // is the usual way a subscription ends. A link still there went to another process.
+          if ((await findApplicationLink(db, id)) === undefined) {
+            this.deps.log.info({ linkId: id }, 'uplink subscription ended: its link is gone');
+          } else {
+            this.deps.log.warn({ linkId: id }, 'uplink subscription lease lost; unsubscribing');
+          }
           await this.stopOne(id, false);
         }
       }

@@ -4,7 +4,7 @@ import { startSimulator } from './index.js';
 
 export const DEFAULT_PORTS = { account: 8090, handler: 8084, mqtt: 1884 };
 
-const USAGE = `Usage:
+const USAGE = `Usage (from the repository: npm run sim -- <arguments>):
   ttn-sim [--account-port N] [--handler-port N] [--mqtt-port N] [--host H] [--seed FILE]
           [--token-lifetime SECONDS] [--rate-limit PER_SECOND]
       Starts the account server, handler and MQTT broker (port 0 = any free port) and
@@ -132,7 +132,7 @@ async function clients(args: string[]): Promise<void> {
       grants: list(values.grants, ['authorization_code', 'refresh_token']),
     });
     process.stdout.write(
-      `Client ${String(answer.id)} requested; waiting for approval (ttn-sim clients approve ${String(answer.id)}).\nid: ${String(answer.id)}\nsecret: ${String(answer.secret)}\n`,
+      `Client ${String(answer.id)} requested; waiting for approval (npm run sim -- clients approve ${String(answer.id)}).\nid: ${String(answer.id)}\nsecret: ${String(answer.secret)}\n`,
     );
     return;
   }
