@@ -63,6 +63,20 @@ async function link(applicationId: string): Promise<void> {
   expect(linked.status).toBe(202);
 }
 
+/** Links the application, waits until it is synced there, and answers its id there. */
+async function linkedUntilSynced(applicationId: string): Promise<string> {
+  await link(applicationId);
+  const first = async () =>
+    (
+      await admin.request<{ items: { state: string; remoteId: string }[] }>(
+        'GET',
+        `/api/applications/${applicationId}/links`,
+      )
+    ).body.items[0];
+  await expect.poll(async () => (await first())?.state, { timeout: 20_000 }).toBe('synced');
+  return (await first())!.remoteId;
+}
+
 /** How far the page scrolls sideways: its content's width. */
 function pageWidth(p: Page): Promise<number> {
   return p.locator('html').evaluate((html) => html.scrollWidth);
@@ -391,17 +405,8 @@ describe('the device page', () => {
 describe('the network page', () => {
   test('a refused deletion shows there, the application being gone, and goes once retried', async () => {
     const id = await createApplication('Retired fleet');
-    await link(id);
     // Pushed there first: the deletion is of something that exists.
-    const linked = async () =>
-      (
-        await admin.request<{ items: { state: string; remoteId: string }[] }>(
-          'GET',
-          `/api/applications/${id}/links`,
-        )
-      ).body.items[0];
-    await expect.poll(async () => (await linked())?.state, { timeout: 20_000 }).toBe('synced');
-    const { remoteId } = (await linked())!;
+    const remoteId = await linkedUntilSynced(id);
     await stack.sim.addFault({
       server: 'handler',
       method: 'DELETE',
@@ -421,6 +426,33 @@ describe('the network page', () => {
       await stack.sim.clearFaults();
       await card.getByRole('button', { name: 'Retry deletions' }).click();
       await card.waitFor({ state: 'detached', timeout: 20_000 });
+    } finally {
+      await stack.sim.clearFaults();
+    }
+  });
+
+  test('a refused deletion can be cancelled there, leaving the application on the network', async () => {
+    const id = await createApplication('Kept fleet');
+    const remoteId = await linkedUntilSynced(id);
+    await stack.sim.addFault({
+      server: 'handler',
+      method: 'DELETE',
+      path: `/applications/${remoteId}`,
+      status: 400,
+    });
+    try {
+      expect((await admin.request('DELETE', `/api/applications/${id}`)).status).toBe(204);
+      await page.goto(`/networks/${networkId}`);
+      const card = page.getByLabel('Deletions on the network');
+      const row = card.getByRole('row').filter({ hasText: remoteId });
+      await row.getByText('Error', { exact: true }).waitFor({ timeout: 20_000 });
+      await row.getByRole('button', { name: 'Cancel' }).click();
+      await card.waitFor({ state: 'detached', timeout: 20_000 });
+      const left = await admin.request<{ total: number }>(
+        'GET',
+        `/api/networks/${networkId}/deletions`,
+      );
+      expect(left.body.total).toBe(0);
     } finally {
       await stack.sim.clearFaults();
     }

@@ -258,6 +258,98 @@ describe.each(DIALECTS)('unlinking an application from a network (%s)', (dialect
     await whenSynced(app.id, 1);
   });
 
+  it('refuses to link an id whose deletion the network refused, until it is cancelled', async () => {
+    const app = await linkedApp('Paddock', 1, '70B3D57ED00A40');
+    await ttn.control('/faults', {
+      method: 'DELETE',
+      path: `/applications/${app.link.remoteId}`,
+      server: 'handler',
+      status: 400,
+    });
+    try {
+      await api('DELETE', `/api/applications/${app.id}/links/${app.link.id}?deleteOnNetwork=true`);
+      const deletions = `/api/networks/${networkId}/deletions`;
+      const refused = await eventually(async () => {
+        const page = (await api('GET', deletions)) as { items: { id: string; state: string }[] };
+        return page.items.find((d) => d.state === 'error');
+      });
+      // Refused is not done: linking that id again would let a retry delete the new link's
+      // application there.
+      const again = () =>
+        t.request('POST', `/api/applications/${app.id}/links`, {
+          token: admin.token,
+          body: { networkId, remoteId: app.link.remoteId },
+        });
+      expect(problemOf(await again()).code).toBe('remote_deletion_pending');
+      // Cancelled, the application stays on the network, and may be linked again.
+      const asMember = await t.request('DELETE', `${deletions}/${refused.id}`, {
+        token: member.token,
+      });
+      expect(asMember.statusCode).toBe(403);
+      await api('DELETE', `${deletions}/${refused.id}`);
+      expect(
+        problemOf(await t.request('DELETE', `${deletions}/${refused.id}`, { token: admin.token }))
+          .status,
+      ).toBe(404);
+      expect((await again()).statusCode).toBe(202);
+      await whenSynced(app.id, 1);
+      expect((await alice.account(`/applications/${app.link.remoteId}`)).status).toBe(200);
+    } finally {
+      await ttn.control('/faults', undefined, 'DELETE');
+    }
+  });
+
+  it('updates a deleted device taken over by a new one with its DevEUI, instead of deleting it late', async () => {
+    const app = await linkedApp('Kennel', 1, '70B3D57ED00A60');
+    const [old] = (
+      (await api('GET', `/api/applications/${app.id}/devices`)) as {
+        items: { id: string; devEui: string }[];
+      }
+    ).items;
+    await ttn.control('/faults', {
+      method: 'DELETE',
+      path: `/applications/${app.link.remoteId}/devices/**`,
+      server: 'handler',
+      status: 503,
+    });
+    try {
+      await api('DELETE', `/api/applications/${app.id}/devices/${old!.id}`);
+      await eventually(async () => {
+        const page = (await api('GET', `/api/networks/${networkId}/deletions`)) as {
+          items: { remoteDeviceId: string | null; attempts: number }[];
+        };
+        return page.items.some((d) => d.remoteDeviceId !== null && d.attempts > 0)
+          ? true
+          : undefined;
+      });
+      // A pull meanwhile leaves the device out: imported, it would be deleted there later.
+      const job = await pulled();
+      expect(job.errors).toContainEqual({
+        item: `device ${app.link.remoteId}/${old!.devEui.toLowerCase()}`,
+        message: 'Not imported: deleted here; its deletion on this network is still to be done.',
+      });
+      expect(
+        ((await api('GET', `/api/applications/${app.id}/devices`)) as { total: number }).total,
+      ).toBe(0);
+    } finally {
+      await ttn.control('/faults', undefined, 'DELETE');
+    }
+    // The network is back; a new device takes the DevEUI at once, before the deletion's next try.
+    await api('POST', `/api/applications/${app.id}/devices`, {
+      name: 'new kennel sensor',
+      devEui: old!.devEui,
+      joinEui: '70B3D57ED0000000',
+      appKey: '0123456789ABCDEF0123456789ABCDEF',
+    });
+    await whenSynced(app.id, 1);
+    expect(await api('GET', `/api/networks/${networkId}/deletions`)).toMatchObject({ total: 0 });
+    const [onTtn] = (await alice.devices(app.link.remoteId))!;
+    expect(onTtn).toMatchObject({
+      dev_id: old!.devEui.toLowerCase(),
+      lorawan_device: { app_key: '0123456789ABCDEF0123456789ABCDEF' },
+    });
+  });
+
   it("lists a network's linked applications, for its organization only", async () => {
     const app = await linkedApp('Silo', 0, '');
     const onNetwork = async (token = admin.token) =>

@@ -30,6 +30,22 @@ export function NetworkDeletions({ networkId, isAdmin }: { networkId: string; is
   const page = deletions.shown;
   if (!deletions.failed && (page === undefined || page.total === 0)) return null;
 
+  async function cancel(deletionId: string) {
+    setBusy(true);
+    setError(null);
+    try {
+      await unwrap(
+        api.DELETE('/api/networks/{id}/deletions/{deletionId}', {
+          params: { path: { id: networkId, deletionId } },
+        }),
+      );
+      deletions.reload();
+    } catch (e) {
+      setError(`Cancelling failed: ${messageFor(e)}`);
+    }
+    setBusy(false);
+  }
+
   async function retry() {
     setBusy(true);
     setError(null);
@@ -56,7 +72,8 @@ export function NetworkDeletions({ networkId, isAdmin }: { networkId: string; is
       </div>
       <p className="muted">
         Deleted or unlinked here, and not gone from the network yet: tried again while the network
-        is away, or refused by it until you retry.
+        is away, or refused by it until you retry. Cancelled, a deletion is forgotten and what it
+        would delete stays on the network.
       </p>
       <FollowedReadProblem what="the deletions" read={deletions} />
       {error && (
@@ -72,6 +89,7 @@ export function NetworkDeletions({ networkId, isAdmin }: { networkId: string; is
                 <th scope="col">What</th>
                 <th scope="col">State</th>
                 <th scope="col">Last error</th>
+                {isAdmin && <th scope="col"></th>}
               </tr>
             </thead>
             <tbody>
@@ -96,6 +114,19 @@ export function NetworkDeletions({ networkId, isAdmin }: { networkId: string; is
                       <div className="muted">Next attempt {formatDateTime(d.nextAttemptAt)}</div>
                     )}
                   </td>
+                  {isAdmin && (
+                    <td className="row-actions">
+                      <button
+                        type="button"
+                        className="secondary small"
+                        onClick={() => cancel(d.id)}
+                        disabled={busy}
+                        title="Forget this deletion: it stays on the network as it is"
+                      >
+                        Cancel
+                      </button>
+                    </td>
+                  )}
                 </tr>
               ))}
             </tbody>

@@ -47,7 +47,7 @@ import {
   markDeviceLinksPending,
 } from './links.repository.js';
 import { queueNewTasks, queueTask } from './sync/enqueue.js';
-import { dropTasksOf } from './sync/tasks.repository.js';
+import { dropDeletionsOfDevices, dropTasksOf } from './sync/tasks.repository.js';
 
 export interface DevicesDeps {
   db: Db;
@@ -224,7 +224,11 @@ async function freeRemoteId(trx: Db, linkId: string, base: string): Promise<stri
   }
 }
 
-/** Queues a task creating each device of `deviceLinks` on `link`'s network. Call inside a transaction. */
+/**
+ * Queues a task creating each device of `deviceLinks` on `link`'s network; a waiting deletion
+ * of a device that had one of their ids there is dropped (see dropDeletionsOfDevices). Call
+ * inside a transaction.
+ */
 export async function queueDeviceTasks(
   trx: Db,
   organizationId: string,
@@ -232,6 +236,11 @@ export async function queueDeviceTasks(
   deviceLinks: readonly Pick<DeviceLinkRow, 'device_id' | 'remote_id'>[],
   now: string,
 ): Promise<void> {
+  await dropDeletionsOfDevices(
+    trx,
+    link.id,
+    deviceLinks.map((deviceLink) => deviceLink.remote_id),
+  );
   await queueNewTasks(
     trx,
     'device',

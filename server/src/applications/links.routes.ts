@@ -15,7 +15,11 @@ import {
   NetworkDeletionSchema,
   NetworkLinkSchema,
 } from './applications.schemas.js';
-import { listNetworkDeletions, retryNetworkDeletions } from './deletions.service.js';
+import {
+  cancelNetworkDeletion,
+  listNetworkDeletions,
+  retryNetworkDeletions,
+} from './deletions.service.js';
 import {
   linkApplication,
   listLinks,
@@ -156,6 +160,36 @@ export const linksRoutes: FastifyPluginAsyncTypebox = async (app) => {
       reply
         .code(202)
         .send(await retryNetworkDeletions(deps, principalOf(request), request.params.id)),
+  );
+
+  app.delete(
+    '/api/networks/:id/deletions/:deletionId',
+    {
+      onRequest: [app.authenticate, app.requireOrgAdmin],
+      schema: {
+        ...common,
+        summary: 'Cancel a deletion on the network (organization admin)',
+        description:
+          'What it would delete stays on the network as it is. 409 `deletion_running` while a worker is trying it.',
+        params: Type.Object(
+          {
+            id: Type.String({ minLength: 1, maxLength: 64 }),
+            deletionId: Type.String({ minLength: 1, maxLength: 64 }),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 204: Type.Null(), ...problemResponses(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request, reply) => {
+      await cancelNetworkDeletion(
+        deps,
+        principalOf(request),
+        request.params.id,
+        request.params.deletionId,
+      );
+      return reply.code(204).send(null);
+    },
   );
 
   app.post(

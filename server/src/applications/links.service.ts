@@ -28,7 +28,7 @@ import {
 import { queueTask } from './sync/enqueue.js';
 import {
   dropTasksOf,
-  isQueuedForDeletion,
+  isToBeDeleted,
   nextAttemptOfLink,
   retryTasksOfLink,
 } from './sync/tasks.repository.js';
@@ -108,9 +108,9 @@ export async function linkApplication(
   }
   // Linked again before an unlink's delete ran there, the new link's application would be
   // deleted by it.
-  if (await isQueuedForDeletion(db, network.id, remoteId)) {
+  if (await isToBeDeleted(db, network.id, remoteId)) {
     throw conflict(
-      `The application ${remoteId} is still being deleted on this network; link it again once that is done, or with another id.`,
+      `The application ${remoteId} is still to be deleted on this network (see its deletions); link it again once that is done or cancelled, or with another id.`,
       'remote_deletion_pending',
     );
   }

@@ -56,7 +56,7 @@ import {
 } from '../links.repository.js';
 import { networkContext } from '../network-context.js';
 import { UPLINK_KEY_NAME } from '../sync/push.js';
-import { isQueuedForDeletion } from '../sync/tasks.repository.js';
+import { devicesToBeDeleted, isToBeDeleted } from '../sync/tasks.repository.js';
 import { deleteJobErrors, insertJobErrors, updateHeldJob } from './jobs.repository.js';
 import { emptyCounts, type PullCounts, type PullDeps } from './jobs.service.js';
 import type { JobRow } from './jobs.table.js';
@@ -368,12 +368,12 @@ class PullRun {
       const at = resume?.application === remote.id ? resume : undefined;
       const errors: { item: string; message: string }[] = [];
       if (at?.stage !== 'done') {
-        if (await isQueuedForDeletion(this.deps.db, this.job.network_id, remote.id)) {
+        if (await isToBeDeleted(this.deps.db, this.job.network_id, remote.id)) {
           // Imported now, it would be deleted on the network by the waiting task.
           errors.push({
             item: `application ${remote.id}`,
             message:
-              'Not imported: its deletion on this network (asked for by an unlink) is still waiting.',
+              'Not imported: its deletion on this network (asked for by an unlink or a deletion here) is still to be done.',
           });
         } else {
           try {
@@ -602,6 +602,13 @@ class PullRun {
       ).map((l) => l.remote_id),
     );
     plan.matched += linked.size;
+    // Deleted here, and its deletion there still to be done: imported, it would come back.
+    const beingDeleted = await devicesToBeDeleted(
+      db,
+      this.job.network_id,
+      remoteAppId,
+      devices.filter((d) => !linked.has(d.id)).map((d) => d.id),
+    );
     const candidates: {
       remote: RemoteDeviceDetail;
       devEui: string;
@@ -609,6 +616,13 @@ class PullRun {
     }[] = [];
     for (const remote of devices) {
       if (linked.has(remote.id)) continue;
+      if (beingDeleted.has(remote.id)) {
+        refuse(
+          remote,
+          'Not imported: deleted here; its deletion on this network is still to be done.',
+        );
+        continue;
+      }
       const { device, errors } = checkDeviceFields({
         name: remote.id,
         description: remote.description,

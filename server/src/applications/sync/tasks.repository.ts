@@ -200,8 +200,11 @@ export async function nextAttemptOfLink(db: Db, applicationLinkId: string): Prom
   return (row?.next as string | null | undefined) ?? null;
 }
 
-/** Whether the application `remoteApplicationId` is still waiting to be deleted on the network. */
-export async function isQueuedForDeletion(
+/**
+ * Whether the application `remoteApplicationId` is still to be deleted on the network: its
+ * deletion waits for its next attempt, or was refused and waits for a retry (or a cancel).
+ */
+export async function isToBeDeleted(
   db: Db,
   networkId: string,
   remoteApplicationId: string,
@@ -212,9 +215,47 @@ export async function isQueuedForDeletion(
     .where('kind', '=', 'delete_application')
     .where('network_id', '=', networkId)
     .where('remote_application_id', '=', remoteApplicationId)
-    .where('state', '=', 'queued')
     .executeTakeFirst();
   return row !== undefined;
+}
+
+/** Of these devices of the remote application, those still to be deleted on the network. */
+export async function devicesToBeDeleted(
+  db: Db,
+  networkId: string,
+  remoteApplicationId: string,
+  remoteDeviceIds: readonly string[],
+): Promise<Set<string>> {
+  if (remoteDeviceIds.length === 0) return new Set();
+  const rows = await db
+    .selectFrom('sync_tasks')
+    .select('remote_device_id')
+    .where('kind', '=', 'delete_device')
+    .where('network_id', '=', networkId)
+    .where('remote_application_id', '=', remoteApplicationId)
+    .where('remote_device_id', 'in', remoteDeviceIds)
+    .execute();
+  return new Set(rows.map((r) => r.remote_device_id!));
+}
+
+/**
+ * Drops the deletions (not running) of these devices of an application link: a new device
+ * that takes a deleted device's id there supersedes its deletion — the device on the network
+ * is then updated to the new one (adopted) rather than deleted after the new one is made.
+ */
+export async function dropDeletionsOfDevices(
+  db: Db,
+  applicationLinkId: string,
+  remoteDeviceIds: readonly string[],
+): Promise<void> {
+  if (remoteDeviceIds.length === 0) return;
+  await db
+    .deleteFrom('sync_tasks')
+    .where('kind', '=', 'delete_device')
+    .where('application_link_id', '=', applicationLinkId)
+    .where('remote_device_id', 'in', remoteDeviceIds)
+    .where('lease_until', 'is', null)
+    .execute();
 }
 
 /**
@@ -307,4 +348,31 @@ export async function retryDeletionTasks(db: Db, networkId: string, now: string)
     .where('lease_until', 'is', null)
     .executeTakeFirst();
   return Number(result.numUpdatedRows);
+}
+
+/**
+ * Forgets a deletion of the network: what it would delete stays there. `running` when a worker
+ * is trying it right now (it cannot be taken back), `missing` when there is none such.
+ */
+export async function cancelDeletionTask(
+  db: Db,
+  networkId: string,
+  id: string,
+): Promise<'cancelled' | 'running' | 'missing'> {
+  const result = await db
+    .deleteFrom('sync_tasks')
+    .where('id', '=', id)
+    .where('network_id', '=', networkId)
+    .where('kind', 'in', DELETIONS)
+    .where('lease_until', 'is', null)
+    .executeTakeFirst();
+  if (result.numDeletedRows > 0n) return 'cancelled';
+  const left = await db
+    .selectFrom('sync_tasks')
+    .select('id')
+    .where('id', '=', id)
+    .where('network_id', '=', networkId)
+    .where('kind', 'in', DELETIONS)
+    .executeTakeFirst();
+  return left === undefined ? 'missing' : 'running';
 }
