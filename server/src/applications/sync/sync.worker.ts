@@ -30,6 +30,8 @@ const IDLE_MS = 500;
 /** Backoff: 1 s, 2 s, 4 s, … up to 10 minutes, with ±20 % jitter so retries do not bunch up. */
 const BACKOFF_BASE_MS = 1_000;
 const BACKOFF_MAX_MS = 10 * 60_000;
+/** Attempts of a task that a rate limit may refuse before its link shows it as an error. */
+const RATE_LIMITS_UNSHOWN = 3;
 
 export function backoffMs(attempts: number, random: () => number = Math.random): number {
   const exponential = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, attempts - 1));
@@ -103,8 +105,14 @@ async function fail(deps: SyncWorkerDeps, task: SyncTaskRow, error: unknown): Pr
   if (error instanceof RateLimited && error.retryAfter !== undefined) {
     wait = Math.max(wait, error.retryAfter * 1000);
   }
+  // A rate limit is the network setting the pace, not a failure: the first ones leave the
+  // link pending (at TTN's 5 requests/s a third of a link's devices met one on the way);
+  // one that keeps coming is shown like any error.
+  const pacing = error instanceof RateLimited && task.attempts < RATE_LIMITS_UNSHOWN;
   const now = nowIso();
-  if (!(error instanceof ProtocolError || permanent || error instanceof VaultError)) {
+  if (pacing) {
+    deps.log.info({ taskId: task.id, kind: task.kind, attempts: task.attempts }, 'sync task paced');
+  } else if (!(error instanceof ProtocolError || permanent || error instanceof VaultError)) {
     deps.log.error(
       { err: error, taskId: task.id, kind: task.kind },
       'sync task failed unexpectedly',
@@ -123,6 +131,7 @@ async function fail(deps: SyncWorkerDeps, task: SyncTaskRow, error: unknown): Pr
       now,
     });
     if (!held) return; // another worker holds it now, and tells its outcome
+    if (pacing) return; // the link stays pending
     const state = {
       state: 'error' as const,
       last_error: message,
