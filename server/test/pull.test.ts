@@ -299,4 +299,21 @@ describe.each(DIALECTS)('pulling from TTN (%s)', (dialect) => {
       await ttn.control('/faults', undefined, 'DELETE');
     }
   });
+
+  // Last: it leaves the network needing a new sign-in.
+  it('fails the job, rather than every application in turn, when the account stops accepting its token', async () => {
+    await ttn.control('/faults', {
+      path: '/applications/*/devices',
+      server: 'handler',
+      status: 401,
+    });
+    try {
+      const job = await pull();
+      expect(job).toMatchObject({ state: 'failed', message: expect.any(String) });
+      // Once for the application it stopped at, not once per application.
+      expect(job.errors.length).toBeLessThanOrEqual(1);
+    } finally {
+      await ttn.control('/faults', undefined, 'DELETE');
+    }
+  });
 });

@@ -26,7 +26,13 @@ import { isoIn, nowIso } from '../../clock.js';
 import type { Db } from '../../db/database.js';
 import { AppError } from '../../http/problem.js';
 import { VaultError } from '../../oauth/token-vault.js';
-import { NotFound, ProtocolError, RateLimited, Unavailable } from '../../protocols/errors.js';
+import {
+  NotFound,
+  ProtocolError,
+  RateLimited,
+  Unauthorized,
+  Unavailable,
+} from '../../protocols/errors.js';
 import type {
   NetworkProtocol,
   ProtocolContext,
@@ -379,7 +385,10 @@ class PullRun {
           try {
             await this.importApplication(protocol, ctx, remote, at);
           } catch (error) {
-            if (error instanceof Stopped) throw error;
+            // Without a token the account accepts, every application after would fail alike:
+            // the job fails once, saying so (pulled again once the network is signed in to).
+            if (error instanceof Stopped || error instanceof VaultError) throw error;
+            if (error instanceof Unauthorized) throw error;
             errors.push({ item: `application ${remote.id}`, message: messageOf(error) });
           }
         }
