@@ -403,9 +403,13 @@ describe('the device page', () => {
 });
 
 describe('the network page', () => {
-  test('a refused deletion shows there, the application being gone, and goes once retried', async () => {
-    const id = await createApplication('Retired fleet');
-    // Pushed there first: the deletion is of something that exists.
+  /**
+   * An application pushed to TTN (so that its deletion is of something that exists), then
+   * deleted here with the network refusing that deletion (400), and the network page open on
+   * its row once it shows the refusal. The fault stays until the caller clears it.
+   */
+  async function refusedDeletion(name: string) {
+    const id = await createApplication(name);
     const remoteId = await linkedUntilSynced(id);
     await stack.sim.addFault({
       server: 'handler',
@@ -413,12 +417,17 @@ describe('the network page', () => {
       path: `/applications/${remoteId}`,
       status: 400,
     });
+    expect((await admin.request('DELETE', `/api/applications/${id}`)).status).toBe(204);
+    await page.goto(`/networks/${networkId}`);
+    const card = page.getByLabel('Deletions on the network');
+    const row = card.getByRole('row').filter({ hasText: remoteId });
+    await row.getByText('Error', { exact: true }).waitFor({ timeout: 20_000 });
+    return { card, row };
+  }
+
+  test('a refused deletion shows there, the application being gone, and goes once retried', async () => {
     try {
-      expect((await admin.request('DELETE', `/api/applications/${id}`)).status).toBe(204);
-      await page.goto(`/networks/${networkId}`);
-      const card = page.getByLabel('Deletions on the network');
-      const row = card.getByRole('row').filter({ hasText: remoteId });
-      await row.getByText('Error', { exact: true }).waitFor({ timeout: 20_000 });
+      const { card, row } = await refusedDeletion('Retired fleet');
       expect(await row.textContent()).toContain('Application');
       expect(await row.getByRole('cell').nth(2).textContent()).toContain('400');
       await screenshot(page, 'network-deletions');
@@ -431,21 +440,9 @@ describe('the network page', () => {
     }
   });
 
-  test('a refused deletion can be cancelled there, leaving the application on the network', async () => {
-    const id = await createApplication('Kept fleet');
-    const remoteId = await linkedUntilSynced(id);
-    await stack.sim.addFault({
-      server: 'handler',
-      method: 'DELETE',
-      path: `/applications/${remoteId}`,
-      status: 400,
-    });
+  test('a refused deletion can be cancelled there', async () => {
     try {
-      expect((await admin.request('DELETE', `/api/applications/${id}`)).status).toBe(204);
-      await page.goto(`/networks/${networkId}`);
-      const card = page.getByLabel('Deletions on the network');
-      const row = card.getByRole('row').filter({ hasText: remoteId });
-      await row.getByText('Error', { exact: true }).waitFor({ timeout: 20_000 });
+      const { card, row } = await refusedDeletion('Kept fleet');
       await row.getByRole('button', { name: 'Cancel' }).click();
       await card.waitFor({ state: 'detached', timeout: 20_000 });
       const left = await admin.request<{ total: number }>(
