@@ -13,6 +13,7 @@ import { checkDeviceFields } from '../server/src/applications/device-fields.js';
 import { insertDevices } from '../server/src/applications/devices.repository.js';
 import { deviceRow, remoteDeviceId } from '../server/src/applications/devices.service.js';
 import { insertDeviceLinks } from '../server/src/applications/links.repository.js';
+import { importedDeviceLink } from '../server/src/applications/pull/pull.run.js';
 import { generateKey, parseKeyRing } from '../server/src/crypto/key-ring.js';
 import { SecretBox } from '../server/src/crypto/secret-box.js';
 import { createDatabase } from '../server/src/db/database.js';
@@ -115,18 +116,9 @@ export async function storeAlone(count: number, pageSize: number): Promise<Stora
         if (device === undefined) throw new Error(`bench device ${fields.name} is invalid`);
         return deviceRow(secretBox, application, device, now);
       });
-      const links = devices.map((device): DeviceLinkRow => ({
-        id: randomUUID(),
-        device_id: device.id,
-        application_link_id: link,
-        remote_id: remoteDeviceId(device.dev_eui),
-        state: 'synced',
-        last_error: null,
-        last_attempt_at: now,
-        synced_at: now,
-        created_at: now,
-        updated_at: now,
-      }));
+      const links = devices.map((device) =>
+        importedDeviceLink(device.id, link, remoteDeviceId(device.dev_eui), now),
+      );
       pages.push({ devices, links });
     }
     const buildMs = performance.now() - building;

@@ -40,6 +40,14 @@ const LinkParams = Type.Object(
   { additionalProperties: false },
 );
 
+const DeletionParams = Type.Object(
+  {
+    id: Type.String({ minLength: 1, maxLength: 64 }),
+    deletionId: Type.String({ minLength: 1, maxLength: 64 }),
+  },
+  { additionalProperties: false },
+);
+
 /** An application's links to networks: push, state per network, retry, unlink. */
 export const linksRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const common = { tags: ['applications'], security: AUTHENTICATED };
@@ -171,13 +179,7 @@ export const linksRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Cancel a deletion on the network (organization admin)',
         description:
           'What it would delete stays on the network as it is. 409 `deletion_running` while a worker is trying it.',
-        params: Type.Object(
-          {
-            id: Type.String({ minLength: 1, maxLength: 64 }),
-            deletionId: Type.String({ minLength: 1, maxLength: 64 }),
-          },
-          { additionalProperties: false },
-        ),
+        params: DeletionParams,
         response: { 204: Type.Null(), ...problemResponses(400, 401, 403, 404, 409) },
       },
     },

@@ -144,7 +144,6 @@ export class UplinkIngest {
           });
           if (result.stored.length === 0) return;
           const stored = new Set(result.stored);
-          const count = stored.size;
           const claimedIds = new Set(result.claimed);
           const applications = new Set<string>();
           for (const row of rows) {
@@ -161,7 +160,7 @@ export class UplinkIngest {
               });
             } else pendingApplications.add(row.application_id);
           }
-          this.deps.onStored(applications, count);
+          this.deps.onStored(applications, stored.size);
           return;
         } catch (error) {
           const delay = RETRY_DELAYS_MS[attempt];

@@ -411,15 +411,6 @@ export interface ClaimedDelivery {
 }
 
 /**
- * Claims due deliveries: among the earliest due ones (CLAIM_SCAN), at most `perApplication` of
- * each application (one while its endpoint is failing: a probe), none of an endpoint in backoff
- * or of `excluded` applications (those with enough in flight), ordered so that every
- * application gets its turn before any gets a second one. Claiming moves
- * `next_attempt_at` to `leaseUntil`: a process that dies mid-request leaves them for another.
- * On PostgreSQL, rows locked by another process's claim are skipped. The documents to send
- * come back with the claim: one round trip.
- */
-/**
  * Whether any delivery is due, through the index of pending ones (its condition written
  * literally, as the partial index needs): what an idle worker asks twice a second, instead of
  * running a claim for nothing.
@@ -433,6 +424,15 @@ const dueDelivery = compileOnce(['now'], (db, v) =>
     .limit(1),
 );
 
+/**
+ * Claims due deliveries: among the earliest due ones (CLAIM_SCAN), at most `perApplication` of
+ * each application (one while its endpoint is failing: a probe), none of an endpoint in backoff
+ * or of `excluded` applications (those with enough in flight), ordered so that every
+ * application gets its turn before any gets a second one. Claiming moves
+ * `next_attempt_at` to `leaseUntil`: a process that dies mid-request leaves them for another.
+ * On PostgreSQL, rows locked by another process's claim are skipped. The documents to send
+ * come back with the claim: one round trip.
+ */
 export async function claimDeliveries(
   db: Db,
   dialect: Dialect,

@@ -35,11 +35,6 @@ export async function listJobErrors(
     .execute();
 }
 
-/**
- * Takes the oldest queued job, or a running one whose worker stopped renewing its lease, and
- * gives it the lease `token`: from then on, only the run holding that token writes to the job.
- * PostgreSQL: `FOR UPDATE SKIP LOCKED`, so two processes never take the same job.
- */
 /** Whether any job waits to be taken: what an idle worker asks, without the claim's write. */
 const waitingJob = compileOnce(['now'], (db, v) =>
   db
@@ -54,6 +49,11 @@ const waitingJob = compileOnce(['now'], (db, v) =>
     .limit(1),
 );
 
+/**
+ * Takes the oldest queued job, or a running one whose worker stopped renewing its lease, and
+ * gives it the lease `token`: from then on, only the run holding that token writes to the job.
+ * PostgreSQL: `FOR UPDATE SKIP LOCKED`, so two processes never take the same job.
+ */
 export async function claimJob(
   db: Db,
   dialect: 'sqlite' | 'postgres',

@@ -265,6 +265,27 @@ interface Step {
   total?: number;
 }
 
+/** A device's link as a pull makes it: synced, what is on the network being what it imports. */
+export function importedDeviceLink(
+  deviceId: string,
+  applicationLinkId: string,
+  remoteId: string,
+  now: string,
+): DeviceLinkRow {
+  return {
+    id: randomUUID(),
+    device_id: deviceId,
+    application_link_id: applicationLinkId,
+    remote_id: remoteId,
+    state: 'synced',
+    last_error: null,
+    last_attempt_at: now,
+    synced_at: now,
+    created_at: now,
+    updated_at: now,
+  };
+}
+
 const byId = (a: RemoteApplication, b: RemoteApplication) =>
   a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 
@@ -387,8 +408,13 @@ class PullRun {
           } catch (error) {
             // Without a token the account accepts, every application after would fail alike:
             // the job fails once, saying so (pulled again once the network is signed in to).
-            if (error instanceof Stopped || error instanceof VaultError) throw error;
-            if (error instanceof Unauthorized) throw error;
+            if (
+              error instanceof Stopped ||
+              error instanceof VaultError ||
+              error instanceof Unauthorized
+            ) {
+              throw error;
+            }
             errors.push({ item: `application ${remote.id}`, message: messageOf(error) });
           }
         }
@@ -702,18 +728,7 @@ class PullRun {
         deviceId = row.id;
       }
       seen.add(devEui);
-      plan.links.push({
-        id: randomUUID(),
-        device_id: deviceId,
-        application_link_id: link.id,
-        remote_id: remote.id,
-        state: 'synced',
-        last_error: null,
-        last_attempt_at: now,
-        synced_at: now,
-        created_at: now,
-        updated_at: now,
-      });
+      plan.links.push(importedDeviceLink(deviceId, link.id, remote.id, now));
     }
     return plan;
   }
