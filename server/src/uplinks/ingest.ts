@@ -144,6 +144,8 @@ export class UplinkIngest {
           });
           if (result.stored.length === 0) return;
           const stored = new Set(result.stored);
+          // Counted now: the loop below empties the set.
+          const count = stored.size;
           const claimedIds = new Set(result.claimed);
           const applications = new Set<string>();
           for (const row of rows) {
@@ -160,7 +162,7 @@ export class UplinkIngest {
               });
             } else pendingApplications.add(row.application_id);
           }
-          this.deps.onStored(applications, stored.size);
+          this.deps.onStored(applications, count);
           return;
         } catch (error) {
           const delay = RETRY_DELAYS_MS[attempt];
